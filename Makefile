@@ -1,0 +1,87 @@
+# netc build.  `make` builds ./netc and the runtime library; `make test` runs every test.
+# Flex and Bison outputs are generated under $(B)/, never committed.
+# `make SAN=1 ...` builds everything under build-san/ with ASan+UBSan.
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+B       := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1 -g
+else
+B       := build
+SANFLAGS :=
+OPT     := -O2 -g
+endif
+WARN    := -Wall -Wextra -Werror
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS)
+RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
+LDLIBS  := -lopenblas -lzip -lz -lm
+
+CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o
+RT_SRC  := $(wildcard runtime/*.c)
+RT_OBJ  := $(RT_SRC:runtime/%.c=$(B)/rt/%.o)
+UNIT    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+
+ifeq ($(SAN),1)
+all: $(B)/netc $(B)/libnetcrt.a $(UNIT)
+else
+all: deps netc $(B)/libnetcrt.a
+endif
+
+# Install missing Debian packages once (see scripts/install-deps.sh).
+deps: $(B)/.deps
+$(B)/.deps: scripts/install-deps.sh
+	@mkdir -p $(B)
+	@scripts/install-deps.sh
+	@touch $@
+
+netc: $(B)/netc
+	cp $< $@
+
+$(B)/netc: $(B)/cc/main.o $(B)/libnetcc.a
+	$(CC) $(CFLAGS) -o $@ $^ -lm
+
+$(B)/libnetcc.a: $(CC_OBJ)
+	ar rcs $@ $^
+
+$(B)/libnetcrt.a: $(RT_OBJ)
+	ar rcs $@ $^
+
+$(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y
+	@mkdir -p $(B)/cc
+	bison -Wall -Werror --defines=$(B)/cc/parser.tab.h -o $(B)/cc/parser.tab.c $<
+
+$(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h
+	flex --header-file=$(B)/cc/lexer.yy.h -o $(B)/cc/lexer.yy.c $<
+
+# Generated scanner/parser code gets the same warnings minus the ones it trips by design.
+$(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-parameter -Wno-sign-compare
+$(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h
+	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
+
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+	@mkdir -p $(B)/cc
+	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
+
+$(B)/rt/%.o: runtime/%.c $(wildcard runtime/*.h)
+	@mkdir -p $(B)/rt
+	$(CC) $(RTFLAGS) -Iruntime -c -o $@ $<
+
+# Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
+$(B)/tests/%: tests/unit/%.c $(B)/libnetcc.a $(B)/libnetcrt.a $(wildcard runtime/*.h) compiler/netc.h
+	@mkdir -p $(B)/tests
+	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetcrt.a $(LDLIBS)
+
+unit: $(UNIT)
+
+test: all unit
+	$(MAKE) --no-print-directory SAN=1 all
+	tests/run.sh
+
+clean:
+	rm -rf build build-san netc
+
+.PHONY: all deps test unit clean
+.DELETE_ON_ERROR:

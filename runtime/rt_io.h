@@ -1,0 +1,1 @@
+/* I/O section of netc_rt.h (see io files). */

@@ -1,0 +1,1 @@
+/* Kernels section of netc_rt.h (see kernels.c). */

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages netc needs, if any is missing.
+# As root it runs apt-get; otherwise it names what to install and fails.
+set -eu
+pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev dataset-fashion-mnist clang"
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "netc: missing Debian packages:$missing" >&2
+  echo "netc: install them with: sudo apt-get install$missing" >&2
+  exit 1
+fi
+echo "netc: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq $missing >/dev/null
