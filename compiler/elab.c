@@ -1,0 +1,1059 @@
+/* elab.c — elaboration: runs the model's description to build the graph IR.
+ *
+ * The .net language is evaluated at compile time like a small interpreter: model
+ * parameters (defaults, then -D overrides) are bound, statements run in order,
+ * `for` loops unroll, `if` picks a branch, blocks are called like functions with
+ * their own scope, and every op call adds a graph node whose shape is checked by its
+ * rule in the op table.  What remains is a plain dataflow graph with constant shapes.
+ *
+ * Values are numbers, strings, symbols (an unbound word like `same`, accepted only
+ * where an argument takes one), or tensors (graph nodes).  An evaluation that failed
+ * yields V_NONE after reporting, and V_NONE propagates silently so one mistake gives
+ * one message.  Limits keep hostile input bounded: loop trip counts, nesting, block
+ * call depth and graph size. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "netc.h"
+
+#define MAX_TRIPS 10000
+#define MAX_NESTING 16
+#define MAX_BLOCK_DEPTH 32
+#define MAX_CALL_ARGS 32
+
+typedef struct Binding Binding;
+struct Binding {
+    const char *name;
+    Value v;
+    Loc def;
+    bool used;
+    Binding *next;
+};
+
+typedef struct {
+    const Program *prog;
+    Graph *g;
+    Binding *scope;           /* innermost binding first */
+    const Node *body;         /* statements of the model or block being run, for notes */
+    int nesting, block_depth;
+    int op_count[OP_COUNT];
+    bool returned, has_input, has_train;
+    Value ret;
+} Elab;
+
+static Value none(void) { return (Value){ .kind = V_NONE }; }
+
+static Value eval(Elab *E, const Node *n);
+static void exec(Elab *E, const Node *stmts);
+
+static const char *kind_name(ValueKind k)
+{
+    static const char *const names[] = {
+        [V_NONE] = "nothing", [V_INT] = "an int", [V_FLOAT] = "a float", [V_BOOL] = "a bool",
+        [V_STR] = "a string", [V_SYM] = "a word", [V_TENSOR] = "a tensor", [V_CALL] = "a call",
+    };
+    return names[k];
+}
+
+/* ---- scopes ---- */
+
+static Binding *lookup(Elab *E, const char *name)
+{
+    for (Binding *b = E->scope; b; b = b->next)
+        if (strcmp(b->name, name) == 0)
+            return b;
+    return NULL;
+}
+
+static void warn_if_unused(const Binding *b)
+{
+    if (b->v.kind == V_TENSOR && !b->used)
+        warn_at(b->def, "value '%s' is never used", b->name);
+}
+
+static void bind(Elab *E, const char *name, Value v, Loc def)
+{
+    Binding *b = lookup(E, name);
+    if (b) {
+        warn_if_unused(b);
+    } else {
+        b = xcalloc(1, sizeof *b);
+        b->name = name;
+        b->next = E->scope;
+        E->scope = b;
+    }
+    b->v = v;
+    b->def = def;
+    b->used = false;
+}
+
+/* Drops bindings down to `mark`, warning about tensors nobody used. */
+static void unwind(Elab *E, Binding *mark)
+{
+    while (E->scope != mark) {
+        Binding *b = E->scope;
+        warn_if_unused(b);
+        E->scope = b->next;
+        free(b);
+    }
+}
+
+/* Finds where `name` is assigned later in the statements, for a "used before" note. */
+static const Node *later_definition(const Node *stmts, const char *name)
+{
+    for (const Node *s = stmts; s; s = s->next) {
+        if ((s->kind == N_ASSIGN || s->kind == N_INPUT) && strcmp(s->name, name) == 0)
+            return s;
+        const Node *inner = NULL;
+        if (s->kind == N_FOR || s->kind == N_IF)
+            inner = later_definition(s->body, name);
+        if (!inner && s->kind == N_IF)
+            inner = later_definition(s->orelse, name);
+        if (inner)
+            return inner;
+    }
+    return NULL;
+}
+
+static void report_unknown_name(Elab *E, const char *name, Loc loc)
+{
+    const char *cands[256];
+    int n = 0;
+    for (Binding *b = E->scope; b && n < 256; b = b->next)
+        cands[n++] = b->name;
+    char msg[256];
+    snprintf(msg, sizeof msg, "unknown name '%s'", name);
+    did_you_mean(msg, sizeof msg, name, cands, n);
+    error_at(loc, "%s", msg);
+    const Node *later = later_definition(E->body, name);
+    if (later)
+        note_at(later->loc, "'%s' is defined only here, after its use", name);
+}
+
+/* A value where a symbol is not acceptable: report the unknown name once. */
+static Value no_symbol(Elab *E, Value v)
+{
+    if (v.kind == V_SYM) {
+        report_unknown_name(E, v.s, v.loc);
+        return none();
+    }
+    return v;
+}
+
+/* ---- arithmetic ---- */
+
+static bool is_number(Value v) { return v.kind == V_INT || v.kind == V_FLOAT; }
+static double as_double(Value v) { return v.kind == V_INT ? (double)v.i : v.f; }
+
+static Value int_value(long long i, Loc loc) { return (Value){ .kind = V_INT, .i = i, .loc = loc }; }
+static Value float_value(double f, Loc loc) { return (Value){ .kind = V_FLOAT, .f = f, .loc = loc }; }
+static Value bool_value(bool b, Loc loc) { return (Value){ .kind = V_BOOL, .i = b, .loc = loc }; }
+
+static Value int_arith(Operator op, long long a, long long b, Loc loc)
+{
+    long long r = 0;
+    bool overflow = false;
+    switch (op) {
+    case O_ADD: overflow = __builtin_add_overflow(a, b, &r); break;
+    case O_SUB: overflow = __builtin_sub_overflow(a, b, &r); break;
+    case O_MUL: overflow = __builtin_mul_overflow(a, b, &r); break;
+    case O_MOD:
+        if (b == 0) {
+            error_at(loc, "modulo by zero");
+            return none();
+        }
+        overflow = a == -__LONG_LONG_MAX__ - 1 && b == -1;
+        r = overflow ? 0 : a % b;
+        break;
+    default: break;
+    }
+    if (overflow) {
+        error_at(loc, "integer overflow in %lld %s %lld", a, operator_text(op), b);
+        return none();
+    }
+    return int_value(r, loc);
+}
+
+static Value float_arith(Operator op, double a, double b, Loc loc)
+{
+    double r = 0;
+    switch (op) {
+    case O_ADD: r = a + b; break;
+    case O_SUB: r = a - b; break;
+    case O_MUL: r = a * b; break;
+    case O_DIV:
+        if (b == 0) {
+            error_at(loc, "division by zero");
+            return none();
+        }
+        r = a / b;
+        break;
+    case O_MOD:
+        if (b == 0) {
+            error_at(loc, "modulo by zero");
+            return none();
+        }
+        r = fmod(a, b);
+        break;
+    default: break;
+    }
+    if (!isfinite(r)) {
+        error_at(loc, "arithmetic result out of range");
+        return none();
+    }
+    return float_value(r, loc);
+}
+
+static Value compare(Operator op, double a, double b, Loc loc)
+{
+    bool r = op == O_EQ ? a == b : op == O_NE ? a != b : op == O_LT ? a < b
+           : op == O_LE ? a <= b : op == O_GT ? a > b : a >= b;
+    return bool_value(r, loc);
+}
+
+static Value eval_binop(Elab *E, const Node *n)
+{
+    Value a = no_symbol(E, eval(E, n->lhs));
+    Value b = no_symbol(E, eval(E, n->rhs));
+    if (a.kind == V_NONE || b.kind == V_NONE)
+        return none();
+    const char *op = operator_text(n->op);
+    if (n->op == O_AND || n->op == O_OR) {
+        if (a.kind != V_BOOL || b.kind != V_BOOL) {
+            error_at(n->loc, "'%s' needs two bools, got %s and %s", op, kind_name(a.kind), kind_name(b.kind));
+            return none();
+        }
+        return bool_value(n->op == O_AND ? a.i && b.i : a.i || b.i, n->loc);
+    }
+    if (a.kind == V_TENSOR || b.kind == V_TENSOR) {
+        error_at(n->loc, "'%s' works on numbers, not tensors%s", op,
+                 n->op == O_ADD ? "; use add(a, b) to add tensors" : "");
+        return none();
+    }
+    if ((n->op == O_EQ || n->op == O_NE) && a.kind == V_BOOL && b.kind == V_BOOL)
+        return bool_value((a.i == b.i) == (n->op == O_EQ), n->loc);
+    if (!is_number(a) || !is_number(b)) {
+        error_at(n->loc, "'%s' needs numbers, got %s and %s", op, kind_name(a.kind), kind_name(b.kind));
+        return none();
+    }
+    if (n->op >= O_EQ && n->op <= O_GE)
+        return compare(n->op, as_double(a), as_double(b), n->loc);
+    if (a.kind == V_INT && b.kind == V_INT && n->op != O_DIV)
+        return int_arith(n->op, a.i, b.i, n->loc);
+    return float_arith(n->op, as_double(a), as_double(b), n->loc);
+}
+
+static Value eval_unop(Elab *E, const Node *n)
+{
+    Value a = no_symbol(E, eval(E, n->lhs));
+    if (a.kind == V_NONE)
+        return none();
+    if (n->op == O_NOT) {
+        if (a.kind != V_BOOL) {
+            error_at(n->loc, "'!' needs a bool, got %s", kind_name(a.kind));
+            return none();
+        }
+        return bool_value(!a.i, n->loc);
+    }
+    if (a.kind == V_INT && a.i != -__LONG_LONG_MAX__ - 1)
+        return int_value(-a.i, n->loc);
+    if (a.kind == V_FLOAT)
+        return float_value(-a.f, n->loc);
+    error_at(n->loc, "unary '-' needs a number, got %s", kind_name(a.kind));
+    return none();
+}
+
+/* ---- calls ---- */
+
+typedef struct {
+    Value v;
+    const char *key;          /* NULL: positional */
+    Loc key_loc;
+} Arg;
+
+typedef struct {
+    Arg a[MAX_CALL_ARGS];
+    int n;
+    bool failed;
+} ArgList;
+
+/* Evaluates a call's arguments; the chain input, if any, comes first. */
+static void eval_args(Elab *E, const Node *call, const Value *chained, ArgList *out)
+{
+    out->n = 0;
+    out->failed = false;
+    if (chained)
+        out->a[out->n++] = (Arg){ .v = *chained };
+    for (const Node *a = call->list; a; a = a->next) {
+        if (out->n == MAX_CALL_ARGS) {
+            error_at(a->loc, "too many arguments (at most %d)", MAX_CALL_ARGS);
+            out->failed = true;
+            return;
+        }
+        Arg *arg = &out->a[out->n++];
+        bool kw = a->kind == N_KWARG;
+        *arg = (Arg){ .v = eval(E, kw ? a->lhs : a), .key = kw ? a->name : NULL, .key_loc = a->loc };
+        if (arg->v.kind == V_NONE)
+            out->failed = true;
+    }
+}
+
+/* Converts an argument value to the type its schema names, or reports why not. */
+static bool convert_arg(Elab *E, const OpInfo *op, const ArgSpec *spec, Value v, Attr *out)
+{
+    static const char *const type_names[] = {
+        [A_INT] = "an int", [A_FLOAT] = "a number", [A_BOOL] = "true or false",
+        [A_PAD] = "an int, same or valid", [A_STR] = "a string",
+    };
+    *out = (Attr){ .loc = v.loc, .given = true };
+    if (spec->type == A_PAD && v.kind == V_SYM && (strcmp(v.s, "same") == 0 || strcmp(v.s, "valid") == 0)) {
+        out->pad_same = strcmp(v.s, "same") == 0;
+        return true;
+    }
+    if (v.kind == V_SYM && lookup(E, v.s) == NULL && spec->type != A_PAD) {
+        report_unknown_name(E, v.s, v.loc);
+        return false;
+    }
+    bool whole = v.kind == V_INT || (v.kind == V_FLOAT && v.f == floor(v.f) && fabs(v.f) < 9e15);
+    long long iv = v.kind == V_INT ? v.i : (long long)v.f;
+    switch (spec->type) {
+    case A_INT:
+    case A_PAD:
+        if (!whole)
+            break;
+        if (iv > MAX_DIM || iv < -MAX_DIM) {
+            error_at(v.loc, "%s: '%s' = %lld is out of range", op->name, spec->name, iv);
+            return false;
+        }
+        out->i = iv;
+        out->f = (double)iv;
+        return true;
+    case A_FLOAT:
+        if (!is_number(v))
+            break;
+        out->f = as_double(v);
+        return true;
+    case A_BOOL:
+        if (v.kind != V_BOOL)
+            break;
+        out->i = v.i;
+        return true;
+    case A_STR:
+        break;
+    }
+    if (v.kind == V_SYM)
+        error_at(v.loc, "%s: '%s' must be %s, not the word '%s'", op->name, spec->name, type_names[spec->type], v.s);
+    else
+        error_at(v.loc, "%s: '%s' must be %s, got %s", op->name, spec->name, type_names[spec->type],
+                 kind_name(v.kind));
+    return false;
+}
+
+static void report_unknown_arg(const OpInfo *op, const Arg *a)
+{
+    const char *cands[MAX_ARGS + 1];
+    int n = 0;
+    for (int i = 0; op->args[i].name; i++)
+        cands[n++] = op->args[i].name;
+    cands[n++] = "name";
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s has no argument '%s'", op->name, a->key);
+    did_you_mean(msg, sizeof msg, a->key, cands, n);
+    error_at(a->key_loc, "%s", msg);
+}
+
+/* Default layer name: op_N with the first N not taken by a given name. */
+static char *layer_name(Elab *E, const GNode *n)
+{
+    char buf[64];
+    for (;;) {
+        snprintf(buf, sizeof buf, "%s_%d", op_table[n->op].name, ++E->op_count[n->op]);
+        bool taken = false;
+        for (int i = 0; i < E->g->n && !taken; i++)
+            taken = E->g->node[i].name && strcmp(E->g->node[i].name, buf) == 0;
+        if (!taken)
+            return xstrdup(buf);
+    }
+}
+
+static bool set_given_name(Elab *E, GNode *n, const Arg *a)
+{
+    bool ok = a->v.kind == V_STR && a->v.s[0] && strlen(a->v.s) <= 63;
+    for (const char *c = ok ? a->v.s : ""; *c && ok; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+             *c == '-';
+    if (!ok) {
+        error_at(a->v.loc, "'name' must be a string of 1 to 63 letters, digits, '_' or '-'");
+        return false;
+    }
+    for (int i = 0; i < E->g->n; i++) {
+        if (E->g->node[i].name && strcmp(E->g->node[i].name, a->v.s) == 0) {
+            error_at(a->v.loc, "layer name '%s' is already used", a->v.s);
+            note_at(E->g->node[i].loc, "by this layer");
+            return false;
+        }
+    }
+    n->name = xstrdup(a->v.s);
+    return true;
+}
+
+/* Binds the non-tensor arguments (positional after the inputs, then keywords) to the
+ * op's schema, fills defaults, and reports what is missing, doubled or unknown. */
+static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgList *args, int first, GNode *n,
+                         const Arg **given_name)
+{
+    const Arg *by_slot[MAX_ARGS] = { 0 };
+    int nspec = 0;
+    while (op->args[nspec].name)
+        nspec++;
+    bool ok = true;
+    int slot = 0;
+    for (int i = first; i < args->n; i++) {
+        const Arg *a = &args->a[i];
+        int idx;
+        if (!a->key) {
+            if (slot >= nspec) {
+                error_at(a->v.loc, "%s takes %d argument%s after its input%s", op->name, nspec, nspec == 1 ? "" : "s",
+                         a->v.kind == V_TENSOR ? "; tensor inputs come first" : "");
+                ok = false;
+                continue;
+            }
+            idx = slot++;
+        } else if (strcmp(a->key, "name") == 0) {
+            *given_name = a;
+            continue;
+        } else if ((idx = op_arg_index(op, a->key)) < 0) {
+            report_unknown_arg(op, a);
+            ok = false;
+            continue;
+        }
+        if (by_slot[idx]) {
+            error_at(a->key ? a->key_loc : a->v.loc, "%s: argument '%s' is given twice", op->name, op->args[idx].name);
+            ok = false;
+            continue;
+        }
+        by_slot[idx] = a;
+        if (a->v.kind == V_TENSOR) {
+            error_at(a->v.loc, "%s: '%s' must be a number, got a tensor (tensor inputs come first)", op->name,
+                     op->args[idx].name);
+            ok = false;
+        } else if (!convert_arg(E, op, &op->args[idx], a->v, &n->attr[idx])) {
+            ok = false;
+        }
+    }
+    for (int i = 0; i < nspec && ok; i++) {
+        const ArgSpec *spec = &op->args[i];
+        if (by_slot[i])
+            continue;
+        if (spec->required) {
+            error_at(call->loc, "%s: missing argument '%s'", op->name, spec->name);
+            ok = false;
+        } else if (spec->same_as) {
+            n->attr[i] = n->attr[op_arg_index(op, spec->same_as)];
+            n->attr[i].given = false;
+        } else {
+            n->attr[i] = (Attr){ .i = (long long)spec->def, .f = spec->def };
+        }
+    }
+    return ok;
+}
+
+static bool check_sizes(const GNode *n)
+{
+    char buf[64];
+    for (int i = 0; i < n->out.rank; i++) {
+        if (n->out.d[i] <= 0) {
+            error_at(n->loc, "%s: output shape %s has a non-positive size", op_table[n->op].name,
+                     shape_str(&n->out, buf));
+            return false;
+        }
+    }
+    if (shape_numel(&n->out) > MAX_DIM) {
+        error_at(n->loc, "%s: output shape %s has more than 2^31-1 elements", op_table[n->op].name,
+                 shape_str(&n->out, buf));
+        return false;
+    }
+    for (int p = 0; p < n->nparam; p++) {
+        if (param_numel(&n->param[p]) > MAX_DIM) {
+            error_at(n->loc, "%s: parameter '%s' has more than 2^31-1 elements", op_table[n->op].name,
+                     n->param[p].suffix);
+            return false;
+        }
+    }
+    return true;
+}
+
+static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList *args)
+{
+    int nin = 0;
+    while (nin < args->n && !args->a[nin].key && args->a[nin].v.kind == V_TENSOR)
+        nin++;
+    if (nin < op->min_in || (op->max_in >= 0 && nin > op->max_in) || nin > MAX_INPUTS) {
+        if (op->min_in == 1 && nin == 0)
+            error_at(call->loc, "%s needs a tensor input: write x -> %s(...) or %s(x, ...)", op->name, op->name,
+                     op->name);
+        else
+            error_at(call->loc, "%s takes %s%d tensor inputs, got %d", op->name, op->max_in < 0 ? "at least " : "",
+                     op->max_in < 0 ? op->min_in : op->max_in, nin);
+        return none();
+    }
+    int id = graph_add(E->g, (OpKind)(op - op_table), call->loc);
+    if (id < 0)
+        return none();
+    GNode *n = &E->g->node[id];
+    n->nin = nin;
+    for (int i = 0; i < nin; i++) {
+        n->in[i] = args->a[i].v.node;
+        n->in_loc[i] = args->a[i].v.loc;
+        E->g->node[n->in[i]].nusers++;
+    }
+    const Arg *given_name = NULL;
+    if (!bind_op_args(E, op, call, args, nin, n, &given_name))
+        return none();
+    if (given_name ? !set_given_name(E, n, given_name) : !(n->name = layer_name(E, n)))
+        return none();
+    ShapeError err = { .arg = -1, .note_input = -1 };
+    if (!op->shape(E->g, n, &err)) {
+        Loc at = err.arg >= 0 && n->attr[err.arg].given ? n->attr[err.arg].loc : n->loc;
+        error_at(at, "%s", err.msg);
+        if (err.note_input >= 0) {
+            char buf[64];
+            const GNode *src = &E->g->node[n->in[err.note_input]];
+            note_at(src->loc, "%s, of shape %s, comes from here", src->name, shape_str(&src->out, buf));
+        }
+        return none();
+    }
+    if (op->params)
+        op->params(E->g, n);
+    if (!check_sizes(n))
+        return none();
+    return (Value){ .kind = V_TENSOR, .node = id, .loc = call->loc };
+}
+
+static const Node *find_block(const Elab *E, const char *name)
+{
+    for (const Node *b = E->prog->blocks; b; b = b->next)
+        if (strcmp(b->name, name) == 0)
+            return b;
+    return NULL;
+}
+
+static const Node *find_param(const Node *def, const char *name)
+{
+    for (const Node *p = def->list; p; p = p->next)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/* Binds a block's parameters: positional in order, then keywords, then defaults
+ * (evaluated in the block's scope, so a default may use earlier parameters). */
+static bool bind_block_args(Elab *E, const Node *def, const Node *call, const ArgList *args)
+{
+    const Node *p = def->list;
+    const Arg *by_param[MAX_CALL_ARGS] = { 0 };
+    int nparams = 0;
+    for (const Node *q = def->list; q; q = q->next)
+        nparams++;
+    if (nparams > MAX_CALL_ARGS)
+        nparams = MAX_CALL_ARGS;
+    bool ok = true;
+    int slot = 0;
+    for (int i = 0; i < args->n; i++) {
+        const Arg *a = &args->a[i];
+        int idx = 0;
+        if (!a->key) {
+            if (slot >= nparams) {
+                error_at(a->v.loc, "block %s takes %d argument%s", def->name, nparams, nparams == 1 ? "" : "s");
+                ok = false;
+                continue;
+            }
+            idx = slot++;
+        } else {
+            const Node *q = def->list;
+            while (q && strcmp(q->name, a->key) != 0) {
+                q = q->next;
+                idx++;
+            }
+            if (!q || idx >= MAX_CALL_ARGS) {
+                const char *cands[MAX_CALL_ARGS];
+                int nc = 0;
+                for (const Node *r = def->list; r && nc < MAX_CALL_ARGS; r = r->next)
+                    cands[nc++] = r->name;
+                char msg[256];
+                snprintf(msg, sizeof msg, "block %s has no parameter '%s'", def->name, a->key);
+                did_you_mean(msg, sizeof msg, a->key, cands, nc);
+                error_at(a->key_loc, "%s", msg);
+                ok = false;
+                continue;
+            }
+        }
+        if (by_param[idx]) {
+            error_at(a->key ? a->key_loc : a->v.loc, "block %s: parameter given twice", def->name);
+            ok = false;
+            continue;
+        }
+        by_param[idx] = a;
+    }
+    if (!ok)
+        return false;
+    p = def->list;
+    for (int i = 0; p && i < nparams; p = p->next, i++) {
+        if (by_param[i]) {
+            bind(E, p->name, by_param[i]->v, p->loc);
+        } else if (p->lhs) {
+            Value v = eval(E, p->lhs);
+            if (v.kind == V_NONE)
+                return false;
+            bind(E, p->name, v, p->loc);
+        } else {
+            error_at(call->loc, "block %s: missing argument '%s'", def->name, p->name);
+            note_at(p->loc, "parameter '%s' is declared here", p->name);
+            return false;
+        }
+    }
+    return true;
+}
+
+static Value call_block(Elab *E, const Node *def, const Node *call, const ArgList *args)
+{
+    if (E->block_depth >= MAX_BLOCK_DEPTH) {
+        error_at(call->loc, "block calls nested deeper than %d (does '%s' call itself?)", MAX_BLOCK_DEPTH, def->name);
+        return none();
+    }
+    Binding *saved_scope = E->scope;
+    const Node *saved_body = E->body;
+    bool saved_returned = E->returned;
+    int saved_nesting = E->nesting;
+    Value saved_ret = E->ret;
+    E->scope = NULL;
+    E->body = def->body;
+    E->block_depth++;
+    E->returned = false;
+    E->nesting = 0;
+    Value result = none();
+    if (bind_block_args(E, def, call, args)) {
+        exec(E, def->body);
+        if (E->returned)
+            result = E->ret;
+        else if (error_count() == 0)
+            error_at(def->loc, "block '%s' ends without 'return'", def->name);
+    }
+    unwind(E, NULL);
+    E->scope = saved_scope;
+    E->body = saved_body;
+    E->block_depth--;
+    E->returned = saved_returned;
+    E->nesting = saved_nesting;
+    E->ret = saved_ret;
+    if (result.kind != V_NONE)
+        result.loc = call->loc;
+    return result;
+}
+
+static void report_unknown_callee(Elab *E, const Node *call)
+{
+    const char *cands[512];
+    int n = op_names(cands, 256);
+    for (const Node *b = E->prog->blocks; b && n < 512; b = b->next)
+        cands[n++] = b->name;
+    char msg[256];
+    snprintf(msg, sizeof msg, "unknown op or block '%s'", call->name);
+    did_you_mean(msg, sizeof msg, call->name, cands, n);
+    error_at(call->loc, "%s", msg);
+}
+
+static Value eval_call(Elab *E, const Node *call, const Value *chained)
+{
+    const OpInfo *op = op_lookup(call->name);
+    const Node *block = op ? NULL : find_block(E, call->name);
+    if (!op && !block) {
+        report_unknown_callee(E, call);
+        return none();
+    }
+    ArgList *args = xcalloc(1, sizeof *args);
+    eval_args(E, call, chained, args);
+    /* A word where an op expects its tensor inputs is an unknown name. */
+    for (int i = 0; op && i < op->min_in && i < args->n && !args->failed; i++) {
+        if (!args->a[i].key && args->a[i].v.kind == V_SYM) {
+            no_symbol(E, args->a[i].v);
+            args->failed = true;
+        }
+    }
+    Value v = none();
+    if (!args->failed)
+        v = op ? call_op(E, op, call, args) : call_block(E, block, call, args);
+    free(args);
+    return v;
+}
+
+/* ---- expressions ---- */
+
+static Value eval(Elab *E, const Node *n)
+{
+    switch (n->kind) {
+    case N_INT: return int_value(n->ival, n->loc);
+    case N_FLOAT: return float_value(n->fval, n->loc);
+    case N_BOOL: return bool_value(n->ival, n->loc);
+    case N_STR: return (Value){ .kind = V_STR, .s = n->sval, .loc = n->loc };
+    case N_NAME: {
+        Binding *b = lookup(E, n->name);
+        if (!b)
+            return (Value){ .kind = V_SYM, .s = n->name, .loc = n->loc };
+        b->used = true;
+        Value v = b->v;
+        v.loc = n->loc;
+        return v;
+    }
+    case N_BINOP: return eval_binop(E, n);
+    case N_UNOP: return eval_unop(E, n);
+    case N_CALL: return eval_call(E, n, NULL);
+    case N_CHAIN: {
+        Value in = no_symbol(E, eval(E, n->lhs));
+        if (in.kind == V_NONE) {
+            if (!op_lookup(n->rhs->name) && !find_block(E, n->rhs->name))
+                report_unknown_callee(E, n->rhs);
+            return none();
+        }
+        if (in.kind != V_TENSOR) {
+            error_at(n->loc, "'->' feeds a tensor into a call, but its left side is %s", kind_name(in.kind));
+            return none();
+        }
+        return eval_call(E, n->rhs, &in);
+    }
+    default:
+        error_at(n->loc, "not an expression");
+        return none();
+    }
+}
+
+/* Evaluates an expression that must give an int (a whole float is accepted). */
+static bool eval_int(Elab *E, const Node *n, const char *what, long long *out)
+{
+    Value v = no_symbol(E, eval(E, n));
+    if (v.kind == V_NONE)
+        return false;
+    if (v.kind == V_FLOAT && v.f == floor(v.f) && fabs(v.f) < 9e15) {
+        *out = (long long)v.f;
+        return true;
+    }
+    if (v.kind != V_INT) {
+        error_at(v.loc, "%s must be an int, got %s", what, kind_name(v.kind));
+        return false;
+    }
+    *out = v.i;
+    return true;
+}
+
+/* ---- statements ---- */
+
+static void exec_input(Elab *E, const Node *s)
+{
+    if (E->block_depth > 0) {
+        error_at(s->loc, "'input' belongs in the model, not in a block");
+        return;
+    }
+    if (E->has_input) {
+        error_at(s->loc, "the model already has an input");
+        note_at(E->g->node[E->g->input].loc, "the input is declared here");
+        return;
+    }
+    E->has_input = true;
+    Shape shape = { 0 };
+    for (const Node *d = s->list; d; d = d->next) {
+        long long v;
+        if (!eval_int(E, d, "an input dimension", &v))
+            return;
+        if (shape.rank == MAX_RANK) {
+            error_at(d->loc, "an input has at most 3 dimensions [C, H, W]");
+            return;
+        }
+        if (v <= 0 || v > MAX_DIM) {
+            error_at(d->loc, "input dimension %lld must be between 1 and 2^31-1", v);
+            return;
+        }
+        shape.d[shape.rank++] = v;
+    }
+    if (shape.rank == 2) {
+        error_at(s->loc, "an input is [features] or [C, H, W]; give a channel count, e.g. [1, %lld, %lld]",
+                 shape.d[0], shape.d[1]);
+        return;
+    }
+    if (shape_numel(&shape) > MAX_DIM) {
+        error_at(s->loc, "input '%s' has more than 2^31-1 elements", s->name);
+        return;
+    }
+    int id = graph_add(E->g, OP_INPUT, s->loc);
+    if (id < 0)
+        return;
+    E->g->input = id;
+    E->g->node[id].out = shape;
+    E->g->node[id].name = xstrdup(s->name);
+    bind(E, s->name, (Value){ .kind = V_TENSOR, .node = id, .loc = s->loc }, s->loc);
+}
+
+static void exec_for(Elab *E, const Node *s)
+{
+    long long from, to;
+    if (!eval_int(E, s->lhs, "a loop bound", &from) || !eval_int(E, s->rhs, "a loop bound", &to))
+        return;
+    if (to - from > MAX_TRIPS) {
+        error_at(s->loc, "loop runs %lld times; the limit is %d", to - from, MAX_TRIPS);
+        return;
+    }
+    if (E->nesting >= MAX_NESTING) {
+        error_at(s->loc, "loops and ifs nested deeper than %d", MAX_NESTING);
+        return;
+    }
+    E->nesting++;
+    for (long long i = from; i < to && !E->returned; i++) {
+        bind(E, s->name, int_value(i, s->loc), s->loc);
+        int before = error_count();
+        exec(E, s->body);
+        if (error_count() > before)
+            break;   /* the same mistake would repeat on every trip */
+    }
+    E->nesting--;
+}
+
+static void exec_if(Elab *E, const Node *s)
+{
+    Value c = no_symbol(E, eval(E, s->lhs));
+    if (c.kind == V_NONE)
+        return;
+    if (c.kind != V_BOOL) {
+        error_at(c.loc, "an 'if' condition must be a bool, got %s", kind_name(c.kind));
+        return;
+    }
+    if (E->nesting >= MAX_NESTING) {
+        error_at(s->loc, "loops and ifs nested deeper than %d", MAX_NESTING);
+        return;
+    }
+    E->nesting++;
+    if (c.i)
+        exec(E, s->body);
+    else if (s->orelse && s->orelse->kind == N_IF && !s->orelse->next)
+        exec_if(E, s->orelse);
+    else
+        exec(E, s->orelse);
+    E->nesting--;
+}
+
+static void add_setting(Elab *E, const char *key, Loc key_loc, Value v)
+{
+    if (v.kind == V_TENSOR) {
+        error_at(v.loc, "train setting '%s' cannot be a tensor", key);
+        return;
+    }
+    setting_add(E->g, key, key_loc, v);
+}
+
+/* A setting's value: a call that is not an op or block (schedule = cosine(t_max = 10))
+ * is recorded as the call's name with its keyword arguments under key.arg. */
+static void exec_setting(Elab *E, const Node *s, const char *prefix)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", prefix, s->name);
+    if (s->kind == N_GROUP) {
+        char inner[sizeof key + 1];
+        snprintf(inner, sizeof inner, "%s.", key);
+        if (!setting_add(E->g, key, s->loc, (Value){ .kind = V_NONE, .loc = s->loc }))
+            return;
+        for (const Node *t = s->body; t; t = t->next)
+            exec_setting(E, t, inner);
+        return;
+    }
+    const Node *v = s->lhs;
+    if (v->kind == N_CALL && !op_lookup(v->name) && !find_block(E, v->name)) {
+        if (!setting_add(E->g, key, s->loc, (Value){ .kind = V_CALL, .s = v->name, .loc = v->loc }))
+            return;
+        for (const Node *a = v->list; a; a = a->next) {
+            if (a->kind != N_KWARG) {
+                error_at(a->loc, "arguments of '%s' must be named, as in %s(name = value)", v->name, v->name);
+                continue;
+            }
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s.%s", key, a->name);
+            Value av = eval(E, a->lhs);
+            if (av.kind != V_NONE)
+                add_setting(E, sub, a->loc, av);
+        }
+        return;
+    }
+    Value val = eval(E, v);
+    if (val.kind != V_NONE)
+        add_setting(E, key, s->loc, val);
+}
+
+static void exec_stmt(Elab *E, const Node *s)
+{
+    switch (s->kind) {
+    case N_INPUT:
+        exec_input(E, s);
+        break;
+    case N_ASSIGN: {
+        /* A failed value is still bound, as V_NONE, so later uses stay quiet. */
+        bind(E, s->name, no_symbol(E, eval(E, s->lhs)), s->loc);
+        break;
+    }
+    case N_FOR:
+        exec_for(E, s);
+        break;
+    case N_IF:
+        exec_if(E, s);
+        break;
+    case N_RETURN:
+        E->ret = no_symbol(E, eval(E, s->lhs));
+        E->returned = true;
+        if (E->block_depth == 0)
+            E->g->return_loc = s->lhs->loc;
+        break;
+    case N_TRAIN:
+        if (E->block_depth > 0) {
+            error_at(s->loc, "a 'train' section belongs in the model, not in a block");
+        } else if (E->has_train) {
+            error_at(s->loc, "the model already has a 'train' section");
+        } else {
+            E->has_train = true;
+            for (const Node *t = s->body; t; t = t->next)
+                exec_setting(E, t, "");
+        }
+        break;
+    default:
+        error_at(s->loc, "not a statement");
+    }
+}
+
+/* Runs statements in order; after a `return` only a train section may follow. */
+static void exec(Elab *E, const Node *stmts)
+{
+    bool warned = false;
+    for (const Node *s = stmts; s; s = s->next) {
+        if (E->returned && s->kind != N_TRAIN) {
+            if (!warned)
+                warn_at(s->loc, "statement after 'return' is never run");
+            warned = true;
+            continue;
+        }
+        exec_stmt(E, s);
+    }
+}
+
+/* ---- the model ---- */
+
+/* A -D value: an int, a float, true/false, or else a word (e.g. -D pad=same). */
+static Value parse_define(const char *text, Loc loc)
+{
+    char *end;
+    errno = 0;
+    long long i = strtoll(text, &end, 10);
+    if (*text && !*end && errno == 0)
+        return int_value(i, loc);
+    double f = strtod(text, &end);
+    if (*text && !*end && isfinite(f))
+        return float_value(f, loc);
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0)
+        return bool_value(text[0] == 't', loc);
+    return (Value){ .kind = V_SYM, .s = text, .loc = loc };
+}
+
+static int bind_model_params(Elab *E, const Node *model, const Define *defs, int ndefs)
+{
+    for (int d = 0; d < ndefs; d++) {
+        if (!find_param(model, defs[d].name)) {
+            const char *cands[MAX_CALL_ARGS];
+            int n = 0;
+            for (const Node *p = model->list; p && n < MAX_CALL_ARGS; p = p->next)
+                cands[n++] = p->name;
+            char msg[256];
+            snprintf(msg, sizeof msg, "netc: -D %s: model %s has no parameter '%s'", defs[d].name, model->name,
+                     defs[d].name);
+            did_you_mean(msg, sizeof msg, defs[d].name, cands, n);
+            fprintf(stderr, "%s\n", msg);
+            return 2;
+        }
+    }
+    for (const Node *p = model->list; p; p = p->next) {
+        if (!p->lhs) {
+            error_at(p->loc, "model parameter '%s' needs a default value", p->name);
+            continue;
+        }
+        const Define *override = NULL;
+        for (int d = 0; d < ndefs; d++)
+            if (strcmp(defs[d].name, p->name) == 0)
+                override = &defs[d];
+        Value v = override ? parse_define(override->value, p->loc) : no_symbol(E, eval(E, p->lhs));
+        if (v.kind != V_NONE)
+            bind(E, p->name, v, p->loc);
+    }
+    return 0;
+}
+
+/* The model's output must be one rank-1 tensor, and softmax can only end the graph. */
+static void check_output(Elab *E, const Node *model)
+{
+    char buf[64];
+    Graph *g = E->g;
+    if (!E->has_input) {
+        error_at(model->loc, "model '%s' has no 'input' declaration", model->name);
+        return;
+    }
+    if (!E->returned) {
+        error_at(model->loc, "model '%s' does not 'return' its output", model->name);
+        return;
+    }
+    if (E->ret.kind == V_NONE)
+        return;
+    if (E->ret.kind != V_TENSOR) {
+        error_at(g->return_loc, "the model must return a tensor, got %s", kind_name(E->ret.kind));
+        return;
+    }
+    g->output = E->ret.node;
+    const GNode *out = &g->node[g->output];
+    if (out->out.rank != 1)
+        error_at(g->return_loc, "the model's output must be flat [classes], got %s; end with flatten() and dense()",
+                 shape_str(&out->out, buf));
+    for (int i = 0; i < g->n; i++) {
+        const GNode *n = &g->node[i];
+        for (int k = 0; k < n->nin; k++) {
+            if (g->node[n->in[k]].op == OP_SOFTMAX) {
+                error_at(n->in_loc[k], "softmax must be the model's last op, but %s uses its output", n->name);
+                break;
+            }
+        }
+    }
+}
+
+int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out)
+{
+    const Node *model = prog->model;
+    int before = error_count();
+    Elab E = { .prog = prog, .g = out, .body = model->body };
+    *out = (Graph){ .input = -1, .output = -1, .model_name = xstrdup(model->name) };
+    for (const Node *b = prog->blocks; b; b = b->next) {
+        if (op_lookup(b->name))
+            error_at(b->loc, "block '%s' has the name of an op", b->name);
+        for (const Node *c = prog->blocks; c != b; c = c->next)
+            if (strcmp(c->name, b->name) == 0) {
+                error_at(b->loc, "block '%s' is defined twice", b->name);
+                note_at(c->loc, "first defined here");
+            }
+    }
+    int rc = bind_model_params(&E, model, defs, ndefs);
+    if (rc == 0 && error_count() == before) {
+        exec(&E, model->body);
+        if (error_count() == before)
+            check_output(&E, model);
+    }
+    if (rc == 0 && error_count() == before)
+        unwind(&E, NULL);
+    while (E.scope) {
+        Binding *b = E.scope;
+        E.scope = b->next;
+        free(b);
+    }
+    if (rc)
+        return rc;
+    return error_count() > before;
+}

@@ -1,0 +1,293 @@
+/* netc.h — the compiler's one header.
+ *
+ * The pipeline, in the order main() runs it:
+ *   source (diag.c)  ->  tokens and AST (lexer.l, parser.y, ast.c)
+ *   -> graph IR by elaboration: parameters, loops and blocks evaluated away (elab.c)
+ *   -> shapes checked per op through the op table (ops.def, ops.c)
+ *   -> train settings checked against their schema (train.c)
+ *   -> reports: summary, dot (report.c).
+ * Every AST node and graph node keeps the Loc it came from, so any pass can point at
+ * the source with file:line:col, the line and a caret.  Each section below declares
+ * one .c file's public API. */
+#ifndef NETC_H
+#define NETC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- diag.c: source files, locations, diagnostics ---- */
+
+typedef struct {
+    char *name;   /* as given on the command line */
+    char *text;   /* whole file, NUL-terminated */
+    size_t len;
+} SrcFile;
+
+/* A span of source text: where it starts (line, col are 1-based) and its byte range. */
+typedef struct {
+    const SrcFile *file;
+    int line, col;
+    int off, end;
+} Loc;
+
+#define MAX_ERRORS 20
+
+SrcFile *src_read(const char *path, char *err, size_t errlen);
+SrcFile *src_from_string(const char *name, const char *text);
+void src_free(SrcFile *f);
+
+void error_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void warn_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void note_at(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int error_count(void);
+int warning_count(void);
+void diag_reset(void);
+/* Where diagnostics go (stderr by default); tests point it elsewhere. */
+void diag_set_stream(FILE *out);
+
+/* The candidate closest to `name` by edit distance, or NULL if none is close. */
+const char *closest_name(const char *name, const char *const *cands, int n);
+/* Appends "; did you mean 'x'?" to buf when a close candidate exists. */
+void did_you_mean(char *buf, size_t len, const char *name, const char *const *cands, int n);
+
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Formats an integer with thousands separators: 1677290 -> "1,677,290". */
+const char *commas(long long v, char buf[32]);
+
+/* ---- ast.c: the syntax tree the parser builds ---- */
+
+typedef enum {
+    N_INT, N_FLOAT, N_STR, N_BOOL, N_NAME,
+    N_BINOP, N_UNOP, N_CALL, N_KWARG, N_CHAIN,
+    N_INPUT, N_ASSIGN, N_FOR, N_IF, N_RETURN, N_TRAIN,
+    N_SETTING, N_GROUP, N_PARAM, N_MODEL, N_BLOCK,
+} NodeKind;
+
+typedef enum {
+    O_ADD = 1, O_SUB, O_MUL, O_DIV, O_MOD,
+    O_EQ, O_NE, O_LT, O_LE, O_GT, O_GE, O_AND, O_OR,
+    O_NEG, O_NOT,
+} Operator;
+
+typedef struct Node Node;
+struct Node {
+    NodeKind kind;
+    Loc loc;        /* the representative token: the name, operator or keyword */
+    char *name;     /* NAME, CALL callee, KWARG key, ASSIGN target, FOR variable,
+                       PARAM, SETTING/GROUP key, INPUT name, MODEL/BLOCK name */
+    Operator op;    /* BINOP, UNOP */
+    long long ival; /* INT, BOOL */
+    double fval;    /* FLOAT */
+    char *sval;     /* STR */
+    Node *lhs;      /* BINOP, UNOP, CHAIN input, ASSIGN/KWARG/PARAM/SETTING value,
+                       FOR start, IF condition, RETURN value */
+    Node *rhs;      /* BINOP, CHAIN call, FOR end */
+    Node *list;     /* CALL args, INPUT dims, MODEL/BLOCK params */
+    Node *body;     /* FOR, IF then, TRAIN, GROUP, MODEL, BLOCK statements */
+    Node *orelse;   /* IF else */
+    Node *next;     /* next in a list */
+};
+
+/* A parsed file: its model and its blocks. */
+typedef struct {
+    Node *model;
+    Node *blocks;
+} Program;
+
+Node *new_node(NodeKind kind, Loc loc);
+Node *new_name(NodeKind kind, Loc loc, char *name);
+Node *new_binop(Operator op, Loc loc, Node *lhs, Node *rhs);
+Node *new_unop(Operator op, Loc loc, Node *operand);
+Node *new_int(Loc loc, const char *text);
+Node *new_float(Loc loc, const char *text);
+Node *new_string(Loc loc, const char *quoted);
+Node *new_bool(Loc loc, bool v);
+Node *new_call(Loc loc, char *callee, Node *args);
+Node *new_chain(Loc loc, Node *input, Node *call);
+Node *new_assign(Loc loc, char *target, Node *value);
+Node *new_for(Loc loc, char *var, Node *from, Node *to, Node *body);
+Node *new_if(Loc loc, Node *cond, Node *then, Node *orelse);
+Node *new_definition(NodeKind kind, Loc loc, char *name, Node *params, Node *body);
+Node *append(Node *list, Node *item);
+void program_add(Program *p, Node *def);
+void free_tree(Node *n);
+const char *operator_text(Operator op);
+
+/* ---- parse.c: drives the Flex scanner and Bison parser ---- */
+
+/* Parses a file; syntax errors are reported through diag.  Returns 0 if clean. */
+int parse_program(const SrcFile *src, Program *out);
+
+/* ---- ops.def, ops.c: the op table ---- */
+
+typedef enum {
+#define OP(id, name, min_in, max_in, args, shape, params, flops) OP_##id,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} OpKind;
+
+#define MAX_RANK 3
+typedef struct {
+    int rank;                 /* 1: [features]  3: [C, H, W]; the batch is not part of it */
+    long long d[MAX_RANK];
+} Shape;
+
+typedef enum { A_INT, A_FLOAT, A_BOOL, A_PAD, A_STR } ArgType;
+
+/* One argument of an op: its keyword, type, and default (`required` has none;
+ * `same_as` copies another argument's value, as stride defaults to kernel). */
+typedef struct {
+    const char *name;
+    ArgType type;
+    bool required;
+    double def;
+    const char *same_as;
+} ArgSpec;
+
+/* The value of an argument on a graph node; pad is `same` or a number. */
+typedef struct {
+    long long i;
+    double f;
+    bool pad_same;
+    Loc loc;
+    bool given;   /* written in the source, so it has a location */
+} Attr;
+
+#define MAX_ARGS 8
+#define MAX_PARAMS 4
+
+typedef struct {
+    const char *suffix;       /* "weight", "bias", "running_mean", ... */
+    int rank;                 /* PyTorch order: conv weight [out, in, kh, kw] */
+    long long d[4];
+    bool trainable;
+} ParamInfo;
+
+typedef struct GNode GNode;
+typedef struct Graph Graph;
+
+/* A shape rule's failure: the message, the argument it blames (-1: the call) and the
+ * input whose definition deserves a note (-1: none). */
+typedef struct {
+    char msg[256];
+    int arg;
+    int note_input;
+} ShapeError;
+
+typedef struct {
+    const char *name;
+    int min_in, max_in;                    /* max_in -1: any number */
+    const ArgSpec *args;                   /* terminated by a NULL name */
+    bool (*shape)(const Graph *g, GNode *n, ShapeError *e);
+    void (*params)(const Graph *g, GNode *n);  /* fills n->param; NULL: none */
+    long long (*flops)(const Graph *g, const GNode *n);  /* NULL: 0 */
+} OpInfo;
+
+extern const OpInfo op_table[OP_COUNT];
+
+const OpInfo *op_lookup(const char *name);   /* by name or alias; NULL if unknown */
+int op_arg_index(const OpInfo *op, const char *name);
+long long attr_int(const GNode *n, const char *arg);
+double attr_float(const GNode *n, const char *arg);
+bool attr_is_same(const GNode *n, const char *arg);
+const char *shape_str(const Shape *s, char buf[64]);
+/* Padding of a conv2d node: top, left, bottom, right (resolves `same`). */
+void conv_padding(const GNode *n, const Shape *in, int pad[4]);
+long long shape_numel(const Shape *s);
+long long param_numel(const ParamInfo *p);
+/* Names of every op and alias, for did-you-mean. */
+int op_names(const char **out, int cap);
+
+/* ---- graph.c: the IR ---- */
+
+#define MAX_INPUTS 16
+#define MAX_NODES 100000
+#define MAX_DIM 2147483647LL
+
+struct GNode {
+    OpKind op;
+    int in[MAX_INPUTS];
+    int nin;
+    Attr attr[MAX_ARGS];
+    Shape out;
+    char *name;               /* layer name: given, or op_N */
+    Loc loc;                  /* the op name at the call */
+    Loc in_loc[MAX_INPUTS];   /* where each input operand was written */
+    ParamInfo param[MAX_PARAMS];
+    int nparam;
+    int nusers;
+};
+
+/* A value during elaboration: a number, string, symbol (an unbound word such as
+ * `same` or `adam`), a tensor (graph node), or a call (in train settings). */
+typedef enum { V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR, V_SYM, V_TENSOR, V_CALL } ValueKind;
+typedef struct {
+    ValueKind kind;
+    long long i;              /* INT, BOOL */
+    double f;                 /* FLOAT */
+    const char *s;            /* STR, SYM, CALL name */
+    int node;                 /* TENSOR */
+    Loc loc;
+} Value;
+
+/* A checked train setting.  Group settings are keyed "augment.rotate", and a call's
+ * arguments "schedule.t_max" beside "schedule" = the call's name. */
+typedef struct Setting Setting;
+struct Setting {
+    const char *key;
+    Value v;
+    Loc key_loc;
+    Setting *next;
+};
+
+struct Graph {
+    GNode *node;
+    int n, cap;
+    int input, output;
+    char *model_name;
+    Setting *settings;
+    Loc return_loc;
+};
+
+int graph_add(Graph *g, OpKind op, Loc loc);
+void graph_free(Graph *g);
+long long graph_params(const Graph *g, bool trainable);
+long long graph_flops(const Graph *g);
+
+/* ---- elab.c: AST -> graph ---- */
+
+/* A -D name=value override of a model parameter. */
+typedef struct {
+    const char *name;
+    const char *value;
+} Define;
+
+/* Evaluates the model with its parameters (defaults, then overrides) into a checked
+ * graph.  Errors go through diag; returns 0 if clean, 1 on diagnostics, 2 on a bad -D. */
+int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out);
+
+/* ---- train.c: the train section's schema ---- */
+
+/* Checks a setting's key and value type against the schema and records it in
+ * g->settings; reports and returns false when it does not fit.  For a call
+ * (schedule = cosine(t_max = 10)) check the call as a V_CALL, then each argument
+ * under "schedule.ARG". */
+bool setting_add(Graph *g, const char *key, Loc key_loc, Value v);
+/* The value in force for a key: the setting given, else the schema default. */
+Value setting_value(const Graph *g, const char *key);
+/* Prints the schema (for --help and the docs). */
+void print_train_schema(FILE *out);
+
+/* ---- report.c: summary and dot ---- */
+
+void print_summary(FILE *out, const Graph *g);
+void print_dot(FILE *out, const Graph *g);
+
+#endif
