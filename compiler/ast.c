@@ -162,20 +162,30 @@ void program_add(Program *p, Node *def)
     p->model = def;
 }
 
+/* Frees a tree with an explicit stack, not recursion: a long left-nested chain
+ * (a + b + c + ..., x -> f() -> g() -> ...) is as deep as it is long. */
 void free_tree(Node *n)
 {
-    while (n) {
-        Node *next = n->next;
-        free_tree(n->lhs);
-        free_tree(n->rhs);
-        free_tree(n->list);
-        free_tree(n->body);
-        free_tree(n->orelse);
+    if (!n)
+        return;
+    size_t cap = 64, top = 0;
+    Node **stack = xcalloc(cap, sizeof *stack);
+    stack[top++] = n;
+    while (top) {
+        n = stack[--top];
+        Node *kids[] = { n->next, n->lhs, n->rhs, n->list, n->body, n->orelse };
+        for (size_t i = 0; i < sizeof kids / sizeof kids[0]; i++) {
+            if (!kids[i])
+                continue;
+            if (top == cap)
+                stack = xrealloc(stack, (cap *= 2) * sizeof *stack);
+            stack[top++] = kids[i];
+        }
         free(n->name);
         free(n->sval);
         free(n);
-        n = next;
     }
+    free(stack);
 }
 
 const char *operator_text(Operator op)

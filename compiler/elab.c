@@ -21,6 +21,8 @@
 #define MAX_NESTING 16
 #define MAX_BLOCK_DEPTH 32
 #define MAX_CALL_ARGS 32
+#define MAX_EXPR_DEPTH 2000
+#define MAX_STEPS 10000000
 
 typedef struct Binding Binding;
 struct Binding {
@@ -37,6 +39,10 @@ typedef struct {
     Binding *scope;           /* innermost binding first */
     const Node *body;         /* statements of the model or block being run, for notes */
     int nesting, block_depth;
+    int expr_depth;           /* expressions being evaluated, across block calls */
+    long long steps;          /* statements, loop trips and evaluations so far */
+    bool stopped;             /* MAX_STEPS was reached: run nothing more */
+    int *named, nnamed;       /* nodes whose name was written (given names, the input) */
     int op_count[OP_COUNT];
     bool returned, has_input, has_train;
     Value ret;
@@ -237,6 +243,8 @@ static Value eval_binop(Elab *E, const Node *n)
         error_at(n->loc, "'%s' needs numbers, got %s and %s", op, kind_name(a.kind), kind_name(b.kind));
         return none();
     }
+    if (n->op >= O_EQ && n->op <= O_GE && a.kind == V_INT && b.kind == V_INT)
+        return compare(n->op, a.i < b.i ? -1 : a.i > b.i, 0, n->loc);   /* exact beyond 2^53 */
     if (n->op >= O_EQ && n->op <= O_GE)
         return compare(n->op, as_double(a), as_double(b), n->loc);
     if (a.kind == V_INT && b.kind == V_INT && n->op != O_DIV)
@@ -256,7 +264,11 @@ static Value eval_unop(Elab *E, const Node *n)
         }
         return bool_value(!a.i, n->loc);
     }
-    if (a.kind == V_INT && a.i != -__LONG_LONG_MAX__ - 1)
+    if (a.kind == V_INT && a.i == -__LONG_LONG_MAX__ - 1) {
+        error_at(n->loc, "integer overflow in -(%lld)", a.i);
+        return none();
+    }
+    if (a.kind == V_INT)
         return int_value(-a.i, n->loc);
     if (a.kind == V_FLOAT)
         return float_value(-a.f, n->loc);
@@ -363,6 +375,15 @@ static void report_unknown_arg(const OpInfo *op, const Arg *a)
     error_at(a->key_loc, "%s", msg);
 }
 
+/* Remembers a node whose name was written in the source, the only kind a default
+ * name can collide with, so naming stays linear in the graph's size. */
+static void add_named(Elab *E, int id)
+{
+    if ((E->nnamed & (E->nnamed - 1)) == 0)
+        E->named = xrealloc(E->named, (size_t)(E->nnamed ? 2 * E->nnamed : 1) * sizeof *E->named);
+    E->named[E->nnamed++] = id;
+}
+
 /* Default layer name: op_N with the first N not taken by a given name. */
 static char *layer_name(Elab *E, const GNode *n)
 {
@@ -370,8 +391,8 @@ static char *layer_name(Elab *E, const GNode *n)
     for (;;) {
         snprintf(buf, sizeof buf, "%s_%d", op_table[n->op].name, ++E->op_count[n->op]);
         bool taken = false;
-        for (int i = 0; i < E->g->n && !taken; i++)
-            taken = E->g->node[i].name && strcmp(E->g->node[i].name, buf) == 0;
+        for (int i = 0; i < E->nnamed && !taken; i++)
+            taken = strcmp(E->g->node[E->named[i]].name, buf) == 0;
         if (!taken)
             return xstrdup(buf);
     }
@@ -395,6 +416,7 @@ static bool set_given_name(Elab *E, GNode *n, const Arg *a)
         }
     }
     n->name = xstrdup(a->v.s);
+    add_named(E, (int)(n - E->g->node));
     return true;
 }
 
@@ -690,7 +712,41 @@ static Value eval_call(Elab *E, const Node *call, const Value *chained)
 
 /* ---- expressions ---- */
 
+/* Counts one step of work: a statement, a loop trip or an evaluation.  Past MAX_STEPS
+ * it reports once and stops the elaboration, so nested loops or a block calling
+ * itself twice per level cannot run for hours within the other limits. */
+static bool step(Elab *E, Loc loc)
+{
+    if (E->stopped)
+        return false;
+    if (++E->steps <= MAX_STEPS)
+        return true;
+    error_at(loc, "elaboration stopped after %d steps; a loop or block calls run too long", MAX_STEPS);
+    E->stopped = true;
+    return false;
+}
+
+static Value eval_node(Elab *E, const Node *n);
+
+/* Evaluates an expression; a chain nested deeper than MAX_EXPR_DEPTH (a + b + c + ...
+ * or x -> f() -> g() -> ..., which the parser does not stack) is an error rather
+ * than a C stack overflow. */
 static Value eval(Elab *E, const Node *n)
+{
+    if (!step(E, n->loc))
+        return none();
+    if (E->expr_depth >= MAX_EXPR_DEPTH) {
+        error_at(n->loc, "expression nested deeper than %d levels", MAX_EXPR_DEPTH);
+        E->stopped = true;
+        return none();
+    }
+    E->expr_depth++;
+    Value v = eval_node(E, n);
+    E->expr_depth--;
+    return v;
+}
+
+static Value eval_node(Elab *E, const Node *n)
 {
     switch (n->kind) {
     case N_INT: return int_value(n->ival, n->loc);
@@ -790,6 +846,7 @@ static void exec_input(Elab *E, const Node *s)
     E->g->input = id;
     E->g->node[id].out = shape;
     E->g->node[id].name = xstrdup(s->name);
+    add_named(E, id);
     bind(E, s->name, (Value){ .kind = V_TENSOR, .node = id, .loc = s->loc }, s->loc);
 }
 
@@ -798,8 +855,14 @@ static void exec_for(Elab *E, const Node *s)
     long long from, to;
     if (!eval_int(E, s->lhs, "a loop bound", &from) || !eval_int(E, s->rhs, "a loop bound", &to))
         return;
-    if (to - from > MAX_TRIPS) {
-        error_at(s->loc, "loop runs %lld times; the limit is %d", to - from, MAX_TRIPS);
+    long long trips;
+    bool huge = false;
+    if (__builtin_sub_overflow(to, from, &trips)) {
+        huge = to > from;
+        trips = huge ? __LONG_LONG_MAX__ : 0;
+    }
+    if (trips > MAX_TRIPS) {
+        error_at(s->loc, "loop runs %s%lld times; the limit is %d", huge ? "more than " : "", trips, MAX_TRIPS);
         return;
     }
     if (E->nesting >= MAX_NESTING) {
@@ -807,7 +870,7 @@ static void exec_for(Elab *E, const Node *s)
         return;
     }
     E->nesting++;
-    for (long long i = from; i < to && !E->returned; i++) {
+    for (long long i = from; i < to && !E->returned && step(E, s->loc); i++) {
         bind(E, s->name, int_value(i, s->loc), s->loc);
         int before = error_count();
         exec(E, s->body);
@@ -826,17 +889,16 @@ static void exec_if(Elab *E, const Node *s)
         error_at(c.loc, "an 'if' condition must be a bool, got %s", kind_name(c.kind));
         return;
     }
+    if (!c.i && s->orelse && s->orelse->kind == N_IF && !s->orelse->next) {
+        exec_if(E, s->orelse);   /* else if: the next arm, not a deeper level */
+        return;
+    }
     if (E->nesting >= MAX_NESTING) {
         error_at(s->loc, "loops and ifs nested deeper than %d", MAX_NESTING);
         return;
     }
     E->nesting++;
-    if (c.i)
-        exec(E, s->body);
-    else if (s->orelse && s->orelse->kind == N_IF && !s->orelse->next)
-        exec_if(E, s->orelse);
-    else
-        exec(E, s->orelse);
+    exec(E, c.i ? s->body : s->orelse);
     E->nesting--;
 }
 
@@ -929,7 +991,7 @@ static void exec_stmt(Elab *E, const Node *s)
 static void exec(Elab *E, const Node *stmts)
 {
     bool warned = false;
-    for (const Node *s = stmts; s; s = s->next) {
+    for (const Node *s = stmts; s && step(E, s->loc); s = s->next) {
         if (E->returned && s->kind != N_TRAIN) {
             if (!warned)
                 warn_at(s->loc, "statement after 'return' is never run");
@@ -1053,6 +1115,7 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out)
         E.scope = b->next;
         free(b);
     }
+    free(E.named);
     if (rc)
         return rc;
     return error_count() > before;

@@ -1,5 +1,6 @@
 /* main.c — the netc command line.  main() reads as the pipeline:
  *   read source -> parse -> elaborate (graph, shapes, settings) -> report.
+ *   -> plan memory -> emit C (compile) or print (summary, dot, plan).
  * Exit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error. */
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@ typedef struct {
     const char *command;
     const char *file;
     const char *output;
+    const char *name;
+    Mode mode;
+    int batch;                /* 0: the train section's batch */
     Define defs[MAX_DEFINES];
     int ndefs;
 } Options;
@@ -19,19 +23,85 @@ typedef struct {
 typedef struct {
     const char *name;
     const char *summary;
-    void (*report)(FILE *out, const Graph *g);
+    int (*run)(const Graph *g, const Options *o, FILE *out);
+    bool writes_dir;          /* -o names a directory, not a file */
 } Command;
 
-static void report_nothing(FILE *out, const Graph *g)
+static int batch_of(const Graph *g, const Options *o)
+{
+    return o->batch ? o->batch : (int)setting_value(g, "batch").i;
+}
+
+static int run_check(const Graph *g, const Options *o, FILE *out)
+{
+    (void)g;
+    (void)o;
+    (void)out;
+    return 0;
+}
+
+static int run_summary(const Graph *g, const Options *o, FILE *out)
+{
+    (void)o;
+    print_summary(out, g);
+    return 0;
+}
+
+static int run_dot(const Graph *g, const Options *o, FILE *out)
+{
+    (void)o;
+    print_dot(out, g);
+    return 0;
+}
+
+static int run_plan(const Graph *g, const Options *o, FILE *out)
+{
+    Plan *p = plan_build(g, o->mode, batch_of(g, o));
+    char err[512];
+    bool ok = plan_verify(p, err, sizeof err);
+    if (ok)
+        print_plan(out, p);
+    else
+        fprintf(stderr, "netc: internal error: invalid memory plan: %s\n", err);
+    plan_free(p);
+    return ok ? 0 : 2;
+}
+
+/* The C prefix: --name, else the model name in lower case. */
+static void c_prefix(const Graph *g, const Options *o, char *buf, size_t len)
+{
+    const char *src = o->name ? o->name : g->model_name;
+    size_t j = 0;
+    for (size_t i = 0; src[i] && j + 1 < len; i++) {
+        char ch = src[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9' && j > 0) || ch == '_';
+        if (ch >= 'A' && ch <= 'Z') {
+            ch = (char)(ch - 'A' + 'a');
+            ok = true;
+        }
+        buf[j++] = ok ? ch : '_';
+    }
+    buf[j] = 0;
+}
+
+static int run_compile(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
-    (void)g;
+    char prefix[64];
+    c_prefix(g, o, prefix, sizeof prefix);
+    if (!prefix[0]) {
+        fprintf(stderr, "netc: --name must give a C identifier\n");
+        return 2;
+    }
+    return generate_c(g, o->output ? o->output : ".", prefix, batch_of(g, o));
 }
 
 static const Command commands[] = {
-    { "check", "parse and check a model; print diagnostics only", report_nothing },
-    { "summary", "print a table of layers, shapes and parameter counts", print_summary },
-    { "dot", "print the graph in Graphviz format", print_dot },
+    { "check", "parse and check a model; print diagnostics only", run_check, false },
+    { "summary", "print a table of layers, shapes and parameter counts", run_summary, false },
+    { "dot", "print the graph in Graphviz format", run_dot, false },
+    { "plan", "print the memory plan: every buffer's bytes, live range and arena offset", run_plan, false },
+    { "compile", "write the model as C: DIR/NAME.h and DIR/NAME.c", run_compile, true },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -47,7 +117,15 @@ static void command_help(const Command *c)
 {
     printf("usage: netc %s [options] FILE.net\n\n%s.\n\noptions:\n", c->name, c->summary);
     printf("  -D, --define NAME=VALUE  override a model parameter (repeatable)\n");
-    printf("  -o, --output FILE        write to FILE instead of standard output\n");
+    if (c->writes_dir)
+        printf("  -o, --output DIR         directory for NAME.h and NAME.c (default: .)\n"
+               "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
+               "  -b, --batch N            largest batch the code accepts (default: train batch)\n");
+    else
+        printf("  -o, --output FILE        write to FILE instead of standard output\n");
+    if (c->run == run_plan)
+        printf("  -m, --mode train|infer   plan the training step or inference (default: train)\n"
+               "  -b, --batch N            batch size to plan for (default: train batch)\n");
     printf("  -h, --help               show this help\n");
     printf("\nExit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error.\n");
     if (strcmp(c->name, "check") == 0) {
@@ -71,11 +149,14 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         { "define", required_argument, NULL, 'D' },
         { "output", required_argument, NULL, 'o' },
         { "help", no_argument, NULL, 'h' },
+        { "name", required_argument, NULL, 'n' },
+        { "mode", required_argument, NULL, 'm' },
+        { "batch", required_argument, NULL, 'b' },
         { NULL, 0, NULL, 0 },
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "D:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "D:o:hn:m:b:", longopts, NULL)) != -1) {
         switch (c) {
         case 'D': {
             char *eq = strchr(optarg, '=');
@@ -94,6 +175,26 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         case 'o':
             o->output = optarg;
             break;
+        case 'n':
+            o->name = optarg;
+            break;
+        case 'm':
+            if (strcmp(optarg, "train") != 0 && strcmp(optarg, "infer") != 0) {
+                fprintf(stderr, "netc: --mode must be train or infer, got '%s'\n", optarg);
+                return 2;
+            }
+            o->mode = optarg[0] == 't' ? MODE_TRAIN : MODE_INFER;
+            break;
+        case 'b': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 65536) {
+                fprintf(stderr, "netc: --batch must be an integer from 1 to 65536, got '%s'\n", optarg);
+                return 2;
+            }
+            o->batch = (int)v;
+            break;
+        }
         case 'h':
             command_help(cmd);
             return 0;
@@ -125,14 +226,15 @@ static int run(const Command *cmd, const Options *o)
     if (rc == 0)
         rc = elaborate(&prog, o->defs, o->ndefs, &g);
     if (rc == 0) {
-        FILE *out = o->output ? fopen(o->output, "w") : stdout;
+        bool to_file = o->output && !cmd->writes_dir;
+        FILE *out = to_file ? fopen(o->output, "w") : stdout;
         if (!out) {
             perror(o->output);
             rc = 2;
         } else {
-            cmd->report(out, &g);
-            if ((o->output ? fclose(out) : fflush(out)) != 0) {
-                fprintf(stderr, "netc: cannot write %s\n", o->output ? o->output : "standard output");
+            rc = cmd->run(&g, o, out);
+            if ((to_file ? fclose(out) : fflush(out)) != 0) {
+                fprintf(stderr, "netc: cannot write %s\n", to_file ? o->output : "standard output");
                 rc = 2;
             }
         }
@@ -156,7 +258,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    Options o = { .command = cmd->name };
+    Options o = { .command = cmd->name, .mode = MODE_TRAIN };
     int rc = parse_options(argc - 1, argv + 1, cmd, &o);
     if (rc >= 0)
         return rc;

@@ -127,7 +127,7 @@ int parse_program(const SrcFile *src, Program *out);
 /* ---- ops.def, ops.c: the op table ---- */
 
 typedef enum {
-#define OP(id, name, min_in, max_in, args, shape, params, flops) OP_##id,
+#define OP(id, name, min_in, max_in, args, shape, params, flops, kernel) OP_##id,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -181,6 +181,8 @@ typedef struct {
     int note_input;
 } ShapeError;
 
+typedef struct OpKernel OpKernel;
+
 typedef struct {
     const char *name;
     int min_in, max_in;                    /* max_in -1: any number */
@@ -188,6 +190,7 @@ typedef struct {
     bool (*shape)(const Graph *g, GNode *n, ShapeError *e);
     void (*params)(const Graph *g, GNode *n);  /* fills n->param; NULL: none */
     long long (*flops)(const Graph *g, const GNode *n);  /* NULL: 0 */
+    const OpKernel *kernel;                /* gradient rule and code emitters (codegen.c) */
 } OpInfo;
 
 extern const OpInfo op_table[OP_COUNT];
@@ -282,8 +285,112 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out);
 bool setting_add(Graph *g, const char *key, Loc key_loc, Value v);
 /* The value in force for a key: the setting given, else the schema default. */
 Value setting_value(const Graph *g, const char *key);
+/* Every setting in force (given or default) as "key=value" lines; caller frees. */
+char *settings_text(const Graph *g);
 /* Prints the schema (for --help and the docs). */
 void print_train_schema(FILE *out);
+
+/* ---- plan.c: the scheduled program (forward, loss, backward, optimizer), derived
+ * gradients, and every buffer placed in one arena ---- */
+
+typedef enum { MODE_TRAIN, MODE_INFER } Mode;
+typedef enum { STEP_FWD, STEP_LOSS, STEP_BWD, STEP_OPT } StepKind;
+typedef enum { B_ACT, B_GRAD, B_AUX, B_WORK, B_PROBS } BufKind;
+
+typedef struct {
+    StepKind kind;
+    int node;
+} Step;
+
+#define MAX_AUX 2
+#define ARENA_ALIGN 64
+
+typedef struct {
+    char name[112];
+    BufKind kind;
+    int node;
+    size_t bytes;             /* at the planned batch, rounded up to ARENA_ALIGN */
+    int first, last;          /* live range: steps, inclusive */
+    size_t offset;
+} Buffer;
+
+typedef struct {
+    Mode mode;
+    int batch;
+    const Graph *g;
+    Step *step;
+    int nstep;
+    Buffer *buf;
+    int nbuf;
+    int *out;                 /* per node: its output buffer (-1: the caller's input) */
+    int *grad;                /* per node: its output-gradient buffer (-1: none) */
+    int (*aux)[MAX_AUX];      /* per node: buffers kept for the backward (-1: none) */
+    int *work;                /* per node: forward workspace buffer (-1: none) */
+    int *work_bwd;            /* per node: backward workspace buffer (-1: none) */
+    bool *requires_grad;      /* per node: its output needs a gradient */
+    int logits;               /* node whose output the loss reads */
+    int probs;                /* buffer of the probabilities */
+    size_t arena, no_reuse, lower_bound;
+    char strategy[64];        /* the placement heuristic that won */
+} Plan;
+
+Plan *plan_build(const Graph *g, Mode mode, int batch);
+void plan_free(Plan *p);
+/* Does this node's output share its input's memory in this plan (flatten; dropout at inference)? */
+bool plan_is_view(const Plan *p, int node);
+/* Checks that no two buffers live at the same step overlap in the arena. */
+bool plan_verify(const Plan *p, char *err, size_t len);
+void print_plan(FILE *out, const Plan *p);
+/* Places buffers (sizes and live ranges given) at offsets; returns the arena size.
+ * Exposed for the planner's randomized tests. */
+size_t place_buffers(Buffer *buf, int n, char strategy[64]);
+size_t live_lower_bound(const Buffer *buf, int n);
+
+/* ---- the op table's gradient rules and code emitters (ops.c, via codegen.c) ---- */
+
+typedef struct EmitCtx EmitCtx;
+
+enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads */
+/* K_INPLACE: the forward may write over its first input; K_INPLACE_BWD: the backward may
+ * write the input gradient over the output gradient; K_VIEW: the output is the input
+ * (flatten), K_VIEW_INFER: it is in inference (dropout). */
+enum { K_INPLACE = 1, K_INPLACE_BWD = 2, K_VIEW = 4, K_VIEW_INFER = 8 };
+
+struct OpKernel {
+    unsigned saves;
+    unsigned flags;
+    /* Buffers the forward writes for the backward (argmax, mask, batch stats): fills
+     * names and byte counts for `batch` images; returns how many. */
+    int (*aux)(const Graph *g, const GNode *n, Mode mode, int batch, const char *names[MAX_AUX],
+               size_t bytes[MAX_AUX]);
+    size_t (*work)(const Graph *g, const GNode *n);   /* workspace bytes */
+    void (*decl)(EmitCtx *c);                         /* file-scope declarations */
+    void (*init)(EmitCtx *c);                         /* parameter initialisation */
+    void (*forward)(EmitCtx *c);
+    void (*backward)(EmitCtx *c);
+};
+
+/* ---- codegen.c: C code generation ---- */
+
+/* Writes DIR/NAME.h and DIR/NAME.c; returns 0 or reports and returns 2. */
+int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch);
+
+/* What an op's emitter uses to write its calls: C expressions for its buffers. */
+const GNode *emit_node(EmitCtx *c);
+const Graph *emit_graph(EmitCtx *c);
+Mode emit_mode(EmitCtx *c);
+const char *emit_id(EmitCtx *c);                  /* the layer's C identifier */
+const char *emit_in(EmitCtx *c, int k);           /* input k, const float * */
+const char *emit_out(EmitCtx *c);
+const char *emit_dout(EmitCtx *c);
+const char *emit_din(EmitCtx *c, int k);          /* "NULL" when input k needs no gradient */
+int emit_accum(EmitCtx *c, int k);                /* 1 when din k already holds a gradient */
+const char *emit_param(EmitCtx *c, const char *suffix);   /* "NULL" when absent */
+const char *emit_pgrad(EmitCtx *c, const char *suffix);
+const char *emit_state(EmitCtx *c, const char *suffix);
+const char *emit_aux(EmitCtx *c, int k, const char *ctype);
+const char *emit_work(EmitCtx *c);
+void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: summary and dot ---- */
 

@@ -383,11 +383,437 @@ static bool shape_softmax(const Graph *g, GNode *n, ShapeError *e)
     return true;
 }
 
+
+/* ---- gradient rules and kernels: what each op's backward reads, and the runtime
+ * calls its forward, backward and initialisation emit (see codegen.c) ---- */
+
+static long long in_numel(EmitCtx *c, int k)
+{
+    const GNode *n = emit_node(c);
+    return shape_numel(&emit_graph(c)->node[n->in[k]].out);
+}
+
+/* Channels and pixels per channel of a [C, H, W] or [C] tensor. */
+static void channels_pixels(const Shape *s, long long *C, long long *HW)
+{
+    *C = s->d[0];
+    *HW = s->rank == 3 ? s->d[1] * s->d[2] : 1;
+}
+
+/* The input gradient argument pair "din, accum" of input k. */
+static const char *din_accum(EmitCtx *c, int k, char buf[224])
+{
+    const char *din = emit_din(c, k);
+    int accum = strcmp(din, "NULL") == 0 ? 0 : emit_accum(c, k);
+    snprintf(buf, 224, "%s", din);
+    return accum ? "1" : "0";
+}
+
+/* conv2d: im2col + sgemm in the runtime; the backward reads the input. */
+static void conv2d_decl(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    const Shape *in = &emit_graph(c)->node[n->in[0]].out;
+    int pad[4];
+    conv_padding(n, in, pad);
+    long long k = attr_int(n, "kernel");
+    emit(c, "static const rt_conv_desc %s_desc = { %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %d, %d, %lld, %lld };",
+         emit_id(c), in->d[0], in->d[1], in->d[2], n->out.d[0], k, k, attr_int(n, "stride"), pad[0], pad[1], pad[2],
+         pad[3], n->out.d[1], n->out.d[2]);
+}
+
+static size_t conv2d_work(const Graph *g, const GNode *n)
+{
+    const Shape *in = &g->node[n->in[0]].out;
+    int pad[4];
+    conv_padding(n, in, pad);
+    long long k = attr_int(n, "kernel");
+    bool pointwise = k == 1 && attr_int(n, "stride") == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
+    return pointwise ? 0 : (size_t)(in->d[0] * k * k * n->out.d[1] * n->out.d[2]) * sizeof(float);
+}
+
+static void conv2d_init(EmitCtx *c)
+{
+    emit(c, "rt_init_conv2d(%s, %s, &rng, &%s_desc);", emit_param(c, "weight"), emit_param(c, "bias"), emit_id(c));
+}
+
+static void conv2d_forward(EmitCtx *c)
+{
+    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c));
+}
+
+static void conv2d_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s);", din, emit_pgrad(c, "weight"),
+         emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
+}
+
+static const OpKernel conv2d_kernel = {
+    .saves = SAVES_INPUT, .work = conv2d_work, .decl = conv2d_decl, .init = conv2d_init,
+    .forward = conv2d_forward, .backward = conv2d_backward,
+};
+
+/* dense: one sgemm over the batch; the backward reads the input. */
+static void dense_init(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    emit(c, "rt_init_dense(%s, %s, &rng, %lld, %lld);", emit_param(c, "weight"), emit_param(c, "bias"),
+         in_numel(c, 0), n->out.d[0]);
+}
+
+static void dense_forward(EmitCtx *c)
+{
+    emit(c, "rt_dense_forward(%s, %s, %s, %s, n, %lld, %lld);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
+         emit_param(c, "bias"), in_numel(c, 0), emit_node(c)->out.d[0]);
+}
+
+static void dense_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_dense_backward(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);", din, emit_pgrad(c, "weight"),
+         emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), in_numel(c, 0),
+         emit_node(c)->out.d[0], accum);
+}
+
+static const OpKernel dense_kernel = {
+    .saves = SAVES_INPUT, .init = dense_init, .forward = dense_forward, .backward = dense_backward,
+};
+
+/* Pooling: max keeps a one-byte argmax per output for its backward; avg keeps nothing. */
+static void pool_decl(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    const Shape *in = &emit_graph(c)->node[n->in[0]].out;
+    long long k = attr_int(n, "kernel");
+    emit(c, "static const rt_pool_desc %s_desc = { %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld };",
+         emit_id(c), in->d[0], in->d[1], in->d[2], k, k, attr_int(n, "stride"), attr_int(n, "pad"), n->out.d[1],
+         n->out.d[2]);
+}
+
+static int maxpool_aux(const Graph *g, const GNode *n, Mode mode, int batch, const char *names[MAX_AUX],
+                       size_t bytes[MAX_AUX])
+{
+    (void)g;
+    (void)mode;
+    names[0] = "argmax";
+    bytes[0] = (size_t)shape_numel(&n->out) * (size_t)batch;
+    return 1;
+}
+
+static void maxpool_forward(EmitCtx *c)
+{
+    emit(c, "rt_maxpool2d_forward(%s, %s, %s, n, &%s_desc);", emit_out(c), emit_aux(c, 0, "uint8_t"), emit_in(c, 0),
+         emit_id(c));
+}
+
+static void maxpool_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_maxpool2d_backward(%s, %s, %s, n, &%s_desc, %s);", din, emit_dout(c), emit_aux(c, 0, "uint8_t"),
+         emit_id(c), accum);
+}
+
+static const OpKernel maxpool2d_kernel = {
+    .aux = maxpool_aux, .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward,
+};
+
+static void avgpool_forward(EmitCtx *c)
+{
+    emit(c, "rt_avgpool2d_forward(%s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0), emit_id(c));
+}
+
+static void avgpool_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_avgpool2d_backward(%s, %s, n, &%s_desc, %s);", din, emit_dout(c), emit_id(c), accum);
+}
+
+static const OpKernel avgpool2d_kernel = {
+    .decl = pool_decl, .forward = avgpool_forward, .backward = avgpool_backward,
+};
+
+static void global_avgpool_forward(EmitCtx *c)
+{
+    long long C, HW;
+    channels_pixels(&emit_graph(c)->node[emit_node(c)->in[0]].out, &C, &HW);
+    emit(c, "rt_global_avgpool_forward(%s, %s, n, %lld, %lld);", emit_out(c), emit_in(c, 0), C, HW);
+}
+
+static void global_avgpool_backward(EmitCtx *c)
+{
+    long long C, HW;
+    channels_pixels(&emit_graph(c)->node[emit_node(c)->in[0]].out, &C, &HW);
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_global_avgpool_backward(%s, %s, n, %lld, %lld, %s);", din, emit_dout(c), C, HW, accum);
+}
+
+static const OpKernel global_avgpool_kernel = {
+    .forward = global_avgpool_forward, .backward = global_avgpool_backward,
+};
+
+/* batchnorm: training keeps the batch mean and 1/std per channel, and the input. */
+static int batchnorm_aux(const Graph *g, const GNode *n, Mode mode, int batch, const char *names[MAX_AUX],
+                         size_t bytes[MAX_AUX])
+{
+    (void)g;
+    (void)batch;
+    if (mode == MODE_INFER)
+        return 0;
+    names[0] = "mean";
+    names[1] = "invstd";
+    bytes[0] = bytes[1] = (size_t)n->out.d[0] * sizeof(float);
+    return 2;
+}
+
+static void batchnorm_init(EmitCtx *c)
+{
+    emit(c, "rt_init_batchnorm(%s, %s, %s, %s, %lld);", emit_param(c, "weight"), emit_param(c, "bias"),
+         emit_state(c, "running_mean"), emit_state(c, "running_var"), emit_node(c)->out.d[0]);
+}
+
+static void batchnorm_forward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW;
+    channels_pixels(&n->out, &C, &HW);
+    if (emit_mode(c) == MODE_INFER)
+        emit(c, "rt_batchnorm_forward_eval(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %.9gf);", emit_out(c),
+             emit_in(c, 0), emit_param(c, "weight"), emit_param(c, "bias"), emit_state(c, "running_mean"),
+             emit_state(c, "running_var"), C, HW, attr_float(n, "eps"));
+    else
+        emit(c, "rt_batchnorm_forward(%s, %s, %s, %s, %s, %s, %s, %s, n, %lld, %lld, %.9gf, %.9gf);", emit_out(c),
+             emit_aux(c, 0, "float"), emit_aux(c, 1, "float"), emit_state(c, "running_mean"),
+             emit_state(c, "running_var"), emit_in(c, 0), emit_param(c, "weight"), emit_param(c, "bias"), C, HW,
+             attr_float(n, "momentum"), attr_float(n, "eps"));
+}
+
+static void batchnorm_backward(EmitCtx *c)
+{
+    long long C, HW;
+    channels_pixels(&emit_node(c)->out, &C, &HW);
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_batchnorm_backward(%s, %s, %s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);", din,
+         emit_pgrad(c, "weight"), emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_aux(c, 0, "float"),
+         emit_aux(c, 1, "float"), emit_param(c, "weight"), C, HW, accum);
+}
+
+static const OpKernel batchnorm_kernel = {
+    .saves = SAVES_INPUT, .aux = batchnorm_aux, .init = batchnorm_init, .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+};
+
+/* dropout: a bit mask per value (dropout2d: per channel); identity at inference. */
+static size_t mask_bytes(size_t bits) { return (bits + 31) / 32 * sizeof(uint32_t); }
+
+static int dropout_aux(const Graph *g, const GNode *n, Mode mode, int batch, const char *names[MAX_AUX],
+                       size_t bytes[MAX_AUX])
+{
+    (void)g;
+    if (mode == MODE_INFER)
+        return 0;
+    names[0] = "mask";
+    bytes[0] = mask_bytes((size_t)shape_numel(&n->out) * (size_t)batch);
+    if (n->op == OP_DROPOUT2D)
+        bytes[0] = mask_bytes((size_t)n->out.d[0] * (size_t)batch);
+    return 1;
+}
+
+static void dropout_forward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW;
+    channels_pixels(&n->out, &C, &HW);
+    if (n->op == OP_DROPOUT2D)
+        emit(c, "rt_dropout2d_forward(%s, %s, %s, &net->rng, %.9gf, n, %lld, %lld);", emit_out(c),
+             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), attr_float(n, "p"), C, HW);
+    else
+        emit(c, "rt_dropout_forward(%s, %s, %s, &net->rng, %.9gf, (size_t)n * %lld);", emit_out(c),
+             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), attr_float(n, "p"), shape_numel(&n->out));
+}
+
+static void dropout_backward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW;
+    channels_pixels(&n->out, &C, &HW);
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    if (n->op == OP_DROPOUT2D)
+        emit(c, "rt_dropout2d_backward(%s, %s, %s, %.9gf, n, %lld, %lld, %s);", din, emit_dout(c),
+             emit_aux(c, 0, "uint32_t"), attr_float(n, "p"), C, HW, accum);
+    else
+        emit(c, "rt_dropout_backward(%s, %s, %s, %.9gf, (size_t)n * %lld, %s);", din, emit_dout(c),
+             emit_aux(c, 0, "uint32_t"), attr_float(n, "p"), shape_numel(&n->out), accum);
+}
+
+static const OpKernel dropout_kernel = {
+    .flags = K_INPLACE | K_INPLACE_BWD | K_VIEW_INFER, .aux = dropout_aux, .forward = dropout_forward,
+    .backward = dropout_backward,
+};
+
+/* Activations: one table row each; the backward reads the output (leaky_relu: the input). */
+typedef struct {
+    OpKind op;
+    const char *fn;           /* runtime kernel stem */
+    const char *arg;          /* its extra argument, or NULL */
+} Activation;
+
+static const Activation activations[] = {
+    { OP_RELU, "relu", NULL },     { OP_LEAKY_RELU, "leaky_relu", "slope" }, { OP_ELU, "elu", "alpha" },
+    { OP_SIGMOID, "sigmoid", NULL }, { OP_TANH, "tanh", NULL },
+};
+
+static const Activation *activation_of(const GNode *n)
+{
+    for (size_t i = 0; i < sizeof activations / sizeof activations[0]; i++)
+        if (activations[i].op == n->op)
+            return &activations[i];
+    abort();
+}
+
+static void activation_extra(const GNode *n, const Activation *a, char buf[32])
+{
+    buf[0] = 0;
+    if (a->arg)
+        snprintf(buf, 32, "%.9gf, ", attr_float(n, a->arg));
+}
+
+static void activation_forward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    const Activation *a = activation_of(n);
+    char extra[32];
+    activation_extra(n, a, extra);
+    emit(c, "rt_%s_forward(%s, %s, %s(size_t)n * %lld);", a->fn, emit_out(c), emit_in(c, 0), extra,
+         shape_numel(&n->out));
+}
+
+static void activation_backward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    const Activation *a = activation_of(n);
+    char extra[32], din[224];
+    activation_extra(n, a, extra);
+    const char *saved = n->op == OP_LEAKY_RELU ? emit_in(c, 0) : emit_out(c);
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_%s_backward(%s, %s, %s, %s(size_t)n * %lld, %s);", a->fn, din, emit_dout(c), saved, extra,
+         shape_numel(&n->out), accum);
+}
+
+static const OpKernel activation_kernel = {
+    .saves = SAVES_OUTPUT, .flags = K_INPLACE | K_INPLACE_BWD, .forward = activation_forward,
+    .backward = activation_backward,
+};
+static const OpKernel leaky_relu_kernel = {
+    .saves = SAVES_INPUT, .flags = K_INPLACE | K_INPLACE_BWD, .forward = activation_forward,
+    .backward = activation_backward,
+};
+
+/* flatten is a view: same memory, same gradient. */
+static const OpKernel view_kernel = { .flags = K_VIEW };
+
+/* input and softmax are folded into the caller's data and the loss step. */
+static const OpKernel folded_kernel = { 0 };
+
+static void pad_forward(EmitCtx *c)
+{
+    const Shape *in = &emit_graph(c)->node[emit_node(c)->in[0]].out;
+    emit(c, "rt_pad2d_forward(%s, %s, n, %lld, %lld, %lld, %lld);", emit_out(c), emit_in(c, 0), in->d[0], in->d[1],
+         in->d[2], attr_int(emit_node(c), "p"));
+}
+
+static void pad_backward(EmitCtx *c)
+{
+    const Shape *in = &emit_graph(c)->node[emit_node(c)->in[0]].out;
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_pad2d_backward(%s, %s, n, %lld, %lld, %lld, %lld, %s);", din, emit_dout(c), in->d[0], in->d[1],
+         in->d[2], attr_int(emit_node(c), "p"), accum);
+}
+
+static const OpKernel pad_kernel = { .forward = pad_forward, .backward = pad_backward };
+
+/* The inputs of an n-ary op as a C array initialiser "{ a, b, ... }". */
+static void emit_input_array(EmitCtx *c, const char *name)
+{
+    const GNode *n = emit_node(c);
+    char line[2048];
+    size_t used = (size_t)snprintf(line, sizeof line, "const float *const %s[%d] = { ", name, n->nin);
+    for (int k = 0; k < n->nin && used < sizeof line; k++)
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s", k ? ", " : "", emit_in(c, k));
+    emit(c, "%s };", line);
+}
+
+static void add_forward(EmitCtx *c)
+{
+    emit(c, "{");
+    emit_input_array(c, "    in");
+    emit(c, "    rt_add_forward(%s, in, %d, (size_t)n * %lld);", emit_out(c), emit_node(c)->nin,
+         shape_numel(&emit_node(c)->out));
+    emit(c, "}");
+}
+
+static void add_backward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    for (int k = 0; k < n->nin; k++) {
+        char din[224];
+        const char *accum = din_accum(c, k, din);
+        if (strcmp(din, "NULL") != 0)
+            emit(c, "rt_add_backward(%s, %s, (size_t)n * %lld, %s);", din, emit_dout(c), shape_numel(&n->out), accum);
+    }
+}
+
+static const OpKernel add_kernel = { .flags = K_INPLACE, .forward = add_forward, .backward = add_backward };
+
+static void concat_forward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW;
+    channels_pixels(&n->out, &C, &HW);
+    char channels[512];
+    size_t used = 0;
+    for (int k = 0; k < n->nin && used < sizeof channels; k++)
+        used += (size_t)snprintf(channels + used, sizeof channels - used, "%s%lld", k ? ", " : "",
+                                 emit_graph(c)->node[n->in[k]].out.d[0]);
+    emit(c, "{");
+    emit_input_array(c, "    in");
+    emit(c, "    static const int channels[%d] = { %s };", n->nin, channels);
+    emit(c, "    rt_concat_forward(%s, in, channels, %d, n, %lld);", emit_out(c), n->nin, HW);
+    emit(c, "}");
+}
+
+static void concat_backward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW, offset = 0;
+    channels_pixels(&n->out, &C, &HW);
+    for (int k = 0; k < n->nin; k++) {
+        long long ck = emit_graph(c)->node[n->in[k]].out.d[0];
+        char din[224];
+        const char *accum = din_accum(c, k, din);
+        if (strcmp(din, "NULL") != 0)
+            emit(c, "rt_concat_backward(%s, %s, n, %lld, %lld, %lld, %lld, %s);", din, emit_dout(c), C, offset, ck,
+                 HW, accum);
+        offset += ck;
+    }
+}
+
+static const OpKernel concat_kernel = { .forward = concat_forward, .backward = concat_backward };
+
 /* ---- the table ---- */
 
 const OpInfo op_table[OP_COUNT] = {
-#define OP(id, name, min_in, max_in, args, shape, params, flops) \
-    [OP_##id] = { name, min_in, max_in, args, shape, params, flops },
+#define OP(id, name, min_in, max_in, args, shape, params, flops, kernel) \
+    [OP_##id] = { name, min_in, max_in, args, shape, params, flops, &kernel },
 #include "ops.def"
 #undef OP
 };

@@ -254,6 +254,29 @@ Value setting_value(const Graph *g, const char *key)
     return spec ? parse_default(spec) : (Value){ .kind = V_NONE };
 }
 
+char *settings_text(const Graph *g)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return xstrdup("");
+    for (int i = 0; i < NSCHEMA; i++) {
+        Value v = setting_value(g, schema[i].key);
+        switch (v.kind) {
+        case V_INT: fprintf(out, "%s=%lld\n", schema[i].key, v.i); break;
+        case V_FLOAT: fprintf(out, "%s=%.9g\n", schema[i].key, v.f); break;
+        case V_BOOL: fprintf(out, "%s=%s\n", schema[i].key, v.i ? "true" : "false"); break;
+        case V_STR:
+        case V_SYM:
+        case V_CALL: fprintf(out, "%s=%s\n", schema[i].key, v.s); break;
+        default: break;
+        }
+    }
+    fclose(out);
+    return text;
+}
+
 void print_train_schema(FILE *out)
 {
     for (int i = 0; i < NSCHEMA; i++) {

@@ -1,0 +1,555 @@
+/* plan.c — from a checked graph to a scheduled program with every buffer placed.
+ *
+ * 1. Schedule.  Training runs the forward of every node in graph order, the loss
+ *    (softmax cross-entropy on the logits, which also gives the probabilities), the
+ *    backward of every node whose output needs a gradient in reverse order, and the
+ *    optimizer.  Inference runs the forward and the loss step (probabilities only).
+ *    A softmax node is folded into the loss step.
+ * 2. Autodiff.  A node's output needs a gradient when the node has trainable
+ *    parameters or any of its inputs needs one; each backward writes the gradients of
+ *    exactly those inputs.  What a backward reads (its input, its output, the buffers
+ *    its forward kept: argmax, mask, batch statistics) comes from the op table, so
+ *    liveness keeps exactly that and nothing else alive until the backward.
+ * 3. Liveness and in-place.  A buffer lives from the first step that touches it to
+ *    the last.  An element-wise op whose input dies at its own step writes over that
+ *    input (and its backward over the dying output gradient); views (flatten, dropout
+ *    at inference) share their input's buffer.
+ * 4. Placement.  Offsets are a packing problem: several greedy heuristics (orders by
+ *    size, start, duration, conflicts; first-fit and best-fit), random restarts, and
+ *    an exhaustive search for small plans run, and the smallest arena wins.  The lower
+ *    bound is the most bytes live at any one step. */
+#include <stdlib.h>
+#include <string.h>
+#include "netc.h"
+
+static size_t round_up(size_t x) { return (x + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN; }
+
+static int new_buffer(Plan *p, BufKind kind, int node, const char *suffix, size_t bytes)
+{
+    p->buf = xrealloc(p->buf, (size_t)(p->nbuf + 1) * sizeof *p->buf);
+    Buffer *b = &p->buf[p->nbuf];
+    *b = (Buffer){ .kind = kind, .node = node, .bytes = round_up(bytes), .first = -1, .last = -1 };
+    snprintf(b->name, sizeof b->name, "%s.%s", node >= 0 ? p->g->node[node].name : "loss", suffix);
+    return p->nbuf++;
+}
+
+static void add_step(Plan *p, StepKind kind, int node)
+{
+    p->step = xrealloc(p->step, (size_t)(p->nstep + 1) * sizeof *p->step);
+    p->step[p->nstep++] = (Step){ kind, node };
+}
+
+static const OpKernel *kernel_of(const Plan *p, int node) { return op_table[p->g->node[node].op].kernel; }
+
+bool plan_is_view(const Plan *p, int node)
+{
+    unsigned f = kernel_of(p, node)->flags;
+    return (f & K_VIEW) || (p->mode == MODE_INFER && (f & K_VIEW_INFER));
+}
+
+static bool folded(const Plan *p, int node)
+{
+    const GNode *n = &p->g->node[node];
+    return n->op == OP_INPUT || n->op == OP_SOFTMAX;
+}
+
+static void mark_requires_grad(Plan *p)
+{
+    const Graph *g = p->g;
+    for (int i = 0; i < g->n && p->mode == MODE_TRAIN; i++) {
+        const GNode *n = &g->node[i];
+        bool req = false;
+        for (int k = 0; k < n->nparam; k++)
+            req |= n->param[k].trainable;
+        for (int k = 0; k < n->nin; k++)
+            req |= p->requires_grad[n->in[k]];
+        p->requires_grad[i] = req && n->op != OP_INPUT;
+    }
+}
+
+static void make_schedule(Plan *p)
+{
+    const Graph *g = p->g;
+    for (int i = 0; i < g->n; i++)
+        if (!folded(p, i))
+            add_step(p, STEP_FWD, i);
+    add_step(p, STEP_LOSS, p->logits);
+    if (p->mode == MODE_INFER)
+        return;
+    for (int i = g->n - 1; i >= 0; i--)
+        if (!folded(p, i) && p->requires_grad[i])
+            add_step(p, STEP_BWD, i);
+    add_step(p, STEP_OPT, -1);
+}
+
+/* One buffer per output, kept-for-backward value, workspace and gradient. */
+static void make_buffers(Plan *p)
+{
+    const Graph *g = p->g;
+    for (int i = 0; i < g->n; i++) {
+        const GNode *n = &g->node[i];
+        p->out[i] = p->grad[i] = p->work[i] = p->work_bwd[i] = -1;
+        p->aux[i][0] = p->aux[i][1] = -1;
+        if (folded(p, i))
+            continue;
+        const OpKernel *k = kernel_of(p, i);
+        if (plan_is_view(p, i))
+            p->out[i] = p->out[n->in[0]];
+        else
+            p->out[i] = new_buffer(p, B_ACT, i, "out", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
+        if (k->aux) {
+            const char *names[MAX_AUX];
+            size_t bytes[MAX_AUX];
+            int na = k->aux(g, n, p->mode, p->batch, names, bytes);
+            for (int a = 0; a < na; a++)
+                p->aux[i][a] = new_buffer(p, B_AUX, i, names[a], bytes[a]);
+        }
+        size_t work = k->work ? k->work(g, n) : 0;
+        if (work) {
+            p->work[i] = new_buffer(p, B_WORK, i, "work", work);
+            if (p->requires_grad[i])
+                p->work_bwd[i] = new_buffer(p, B_WORK, i, "work_bwd", work);
+        }
+        if (!p->requires_grad[i])
+            continue;
+        if (plan_is_view(p, i))
+            p->grad[i] = p->grad[n->in[0]];
+        else
+            p->grad[i] = new_buffer(p, B_GRAD, i, "grad", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
+    }
+    const GNode *logits = &g->node[p->logits];
+    p->probs = new_buffer(p, B_PROBS, -1, "probs", (size_t)shape_numel(&logits->out) * p->batch * sizeof(float));
+    if (p->out[p->logits] < 0) {
+        /* The logits are the caller's input itself (a model without layers). */
+        p->out[p->logits] = -1;
+    }
+}
+
+static void touch(Plan *p, int buf, int step)
+{
+    if (buf < 0)
+        return;
+    Buffer *b = &p->buf[buf];
+    if (b->first < 0 || step < b->first)
+        b->first = step;
+    if (step > b->last)
+        b->last = step;
+}
+
+/* Visits every buffer a step reads or writes. */
+static void step_buffers(Plan *p, int s, void (*visit)(Plan *, int buf, int step))
+{
+    const Step *st = &p->step[s];
+    const GNode *n = st->node >= 0 ? &p->g->node[st->node] : NULL;
+    int i = st->node;
+    switch (st->kind) {
+    case STEP_FWD:
+        if (plan_is_view(p, i))
+            return;
+        for (int k = 0; k < n->nin; k++)
+            visit(p, p->out[n->in[k]], s);
+        visit(p, p->out[i], s);
+        visit(p, p->aux[i][0], s);
+        visit(p, p->aux[i][1], s);
+        visit(p, p->work[i], s);
+        return;
+    case STEP_LOSS:
+        visit(p, p->out[i], s);
+        visit(p, p->probs, s);
+        if (p->mode == MODE_TRAIN)
+            visit(p, p->grad[i], s);
+        return;
+    case STEP_BWD: {
+        if (plan_is_view(p, i))
+            return;
+        unsigned saves = kernel_of(p, i)->saves;
+        visit(p, p->grad[i], s);
+        for (int k = 0; k < n->nin; k++) {
+            if (saves & SAVES_INPUT)
+                visit(p, p->out[n->in[k]], s);
+            if (p->requires_grad[n->in[k]])
+                visit(p, p->grad[n->in[k]], s);
+        }
+        if (saves & SAVES_OUTPUT)
+            visit(p, p->out[i], s);
+        visit(p, p->aux[i][0], s);
+        visit(p, p->aux[i][1], s);
+        visit(p, p->work_bwd[i], s);
+        return;
+    }
+    case STEP_OPT:
+        return;
+    }
+}
+
+static void compute_liveness(Plan *p)
+{
+    for (int b = 0; b < p->nbuf; b++)
+        p->buf[b].first = p->buf[b].last = -1;
+    for (int s = 0; s < p->nstep; s++)
+        step_buffers(p, s, touch);
+}
+
+/* Redirects every use of buffer `from` to `to` and frees `from`. */
+static void merge_buffer(Plan *p, int from, int to)
+{
+    for (int i = 0; i < p->g->n; i++) {
+        if (p->out[i] == from)
+            p->out[i] = to;
+        if (p->grad[i] == from)
+            p->grad[i] = to;
+    }
+    Buffer *f = &p->buf[from], *t = &p->buf[to];
+    if (f->last > t->last)
+        t->last = f->last;
+    f->bytes = 0;
+    f->first = f->last = -1;
+}
+
+static bool can_share(const Plan *p, int a, int b)
+{
+    return a >= 0 && b >= 0 && a != b && p->buf[a].bytes == p->buf[b].bytes && p->buf[a].kind == p->buf[b].kind;
+}
+
+static void work_in_place(Plan *p)
+{
+    for (int s = 0; s < p->nstep; s++) {
+        const Step *st = &p->step[s];
+        if (st->kind != STEP_FWD && st->kind != STEP_BWD)
+            continue;
+        int i = st->node;
+        const GNode *n = &p->g->node[i];
+        unsigned flags = kernel_of(p, i)->flags;
+        if (plan_is_view(p, i))
+            continue;
+        if (st->kind == STEP_FWD && (flags & K_INPLACE)) {
+            int in = p->out[n->in[0]], out = p->out[i];
+            if (can_share(p, in, out) && p->buf[in].last == s)
+                merge_buffer(p, out, in);
+        }
+        if (st->kind == STEP_BWD && (flags & K_INPLACE_BWD) && n->nin == 1 && p->requires_grad[n->in[0]]) {
+            int din = p->grad[n->in[0]], dout = p->grad[i];
+            if (can_share(p, din, dout) && p->buf[din].first == s && p->buf[dout].last == s) {
+                int last = p->buf[din].last;
+                merge_buffer(p, din, dout);
+                p->buf[dout].last = last;
+            }
+        }
+    }
+}
+
+size_t live_lower_bound(const Buffer *buf, int n)
+{
+    int steps = 0;
+    for (int b = 0; b < n; b++)
+        if (buf[b].last + 1 > steps)
+            steps = buf[b].last + 1;
+    size_t *live = xcalloc((size_t)steps + 1, sizeof *live);
+    for (int b = 0; b < n; b++)
+        for (int s = buf[b].first; s >= 0 && s <= buf[b].last; s++)
+            live[s] += buf[b].bytes;
+    size_t best = 0;
+    for (int s = 0; s < steps; s++)
+        if (live[s] > best)
+            best = live[s];
+    free(live);
+    return best;
+}
+
+/* ---- placement ---- */
+
+static bool overlap_in_time(const Buffer *a, const Buffer *b) { return a->first <= b->last && b->first <= a->last; }
+
+typedef struct {
+    size_t lo, hi;
+} Span;
+
+static int by_lo(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Places buffers in the given order; each goes into the first (or the tightest) gap
+ * among the already placed buffers it shares a step with.  Returns the arena size. */
+static size_t place_in_order(Buffer *buf, const int *order, int n, bool best_fit, Span *spans)
+{
+    size_t arena = 0;
+    for (int oi = 0; oi < n; oi++) {
+        Buffer *b = &buf[order[oi]];
+        int ns = 0;
+        for (int oj = 0; oj < oi; oj++) {
+            const Buffer *c = &buf[order[oj]];
+            if (c->bytes && overlap_in_time(b, c))
+                spans[ns++] = (Span){ c->offset, c->offset + c->bytes };
+        }
+        qsort(spans, (size_t)ns, sizeof *spans, by_lo);
+        size_t at = 0, best = 0, best_gap = 0;
+        bool found = false;
+        for (int k = 0; k <= ns; k++) {
+            bool last = k == ns;   /* the unbounded space above every span */
+            size_t gap = last ? 0 : spans[k].lo >= at ? spans[k].lo - at : 0;
+            if (last || gap >= b->bytes) {
+                if (!found || (best_fit && !last && gap < best_gap)) {
+                    found = true;
+                    best = at;
+                    best_gap = gap;
+                }
+                if (!best_fit || last)
+                    break;
+            }
+            if (k < ns && spans[k].hi > at)
+                at = spans[k].hi;
+        }
+        b->offset = best;
+        if (b->offset + b->bytes > arena)
+            arena = b->offset + b->bytes;
+    }
+    return arena;
+}
+
+typedef struct {
+    const Buffer *buf;
+    double key;
+    int index;
+} Keyed;
+
+static int by_key_desc(const void *a, const void *b)
+{
+    const Keyed *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->index - y->index;
+}
+
+typedef enum { ORDER_SIZE, ORDER_START, ORDER_DURATION, ORDER_AREA, ORDER_CONFLICT, NORDERS } OrderKind;
+static const char *const order_names[NORDERS] = { "size", "start", "duration", "size x duration", "conflicts" };
+
+static void make_order(const Buffer *buf, int n, OrderKind kind, int *order)
+{
+    Keyed *k = xcalloc((size_t)n, sizeof *k);
+    for (int i = 0; i < n; i++) {
+        const Buffer *b = &buf[i];
+        double dur = b->last - b->first + 1, key = 0;
+        switch (kind) {
+        case ORDER_SIZE: key = (double)b->bytes; break;
+        case ORDER_START: key = -b->first; break;
+        case ORDER_DURATION: key = dur * 1e12 + (double)b->bytes; break;
+        case ORDER_AREA: key = dur * (double)b->bytes; break;
+        case ORDER_CONFLICT:
+            for (int j = 0; j < n; j++)
+                if (j != i && overlap_in_time(b, &buf[j]))
+                    key += (double)buf[j].bytes;
+            key += (double)b->bytes;
+            break;
+        default: break;
+        }
+        k[i] = (Keyed){ b, key, i };
+    }
+    qsort(k, (size_t)n, sizeof *k, by_key_desc);
+    for (int i = 0; i < n; i++)
+        order[i] = k[i].index;
+    free(k);
+}
+
+static void save_offsets(const Buffer *buf, int n, size_t *off)
+{
+    for (int i = 0; i < n; i++)
+        off[i] = buf[i].offset;
+}
+
+/* Tries every permutation (n small): the exact optimum among first-fit packings. */
+static void permute(Buffer *buf, int *order, int k, int n, Span *spans, size_t *best, size_t *best_off)
+{
+    if (k == n) {
+        size_t a = place_in_order(buf, order, n, false, spans);
+        if (a < *best) {
+            *best = a;
+            save_offsets(buf, n, best_off);
+        }
+        return;
+    }
+    for (int i = k; i < n; i++) {
+        int t = order[k];
+        order[k] = order[i];
+        order[i] = t;
+        permute(buf, order, k + 1, n, spans, best, best_off);
+        order[i] = order[k];
+        order[k] = t;
+    }
+}
+
+size_t place_buffers(Buffer *all, int nall, char strategy[64])
+{
+    /* Only buffers with bytes take part; the rest sit at offset 0. */
+    int n = 0;
+    int *idx = xcalloc((size_t)nall + 1, sizeof *idx);
+    for (int i = 0; i < nall; i++) {
+        all[i].offset = 0;
+        if (all[i].bytes && all[i].first >= 0)
+            idx[n++] = i;
+    }
+    Buffer *buf = xcalloc((size_t)n + 1, sizeof *buf);
+    for (int i = 0; i < n; i++)
+        buf[i] = all[idx[i]];
+    int *order = xcalloc((size_t)n + 1, sizeof *order);
+    Span *spans = xcalloc((size_t)n + 1, sizeof *spans);
+    size_t *best_off = xcalloc((size_t)n + 1, sizeof *best_off);
+    size_t best = (size_t)-1;
+    char name[64] = "none";
+    for (int o = 0; o < NORDERS; o++) {
+        make_order(buf, n, (OrderKind)o, order);
+        for (int fit = 0; fit < 2; fit++) {
+            size_t a = place_in_order(buf, order, n, fit, spans);
+            if (a < best) {
+                best = a;
+                save_offsets(buf, n, best_off);
+                snprintf(name, sizeof name, "%s by %s", fit ? "best-fit" : "first-fit", order_names[o]);
+            }
+        }
+    }
+    size_t lower = live_lower_bound(buf, n);
+    if (n <= 7) {
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        size_t before = best;
+        permute(buf, order, 0, n, spans, &best, best_off);
+        if (best < before)
+            snprintf(name, sizeof name, "exhaustive search");
+    } else if (best > lower && n <= 2000) {
+        /* Random restarts: perturb the size order, keep improvements. */
+        {
+            uint64_t state = 0x9e3779b97f4a7c15ULL;
+            int tries = n <= 200 ? 300 : 30;
+            for (int t = 0; t < tries && best > lower; t++) {
+                make_order(buf, n, (OrderKind)(t % NORDERS), order);
+                for (int i = n - 1; i > 0; i--) {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    if (state % 4 == 0) {
+                        int j = (int)(state % (uint64_t)(i + 1));
+                        int tmp = order[i];
+                        order[i] = order[j];
+                        order[j] = tmp;
+                    }
+                }
+                size_t a = place_in_order(buf, order, n, t & 1, spans);
+                if (a < best) {
+                    best = a;
+                    save_offsets(buf, n, best_off);
+                    snprintf(name, sizeof name, "randomised %s", (t & 1) ? "best-fit" : "first-fit");
+                }
+            }
+        }
+    }
+    if (n == 0) {
+        best = 0;
+        snprintf(name, sizeof name, "empty");
+    }
+    for (int i = 0; i < n; i++)
+        all[idx[i]].offset = best_off[i];
+    free(idx);
+    free(buf);
+    free(order);
+    free(spans);
+    free(best_off);
+    if (strategy)
+        memcpy(strategy, name, sizeof name);
+    return best;
+}
+
+Plan *plan_build(const Graph *g, Mode mode, int batch)
+{
+    Plan *p = xcalloc(1, sizeof *p);
+    p->g = g;
+    p->mode = mode;
+    p->batch = batch;
+    int n = g->n;
+    p->out = xcalloc((size_t)n, sizeof *p->out);
+    p->grad = xcalloc((size_t)n, sizeof *p->grad);
+    p->aux = xcalloc((size_t)n, sizeof *p->aux);
+    p->work = xcalloc((size_t)n, sizeof *p->work);
+    p->work_bwd = xcalloc((size_t)n, sizeof *p->work_bwd);
+    p->requires_grad = xcalloc((size_t)n, sizeof *p->requires_grad);
+    const GNode *out = &g->node[g->output];
+    p->logits = out->op == OP_SOFTMAX ? out->in[0] : g->output;
+    mark_requires_grad(p);
+    make_schedule(p);
+    make_buffers(p);
+    compute_liveness(p);
+    work_in_place(p);
+    for (int b = 0; b < p->nbuf; b++)
+        p->no_reuse += p->buf[b].bytes;
+    p->lower_bound = live_lower_bound(p->buf, p->nbuf);
+    p->arena = place_buffers(p->buf, p->nbuf, p->strategy);
+    return p;
+}
+
+void plan_free(Plan *p)
+{
+    if (!p)
+        return;
+    free(p->step);
+    free(p->buf);
+    free(p->out);
+    free(p->grad);
+    free(p->aux);
+    free(p->work);
+    free(p->work_bwd);
+    free(p->requires_grad);
+    free(p);
+}
+
+bool plan_verify(const Plan *p, char *err, size_t len)
+{
+    for (int a = 0; a < p->nbuf; a++) {
+        const Buffer *x = &p->buf[a];
+        if (!x->bytes || x->first < 0)
+            continue;
+        if (x->offset % ARENA_ALIGN || x->offset + x->bytes > p->arena) {
+            snprintf(err, len, "%s is misaligned or outside the arena", x->name);
+            return false;
+        }
+        for (int b = a + 1; b < p->nbuf; b++) {
+            const Buffer *y = &p->buf[b];
+            if (!y->bytes || y->first < 0 || !overlap_in_time(x, y))
+                continue;
+            if (x->offset < y->offset + y->bytes && y->offset < x->offset + x->bytes) {
+                snprintf(err, len, "%s [%zu, +%zu) and %s [%zu, +%zu) overlap while both live", x->name, x->offset,
+                         x->bytes, y->name, y->offset, y->bytes);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static const char *step_text(const Plan *p, int s, char *buf, size_t len)
+{
+    static const char *const kinds[] = { "fwd", "loss", "bwd", "opt" };
+    const Step *st = &p->step[s];
+    snprintf(buf, len, "%s %s", kinds[st->kind], st->node >= 0 && st->kind != STEP_LOSS ? p->g->node[st->node].name : "");
+    return buf;
+}
+
+void print_plan(FILE *out, const Plan *p)
+{
+    char a[32], b[32], c[32], s1[128], s2[128];
+    fprintf(out, "Plan: %s, %s mode, batch %d, %d steps, placement: %s\n", p->g->model_name,
+            p->mode == MODE_TRAIN ? "train" : "infer", p->batch, p->nstep, p->strategy);
+    fprintf(out, "%-36s %14s  %-44s %14s\n", "Buffer", "Bytes", "Live range (steps)", "Offset");
+    for (int i = 0; i < p->nbuf; i++) {
+        const Buffer *x = &p->buf[i];
+        if (!x->bytes || x->first < 0)
+            continue;
+        char range[160];
+        snprintf(range, sizeof range, "%d-%d (%s .. %s)", x->first, x->last, step_text(p, x->first, s1, sizeof s1),
+                 step_text(p, x->last, s2, sizeof s2));
+        fprintf(out, "%-36s %14s  %-44s %14s\n", x->name, commas((long long)x->bytes, a), range,
+                commas((long long)x->offset, b));
+    }
+    fprintf(out, "Arena bytes: %s\n", commas((long long)p->arena, a));
+    fprintf(out, "No-reuse bytes: %s\n", commas((long long)p->no_reuse, b));
+    fprintf(out, "Lower bound bytes: %s\n", commas((long long)p->lower_bound, c));
+}
