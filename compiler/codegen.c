@@ -113,6 +113,16 @@ const char *emit_work(EmitCtx *c)
     return w < 0 ? "NULL" : buffer_expr(c, w, "float");
 }
 
+const char *emit_float(EmitCtx *c, double v)
+{
+    char *s = scratch(c);
+    snprintf(s, 192, "%.9g", v);
+    if (!strpbrk(s, ".e"))
+        strcat(s, ".0");
+    strcat(s, "f");
+    return s;
+}
+
 void emit(EmitCtx *c, const char *fmt, ...)
 {
     va_list ap;

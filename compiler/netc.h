@@ -390,6 +390,7 @@ const char *emit_pgrad(EmitCtx *c, const char *suffix);
 const char *emit_state(EmitCtx *c, const char *suffix);
 const char *emit_aux(EmitCtx *c, int k, const char *ctype);
 const char *emit_work(EmitCtx *c);
+const char *emit_float(EmitCtx *c, double v);     /* a float literal: 1.0f, 1e-05f */
 void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: summary and dot ---- */

@@ -584,14 +584,14 @@ static void batchnorm_forward(EmitCtx *c)
     long long C, HW;
     channels_pixels(&n->out, &C, &HW);
     if (emit_mode(c) == MODE_INFER)
-        emit(c, "rt_batchnorm_forward_eval(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %.9gf);", emit_out(c),
+        emit(c, "rt_batchnorm_forward_eval(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);", emit_out(c),
              emit_in(c, 0), emit_param(c, "weight"), emit_param(c, "bias"), emit_state(c, "running_mean"),
-             emit_state(c, "running_var"), C, HW, attr_float(n, "eps"));
+             emit_state(c, "running_var"), C, HW, emit_float(c, attr_float(n, "eps")));
     else
-        emit(c, "rt_batchnorm_forward(%s, %s, %s, %s, %s, %s, %s, %s, n, %lld, %lld, %.9gf, %.9gf);", emit_out(c),
+        emit(c, "rt_batchnorm_forward(%s, %s, %s, %s, %s, %s, %s, %s, n, %lld, %lld, %s, %s);", emit_out(c),
              emit_aux(c, 0, "float"), emit_aux(c, 1, "float"), emit_state(c, "running_mean"),
              emit_state(c, "running_var"), emit_in(c, 0), emit_param(c, "weight"), emit_param(c, "bias"), C, HW,
-             attr_float(n, "momentum"), attr_float(n, "eps"));
+             emit_float(c, attr_float(n, "momentum")), emit_float(c, attr_float(n, "eps")));
 }
 
 static void batchnorm_backward(EmitCtx *c)
@@ -632,11 +632,11 @@ static void dropout_forward(EmitCtx *c)
     long long C, HW;
     channels_pixels(&n->out, &C, &HW);
     if (n->op == OP_DROPOUT2D)
-        emit(c, "rt_dropout2d_forward(%s, %s, %s, &net->rng, %.9gf, n, %lld, %lld);", emit_out(c),
-             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), attr_float(n, "p"), C, HW);
+        emit(c, "rt_dropout2d_forward(%s, %s, %s, &net->rng, %s, n, %lld, %lld);", emit_out(c),
+             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), emit_float(c, attr_float(n, "p")), C, HW);
     else
-        emit(c, "rt_dropout_forward(%s, %s, %s, &net->rng, %.9gf, (size_t)n * %lld);", emit_out(c),
-             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), attr_float(n, "p"), shape_numel(&n->out));
+        emit(c, "rt_dropout_forward(%s, %s, %s, &net->rng, %s, (size_t)n * %lld);", emit_out(c),
+             emit_aux(c, 0, "uint32_t"), emit_in(c, 0), emit_float(c, attr_float(n, "p")), shape_numel(&n->out));
 }
 
 static void dropout_backward(EmitCtx *c)
@@ -647,11 +647,11 @@ static void dropout_backward(EmitCtx *c)
     char din[224];
     const char *accum = din_accum(c, 0, din);
     if (n->op == OP_DROPOUT2D)
-        emit(c, "rt_dropout2d_backward(%s, %s, %s, %.9gf, n, %lld, %lld, %s);", din, emit_dout(c),
-             emit_aux(c, 0, "uint32_t"), attr_float(n, "p"), C, HW, accum);
+        emit(c, "rt_dropout2d_backward(%s, %s, %s, %s, n, %lld, %lld, %s);", din, emit_dout(c),
+             emit_aux(c, 0, "uint32_t"), emit_float(c, attr_float(n, "p")), C, HW, accum);
     else
-        emit(c, "rt_dropout_backward(%s, %s, %s, %.9gf, (size_t)n * %lld, %s);", din, emit_dout(c),
-             emit_aux(c, 0, "uint32_t"), attr_float(n, "p"), shape_numel(&n->out), accum);
+        emit(c, "rt_dropout_backward(%s, %s, %s, %s, (size_t)n * %lld, %s);", din, emit_dout(c),
+             emit_aux(c, 0, "uint32_t"), emit_float(c, attr_float(n, "p")), shape_numel(&n->out), accum);
 }
 
 static const OpKernel dropout_kernel = {
@@ -679,19 +679,19 @@ static const Activation *activation_of(const GNode *n)
     abort();
 }
 
-static void activation_extra(const GNode *n, const Activation *a, char buf[32])
+static void activation_extra(EmitCtx *c, const Activation *a, char buf[40])
 {
     buf[0] = 0;
     if (a->arg)
-        snprintf(buf, 32, "%.9gf, ", attr_float(n, a->arg));
+        snprintf(buf, 40, "%s, ", emit_float(c, attr_float(emit_node(c), a->arg)));
 }
 
 static void activation_forward(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
     const Activation *a = activation_of(n);
-    char extra[32];
-    activation_extra(n, a, extra);
+    char extra[40];
+    activation_extra(c, a, extra);
     emit(c, "rt_%s_forward(%s, %s, %s(size_t)n * %lld);", a->fn, emit_out(c), emit_in(c, 0), extra,
          shape_numel(&n->out));
 }
@@ -700,8 +700,8 @@ static void activation_backward(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
     const Activation *a = activation_of(n);
-    char extra[32], din[224];
-    activation_extra(n, a, extra);
+    char extra[40], din[224];
+    activation_extra(c, a, extra);
     const char *saved = n->op == OP_LEAKY_RELU ? emit_in(c, 0) : emit_out(c);
     const char *accum = din_accum(c, 0, din);
     emit(c, "rt_%s_backward(%s, %s, %s, %s(size_t)n * %lld, %s);", a->fn, din, emit_dout(c), saved, extra,

@@ -1,0 +1,772 @@
+/* Data sets: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary files into byte images,
+ * and from there to float batches.
+ *
+ * Every file is read through zlib's gz* API, which reads plain files as they are, so
+ * "x" and "x.gz" are the same to us.  A reader first takes the header, then reads the
+ * body into a buffer that grows as bytes arrive up to the size the header announced:
+ * a corrupt header announcing terabytes gives "truncated", not a failed giant malloc.
+ * Images stay bytes in memory (47 MB for MNIST's training set instead of 188 MB as
+ * floats); rt_batch_fill turns one batch into floats through a per-channel lookup
+ * table, so scaling and normalisation cost one load per pixel.  Train/validation splits
+ * and epoch orders are index lists into the training set, never copies of it. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include "netc_rt.h"
+
+#define IDX_IMAGES_MAGIC 0x00000803u
+#define IDX_LABELS_MAGIC 0x00000801u
+#define CIFAR_PIXELS 3072
+#define CIFAR_RECORD (1 + CIFAR_PIXELS)
+#define READ_CHUNK ((size_t)1 << 24)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static const char *const fashion_names[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
+
+static const char *const cifar10_names[10] = {
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+};
+
+int rt_data_format_parse(const char *name, rt_data_format *fmt)
+{
+    if (strcmp(name, "mnist") == 0)
+        *fmt = RT_DATA_MNIST;
+    else if (strcmp(name, "fashion-mnist") == 0 || strcmp(name, "fashion_mnist") == 0)
+        *fmt = RT_DATA_FASHION_MNIST;
+    else if (strcmp(name, "cifar10") == 0 || strcmp(name, "cifar-10") == 0)
+        *fmt = RT_DATA_CIFAR10;
+    else
+        return -1;
+    return 0;
+}
+
+const char *rt_data_format_name(rt_data_format fmt)
+{
+    switch (fmt) {
+    case RT_DATA_MNIST: return "mnist";
+    case RT_DATA_FASHION_MNIST: return "fashion-mnist";
+    case RT_DATA_CIFAR10: return "cifar10";
+    }
+    return "unknown";
+}
+
+/* ---- reading through zlib ---- */
+
+static gzFile open_gz(const char *path, char *err, size_t errlen)
+{
+    errno = 0;
+    gzFile gz = gzopen(path, "rb");
+    if (!gz)
+        fail(err, errlen, "%s: cannot open: %s", path,
+             errno ? strerror(errno) : "out of memory");
+    return gz;
+}
+
+/* zlib's message, without the "PATH: " it puts in front. */
+static const char *gz_message(gzFile gz, const char *path, int *code)
+{
+    const char *msg = gzerror(gz, code);
+    size_t n = strlen(path);
+    if (*code == Z_ERRNO)
+        return strerror(errno);
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+        msg += n + 2;
+    return msg;
+}
+
+/* Reads up to n bytes; returns how many were read, or -1 (with err) on a read or
+ * decompression error.  A gzip stream cut short reads as a short count. */
+static long long gz_read(gzFile gz, const char *path, void *buf, size_t n, char *err,
+                         size_t errlen)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        int r = gzread(gz, (char *)buf + got, (unsigned)want);
+        if (r < 0) {
+            int code;
+            fail(err, errlen, "%s: read error: %s", path, gz_message(gz, path, &code));
+            return -1;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    /* zlib reports a gzip stream that ends early as an error only through gzerror. */
+    int code;
+    const char *msg = gz_message(gz, path, &code);
+    if (code != Z_OK && code != Z_BUF_ERROR) {
+        fail(err, errlen, "%s: read error: %s", path, msg);
+        return -1;
+    }
+    return (long long)got;
+}
+
+/* Reads exactly `expected` bytes of `what` into a malloc'd *out, growing the buffer as
+ * data arrives; then checks that nothing follows. */
+static int read_body(gzFile gz, const char *path, const char *what, size_t expected,
+                     uint8_t **out, char *err, size_t errlen)
+{
+    size_t cap = expected < READ_CHUNK ? expected : READ_CHUNK;
+    uint8_t *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, cap, what);
+    size_t got = 0;
+    while (got < expected) {
+        if (got == cap) {
+            size_t ncap = cap * 2 < expected ? cap * 2 : expected;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                return fail(err, errlen, "%s: out of memory for %zu bytes of %s", path,
+                            expected, what);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        long long r = gz_read(gz, path, buf + got, cap - got, err, errlen);
+        if (r < 0) {
+            free(buf);
+            return -1;
+        }
+        got += (size_t)r;
+        if (got < cap)
+            break;
+    }
+    if (got < expected) {
+        free(buf);
+        return fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path,
+                    expected, what, got);
+    }
+    uint8_t extra[64];
+    long long r = gz_read(gz, path, extra, sizeof extra, err, errlen);
+    if (r != 0) {
+        free(buf);
+        if (r > 0)
+            fail(err, errlen, "%s: trailing garbage after %zu bytes of %s", path, expected,
+                 what);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads the IDX magic and the ndim dimensions that follow. */
+static int read_idx_header(gzFile gz, const char *path, uint32_t want_magic,
+                           uint32_t *dims, char *err, size_t errlen)
+{
+    uint8_t hdr[16];
+    int ndim = (int)(want_magic & 0xff);
+    size_t need = 4 + 4 * (size_t)ndim;
+    long long r = gz_read(gz, path, hdr, need, err, errlen);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return fail(err, errlen, "%s: empty file", path);
+    if (r >= 4) {
+        uint32_t magic = be32(hdr);
+        if (magic != want_magic) {
+            const char *is = magic == IDX_IMAGES_MAGIC   ? " (an IDX image file)"
+                             : magic == IDX_LABELS_MAGIC ? " (an IDX label file)"
+                                                         : "";
+            return fail(err, errlen,
+                        "%s: not an IDX %s file: magic 0x%08x%s, expected 0x%08x", path,
+                        want_magic == IDX_IMAGES_MAGIC ? "image" : "label", magic, is,
+                        want_magic);
+        }
+    }
+    if ((size_t)r < need)
+        return fail(err, errlen, "%s: truncated: expected a %zu-byte header, got %lld", path,
+                    need, r);
+    for (int i = 0; i < ndim; i++)
+        dims[i] = be32(hdr + 4 + 4 * i);
+    return 0;
+}
+
+int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **pixels,
+                       size_t *n, int *h, int *w, char *err, size_t errlen)
+{
+    gzFile gz = open_gz(path, err, errlen);
+    if (!gz)
+        return -1;
+    uint32_t dims[3] = {0, 0, 0};
+    if (read_idx_header(gz, path, IDX_IMAGES_MAGIC, dims, err, errlen)) {
+        gzclose(gz);
+        return -1;
+    }
+    if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536) {
+        gzclose(gz);
+        return fail(err, errlen, "%s: bad image size %ux%u in header", path, dims[1], dims[2]);
+    }
+    if ((expect_h && dims[1] != (uint32_t)expect_h) ||
+        (expect_w && dims[2] != (uint32_t)expect_w)) {
+        gzclose(gz);
+        return fail(err, errlen, "%s: images are %ux%u, the model expects %dx%d", path,
+                    dims[1], dims[2], expect_h ? expect_h : (int)dims[1],
+                    expect_w ? expect_w : (int)dims[2]);
+    }
+    size_t bytes = (size_t)dims[0] * dims[1] * dims[2];   /* < 2^64: 32 + 16 + 16 bits */
+    char what[80];
+    snprintf(what, sizeof what, "pixels (%u images of %ux%u)", dims[0], dims[1], dims[2]);
+    int rc = read_body(gz, path, what, bytes, pixels, err, errlen);
+    gzclose(gz);
+    if (rc)
+        return -1;
+    *n = dims[0];
+    *h = (int)dims[1];
+    *w = (int)dims[2];
+    return 0;
+}
+
+int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size_t *n,
+                       char *err, size_t errlen)
+{
+    gzFile gz = open_gz(path, err, errlen);
+    if (!gz)
+        return -1;
+    uint32_t count = 0;
+    if (read_idx_header(gz, path, IDX_LABELS_MAGIC, &count, err, errlen)) {
+        gzclose(gz);
+        return -1;
+    }
+    uint8_t *bytes;
+    char what[48];
+    snprintf(what, sizeof what, "labels (%u labels)", count);
+    int rc = read_body(gz, path, what, count, &bytes, err, errlen);
+    gzclose(gz);
+    if (rc)
+        return -1;
+    int32_t *out = malloc((count ? count : 1) * sizeof *out);
+    if (!out) {
+        free(bytes);
+        return fail(err, errlen, "%s: out of memory for %u labels", path, count);
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (num_classes > 0 && bytes[i] >= num_classes) {
+            fail(err, errlen, "%s: label %d of example %u is out of range: the model has %d classes",
+                 path, bytes[i], i, num_classes);
+            free(bytes);
+            free(out);
+            return -1;
+        }
+        out[i] = bytes[i];
+    }
+    free(bytes);
+    *labels = out;
+    *n = count;
+    return 0;
+}
+
+void rt_dataset_free(rt_dataset *ds)
+{
+    free(ds->pixels);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path, int C,
+                int H, int W, int num_classes, char *err, size_t errlen)
+{
+    memset(ds, 0, sizeof *ds);
+    if (num_classes <= 0)
+        num_classes = 10;
+    if (C != 0 && C != 1)
+        return fail(err, errlen, "%s: IDX images have 1 channel, the model expects %d",
+                    images_path, C);
+    size_t n_img, n_lab;
+    int h, w;
+    if (rt_idx_read_images(images_path, H, W, &ds->pixels, &n_img, &h, &w, err, errlen))
+        return -1;
+    if (rt_idx_read_labels(labels_path, num_classes, &ds->labels, &n_lab, err, errlen)) {
+        rt_dataset_free(ds);
+        return -1;
+    }
+    if (n_img != n_lab) {
+        rt_dataset_free(ds);
+        return fail(err, errlen, "%s has %zu images but %s has %zu labels", images_path, n_img,
+                    labels_path, n_lab);
+    }
+    ds->n = n_img;
+    ds->C = 1;
+    ds->H = h;
+    ds->W = w;
+    ds->num_classes = num_classes;
+    return 0;
+}
+
+/* Reads one CIFAR-10 batch file and appends its records to ds. */
+static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errlen)
+{
+    gzFile gz = open_gz(path, err, errlen);
+    if (!gz)
+        return -1;
+    size_t cap = 0, got = 0;
+    uint8_t *buf = NULL;
+    for (;;) {
+        if (got == cap) {
+            size_t ncap = cap ? cap * 2 : (size_t)CIFAR_RECORD * 10000;
+            uint8_t *nb = realloc(buf, ncap);
+            if (!nb) {
+                free(buf);
+                gzclose(gz);
+                return fail(err, errlen, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        long long r = gz_read(gz, path, buf + got, cap - got, err, errlen);
+        if (r < 0) {
+            free(buf);
+            gzclose(gz);
+            return -1;
+        }
+        got += (size_t)r;
+        if (got < cap)
+            break;
+    }
+    gzclose(gz);
+    if (got == 0 || got % CIFAR_RECORD) {
+        free(buf);
+        return fail(err, errlen,
+                    "%s: truncated: %zu bytes is not a whole number of %d-byte records "
+                    "(1 label + 3072 pixels)", path, got, CIFAR_RECORD);
+    }
+    size_t m = got / CIFAR_RECORD;
+    uint8_t *px = realloc(ds->pixels, (ds->n + m) * CIFAR_PIXELS);
+    if (!px) {
+        free(buf);
+        return fail(err, errlen, "%s: out of memory", path);
+    }
+    ds->pixels = px;
+    int32_t *lab = realloc(ds->labels, (ds->n + m) * sizeof *lab);
+    if (!lab) {
+        free(buf);
+        return fail(err, errlen, "%s: out of memory", path);
+    }
+    ds->labels = lab;
+    for (size_t i = 0; i < m; i++) {
+        const uint8_t *rec = buf + i * CIFAR_RECORD;
+        if (rec[0] >= ds->num_classes) {
+            fail(err, errlen, "%s: label %d of record %zu is out of range: the model has %d classes",
+                 path, rec[0], i, ds->num_classes);
+            free(buf);
+            return -1;
+        }
+        ds->labels[ds->n + i] = rec[0];
+        memcpy(ds->pixels + (ds->n + i) * CIFAR_PIXELS, rec + 1, CIFAR_PIXELS);
+    }
+    ds->n += m;
+    free(buf);
+    return 0;
+}
+
+int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C, int H,
+                    int W, int num_classes, char *err, size_t errlen)
+{
+    memset(ds, 0, sizeof *ds);
+    if ((C && C != 3) || (H && H != 32) || (W && W != 32))
+        return fail(err, errlen, "%s: CIFAR-10 images are 3x32x32, the model expects %dx%dx%d",
+                    npaths > 0 ? paths[0] : "cifar10", C ? C : 3, H ? H : 32, W ? W : 32);
+    ds->C = 3;
+    ds->H = 32;
+    ds->W = 32;
+    ds->num_classes = num_classes > 0 ? num_classes : 10;
+    for (int i = 0; i < npaths; i++) {
+        if (cifar_append(ds, paths[i], err, errlen)) {
+            rt_dataset_free(ds);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- data directories ---- */
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds DIR/BASE or DIR/BASE.gz; writes the path found into out[outlen]. */
+static int find_file(const char *dir, const char *base, char *out, size_t outlen, char *err,
+                     size_t errlen)
+{
+    if ((size_t)snprintf(out, outlen, "%s/%s", dir, base) >= outlen)
+        return fail(err, errlen, "%s: path too long", dir);
+    if (file_exists(out))
+        return 0;
+    if ((size_t)snprintf(out, outlen, "%s/%s.gz", dir, base) >= outlen)
+        return fail(err, errlen, "%s: path too long", dir);
+    if (file_exists(out))
+        return 0;
+    return fail(err, errlen, "%s: no %s or %s.gz", dir, base, base);
+}
+
+static int load_idx_dir(rt_data *d, const char *dir, int C, int H, int W, char *err,
+                        size_t errlen)
+{
+    char img[4096], lab[4096];
+    if (find_file(dir, "train-images-idx3-ubyte", img, sizeof img, err, errlen) ||
+        find_file(dir, "train-labels-idx1-ubyte", lab, sizeof lab, err, errlen) ||
+        rt_idx_load(&d->train, img, lab, C, H, W, d->num_classes, err, errlen))
+        return -1;
+    if (find_file(dir, "t10k-images-idx3-ubyte", img, sizeof img, err, errlen) ||
+        find_file(dir, "t10k-labels-idx1-ubyte", lab, sizeof lab, err, errlen) ||
+        rt_idx_load(&d->test, img, lab, C, H, W, d->num_classes, err, errlen))
+        return -1;
+    if (d->test.H != d->train.H || d->test.W != d->train.W)
+        return fail(err, errlen, "%s: test images are %dx%d but training images are %dx%d", dir,
+                    d->test.H, d->test.W, d->train.H, d->train.W);
+    return 0;
+}
+
+/* Class names from batches.meta.txt: one a line, blank lines ignored. */
+static int read_meta_names(rt_data *d, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    char line[256];
+    int k = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        size_t len = strlen(line);
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+                           line[len - 1] == ' ' || line[len - 1] == '\t'))
+            line[--len] = 0;
+        if (len == 0)
+            continue;
+        if (k < d->num_classes) {
+            char *s = strdup(line);
+            if (!s) {
+                rc = fail(err, errlen, "%s: out of memory", path);
+                break;
+            }
+            free(d->class_names[k]);
+            d->class_names[k] = s;
+        }
+        k++;
+    }
+    fclose(f);
+    if (rc == 0 && k != d->num_classes)
+        rc = fail(err, errlen, "%s: %d class names, the data set has %d classes", path, k,
+                  d->num_classes);
+    return rc;
+}
+
+static int load_cifar_dir(rt_data *d, const char *dir, int C, int H, int W, char *err,
+                          size_t errlen)
+{
+    char sub[4096], probe[4096];
+    const char *base = dir;
+    if (find_file(dir, "data_batch_1.bin", probe, sizeof probe, err, errlen)) {
+        if ((size_t)snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir) >= sizeof sub)
+            return fail(err, errlen, "%s: path too long", dir);
+        if (find_file(sub, "data_batch_1.bin", probe, sizeof probe, err, errlen))
+            return fail(err, errlen, "%s: no data_batch_1.bin (nor in cifar-10-batches-bin/)",
+                        dir);
+        base = sub;
+    }
+    char paths[5][4096];
+    const char *train[5];
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "data_batch_%d.bin", i + 1);
+        if (find_file(base, name, paths[i], sizeof paths[i], err, errlen))
+            return -1;
+        train[i] = paths[i];
+    }
+    if (rt_cifar10_load(&d->train, train, 5, C, H, W, d->num_classes, err, errlen))
+        return -1;
+    if (find_file(base, "test_batch.bin", paths[0], sizeof paths[0], err, errlen))
+        return -1;
+    const char *test = paths[0];
+    if (rt_cifar10_load(&d->test, &test, 1, C, H, W, d->num_classes, err, errlen))
+        return -1;
+    if ((size_t)snprintf(probe, sizeof probe, "%s/batches.meta.txt", base) >= sizeof probe)
+        return fail(err, errlen, "%s: path too long", base);
+    if (file_exists(probe))
+        return read_meta_names(d, probe, err, errlen);
+    return 0;
+}
+
+static int default_names(rt_data *d, char *err, size_t errlen)
+{
+    d->class_names = calloc((size_t)d->num_classes, sizeof *d->class_names);
+    if (!d->class_names)
+        return fail(err, errlen, "out of memory");
+    for (int i = 0; i < d->num_classes; i++) {
+        const char *known = NULL;
+        if (d->format == RT_DATA_FASHION_MNIST && i < 10)
+            known = fashion_names[i];
+        if (d->format == RT_DATA_CIFAR10 && i < 10)
+            known = cifar10_names[i];
+        char digits[16];
+        snprintf(digits, sizeof digits, "%d", i);
+        d->class_names[i] = strdup(known ? known : digits);
+        if (!d->class_names[i])
+            return fail(err, errlen, "out of memory");
+    }
+    return 0;
+}
+
+int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, int W,
+                 int num_classes, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->format = fmt;
+    d->num_classes = num_classes > 0 ? num_classes : 10;
+    int rc = default_names(d, err, errlen);
+    if (rc == 0) {
+        switch (fmt) {
+        case RT_DATA_MNIST:
+        case RT_DATA_FASHION_MNIST:
+            rc = load_idx_dir(d, dir, C, H, W, err, errlen);
+            break;
+        case RT_DATA_CIFAR10:
+            rc = load_cifar_dir(d, dir, C, H, W, err, errlen);
+            break;
+        default:
+            rc = fail(err, errlen, "%s: unknown data format %d", dir, (int)fmt);
+        }
+    }
+    if (rc)
+        rt_data_free(d);
+    return rc;
+}
+
+void rt_data_free(rt_data *d)
+{
+    rt_dataset_free(&d->train);
+    rt_dataset_free(&d->test);
+    if (d->class_names)
+        for (int i = 0; i < d->num_classes; i++)
+            free(d->class_names[i]);
+    free(d->class_names);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- statistics and batches ---- */
+
+int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float *mean,
+                     float *std, char *err, size_t errlen)
+{
+    if (!idx)
+        n = ds->n;
+    if (n == 0)
+        return fail(err, errlen, "dataset statistics: no examples");
+    if (ds->C < 1 || ds->C > RT_DATA_MAX_CHANNELS)
+        return fail(err, errlen, "dataset statistics: %d channels, at most %d supported", ds->C,
+                    RT_DATA_MAX_CHANNELS);
+    /* A histogram of byte values per channel: exact, and one increment per pixel. */
+    uint64_t hist[RT_DATA_MAX_CHANNELS][256];
+    memset(hist, 0, sizeof hist);
+    size_t plane = (size_t)ds->H * ds->W;
+    for (size_t i = 0; i < n; i++) {
+        size_t e = idx ? idx[i] : i;
+        if (e >= ds->n)
+            return fail(err, errlen, "dataset statistics: index %zu out of range (%zu examples)",
+                        e, ds->n);
+        const uint8_t *img = ds->pixels + e * (size_t)ds->C * plane;
+        for (int c = 0; c < ds->C; c++)
+            for (size_t p = 0; p < plane; p++)
+                hist[c][img[(size_t)c * plane + p]]++;
+    }
+    double count = (double)n * (double)plane;
+    for (int c = 0; c < ds->C; c++) {
+        double sum = 0;
+        for (int v = 0; v < 256; v++)
+            sum += (double)hist[c][v] * (v / 255.0);
+        double m = sum / count;
+        double ss = 0;
+        for (int v = 0; v < 256; v++) {
+            double dv = v / 255.0 - m;
+            ss += (double)hist[c][v] * dv * dv;
+        }
+        mean[c] = (float)m;
+        std[c] = (float)sqrt(ss / count);
+    }
+    return 0;
+}
+
+int rt_batch_xform_init(rt_batch_xform *x, const rt_dataset *ds, int H, int W,
+                        const float *mean, const float *std, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    if (ds->C < 1 || ds->C > RT_DATA_MAX_CHANNELS)
+        return fail(err, errlen, "batch: %d channels, at most %d supported", ds->C,
+                    RT_DATA_MAX_CHANNELS);
+    if (H == 0)
+        H = ds->H;
+    if (W == 0)
+        W = ds->W;
+    if (H < ds->H || W < ds->W)
+        return fail(err, errlen, "batch: images are %dx%d, larger than the model's %dx%d input",
+                    ds->H, ds->W, H, W);
+    if (!mean != !std)
+        return fail(err, errlen, "batch: normalisation needs both mean and std");
+    x->C = ds->C;
+    x->h = ds->H;
+    x->w = ds->W;
+    x->H = H;
+    x->W = W;
+    x->top = (H - ds->H) / 2;
+    x->left = (W - ds->W) / 2;
+    for (int c = 0; c < ds->C; c++) {
+        if (std && !(std[c] > 0 && isfinite(std[c]) && isfinite(mean[c])))
+            return fail(err, errlen, "batch: channel %d: bad normalisation mean %g std %g", c,
+                        (double)mean[c], (double)std[c]);
+        for (int v = 0; v < 256; v++) {
+            float f = (float)v / 255.0f;   /* as torchvision's ToTensor */
+            x->lut[c][v] = std ? (f - mean[c]) / std[c] : f;
+        }
+    }
+    return 0;
+}
+
+int rt_batch_fill(const rt_batch_xform *x, const rt_dataset *ds, const uint32_t *idx,
+                  size_t b, float *out, int32_t *labels, char *err, size_t errlen)
+{
+    if (ds->C != x->C || ds->H != x->h || ds->W != x->w)
+        return fail(err, errlen, "batch: data set is %dx%dx%d, the transform was made for %dx%dx%d",
+                    ds->C, ds->H, ds->W, x->C, x->h, x->w);
+    for (size_t i = 0; i < b; i++)
+        if (idx[i] >= ds->n)
+            return fail(err, errlen, "batch: index %u out of range (%zu examples)", idx[i], ds->n);
+    size_t in_plane = (size_t)x->h * x->w;
+    size_t out_plane = (size_t)x->H * x->W;
+    int framed = x->H != x->h || x->W != x->w;
+    for (size_t i = 0; i < b; i++) {
+        const uint8_t *img = ds->pixels + (size_t)idx[i] * x->C * in_plane;
+        float *o = out + i * x->C * out_plane;
+        for (int c = 0; c < x->C; c++) {
+            const float *lut = x->lut[c];
+            const uint8_t *src = img + (size_t)c * in_plane;
+            float *dst = o + (size_t)c * out_plane;
+            if (framed)
+                for (size_t p = 0; p < out_plane; p++)
+                    dst[p] = lut[0];
+            for (int r = 0; r < x->h; r++) {
+                const uint8_t *s = src + (size_t)r * x->w;
+                float *d = dst + (size_t)(r + x->top) * x->W + x->left;
+                for (int col = 0; col < x->w; col++)
+                    d[col] = lut[s[col]];
+            }
+        }
+        if (labels)
+            labels[i] = ds->labels[idx[i]];
+    }
+    return 0;
+}
+
+/* ---- splits and batches ---- */
+
+void rt_split_free(rt_split *s)
+{
+    free(s->train);
+    free(s->valid);
+    memset(s, 0, sizeof *s);
+}
+
+int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, rt_rng *rng,
+                  char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (n > UINT32_MAX)
+        return fail(err, errlen, "split: %zu examples, at most %u supported", n, UINT32_MAX);
+    if (kind == RT_SPLIT_NONE)
+        valid_frac = 0;
+    if (!(valid_frac >= 0 && valid_frac < 1))
+        return fail(err, errlen, "split: validation fraction %g is not in [0, 1)", valid_frac);
+    if (kind != RT_SPLIT_NONE && kind != RT_SPLIT_TAIL && kind != RT_SPLIT_RANDOM)
+        return fail(err, errlen, "split: unknown kind %d", (int)kind);
+    if (kind == RT_SPLIT_RANDOM && !rng)
+        return fail(err, errlen, "split: a random split needs an rng");
+    size_t nvalid = (size_t)floor(valid_frac * (double)n + 0.5);
+    size_t ntrain = n - nvalid;
+    if (ntrain == 0)
+        return fail(err, errlen, "split: no training examples left of %zu", n);
+    s->train = malloc(ntrain * sizeof *s->train);
+    s->valid = malloc((nvalid ? nvalid : 1) * sizeof *s->valid);
+    uint8_t *is_valid = calloc(n, 1);
+    uint32_t *perm = kind == RT_SPLIT_RANDOM ? malloc(n * sizeof *perm) : NULL;
+    if (!s->train || !s->valid || !is_valid || (kind == RT_SPLIT_RANDOM && !perm)) {
+        free(is_valid);
+        free(perm);
+        rt_split_free(s);
+        return fail(err, errlen, "split: out of memory for %zu examples", n);
+    }
+    if (kind == RT_SPLIT_RANDOM) {
+        for (size_t i = 0; i < n; i++)
+            perm[i] = (uint32_t)i;
+        rt_rng_shuffle(rng, perm, n);
+        for (size_t i = 0; i < nvalid; i++)
+            is_valid[perm[i]] = 1;
+    } else {
+        for (size_t i = ntrain; i < n; i++)
+            is_valid[i] = 1;
+    }
+    size_t t = 0, v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_valid[i])
+            s->valid[v++] = (uint32_t)i;
+        else
+            s->train[t++] = (uint32_t)i;
+    }
+    free(is_valid);
+    free(perm);
+    s->ntrain = ntrain;
+    s->nvalid = nvalid;
+    return 0;
+}
+
+void rt_batch_iter_init(rt_batch_iter *it, const uint32_t *idx, size_t n, size_t batch)
+{
+    it->idx = idx;
+    it->n = n;
+    it->batch = batch ? batch : 1;
+    it->pos = 0;
+}
+
+size_t rt_batch_iter_next(rt_batch_iter *it, const uint32_t **bidx)
+{
+    if (it->pos >= it->n)
+        return 0;
+    size_t b = it->n - it->pos < it->batch ? it->n - it->pos : it->batch;
+    *bidx = it->idx + it->pos;
+    it->pos += b;
+    return b;
+}
+
+size_t rt_batch_count(size_t n, size_t batch)
+{
+    return batch ? (n + batch - 1) / batch : 0;
+}

@@ -1,0 +1,601 @@
+/* Data sets: IDX and CIFAR-10 readers on small files made here, their error messages,
+ * data directories, statistics, float batches with normalisation and padding, splits
+ * and batch iteration; then the real Fashion-MNIST files when they are installed. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "netc_rt.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        checks++;                                                          \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+        }                                                                  \
+    } while (0)
+
+static char tmpdir[] = "/tmp/netc_test_data_XXXXXX";
+static char err[512];
+
+static const char *tpath(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *tpath(const char *fmt, ...)
+{
+    static char bufs[8][1024];
+    static int k;
+    char name[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    char *b = bufs[k++ % 8];
+    snprintf(b, 1024, "%s/%s", tmpdir, name);
+    return b;
+}
+
+static void write_file(const char *path, const void *data, size_t n, int gz)
+{
+    if (gz) {
+        gzFile g = gzopen(path, "wb");
+        if (!g || (n && gzwrite(g, data, (unsigned)n) != (int)n) || gzclose(g) != Z_OK) {
+            printf("cannot write %s\n", path);
+            exit(2);
+        }
+    } else {
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
+            printf("cannot write %s\n", path);
+            exit(2);
+        }
+    }
+}
+
+static uint8_t *read_whole(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        exit(2);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *b = malloc(*n + 1);
+    if (fread(b, 1, *n, f) != *n)
+        exit(2);
+    fclose(f);
+    return b;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint8_t pixel(size_t i, size_t p)
+{
+    return (uint8_t)((i * 31 + p * 7) % 256);
+}
+
+/* An IDX image file's bytes: n images of h x w, with `extra` trailing bytes. */
+static uint8_t *idx_images(uint32_t n, uint32_t h, uint32_t w, size_t extra, size_t *len)
+{
+    *len = 16 + (size_t)n * h * w + extra;
+    uint8_t *b = calloc(*len, 1);
+    put_be32(b, 0x803);
+    put_be32(b + 4, n);
+    put_be32(b + 8, h);
+    put_be32(b + 12, w);
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 0; p < (size_t)h * w; p++)
+            b[16 + i * h * w + p] = pixel(i, p);
+    return b;
+}
+
+static uint8_t *idx_labels(uint32_t n, size_t *len)
+{
+    *len = 8 + n;
+    uint8_t *b = calloc(*len, 1);
+    put_be32(b, 0x801);
+    put_be32(b + 4, n);
+    for (size_t i = 0; i < n; i++)
+        b[8 + i] = (uint8_t)(i % 10);
+    return b;
+}
+
+/* Expects failure with every given fragment in the message. */
+static void expect_err(int rc, const char *what, const char *frag1, const char *frag2)
+{
+    CHECK(rc != 0, "%s: expected an error", what);
+    if (rc == 0)
+        return;
+    CHECK(strstr(err, frag1) != NULL, "%s: message '%s' lacks '%s'", what, err, frag1);
+    if (frag2)
+        CHECK(strstr(err, frag2) != NULL, "%s: message '%s' lacks '%s'", what, err, frag2);
+    printf("  ok: %s -> %s\n", what, err);
+}
+
+static void test_idx(void)
+{
+    size_t li, ll;
+    uint8_t *img = idx_images(50, 28, 28, 0, &li);
+    uint8_t *lab = idx_labels(50, &ll);
+    write_file(tpath("img"), img, li, 0);
+    write_file(tpath("img.gz"), img, li, 1);
+    write_file(tpath("lab"), lab, ll, 0);
+    write_file(tpath("lab.gz"), lab, ll, 1);
+
+    for (int gz = 0; gz < 2; gz++) {
+        rt_dataset ds;
+        int rc = rt_idx_load(&ds, tpath(gz ? "img.gz" : "img"), tpath(gz ? "lab.gz" : "lab"), 1,
+                             28, 28, 10, err, sizeof err);
+        CHECK(rc == 0, "load (gz=%d): %s", gz, err);
+        if (rc)
+            continue;
+        CHECK(ds.n == 50 && ds.C == 1 && ds.H == 28 && ds.W == 28 && ds.num_classes == 10,
+              "shape n=%zu %dx%dx%d", ds.n, ds.C, ds.H, ds.W);
+        CHECK(memcmp(ds.pixels, img + 16, 50 * 784) == 0, "pixels differ (gz=%d)", gz);
+        int labels_ok = 1;
+        for (int i = 0; i < 50; i++)
+            labels_ok &= ds.labels[i] == i % 10;
+        CHECK(labels_ok, "labels differ (gz=%d)", gz);
+        rt_dataset_free(&ds);
+    }
+    printf("  ok: IDX plain and gzipped round trip (50 images 28x28)\n");
+
+    rt_dataset ds;
+    /* Any shape accepted with 0s. */
+    CHECK(rt_idx_load(&ds, tpath("img"), tpath("lab"), 0, 0, 0, 0, err, sizeof err) == 0, "%s",
+          err);
+    rt_dataset_free(&ds);
+
+    expect_err(rt_idx_load(&ds, tpath("nope.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "missing file", "nope.gz: cannot open", "No such file");
+    expect_err(rt_idx_load(&ds, tpath("lab"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "labels as images", "not an IDX image file: magic 0x00000801", NULL);
+    expect_err(rt_idx_load(&ds, tpath("img"), tpath("img"), 1, 28, 28, 10, err, sizeof err),
+               "images as labels", "not an IDX label file", NULL);
+    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 1, 32, 32, 10, err, sizeof err),
+               "wrong image size", "images are 28x28, the model expects 32x32", NULL);
+    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 3, 28, 28, 10, err, sizeof err),
+               "wrong channels", "1 channel, the model expects 3", NULL);
+    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 1, 28, 28, 5, err, sizeof err),
+               "label out of range", "label 5 of example 5 is out of range", "5 classes");
+
+    write_file(tpath("empty"), "", 0, 0);
+    expect_err(rt_idx_load(&ds, tpath("empty"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "empty file", "empty file", NULL);
+    write_file(tpath("short_hdr"), img, 10, 0);
+    expect_err(rt_idx_load(&ds, tpath("short_hdr"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "short header", "truncated", NULL);
+
+    /* Truncated plain and gzipped bodies. */
+    write_file(tpath("trunc"), img, 16 + 1200, 0);
+    expect_err(rt_idx_load(&ds, tpath("trunc"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "truncated pixels", "truncated: expected 39200 bytes of pixels", "got 1200");
+    write_file(tpath("trunc.gz"), img, 16 + 1200, 1);
+    expect_err(rt_idx_load(&ds, tpath("trunc.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "truncated pixels (gz)", "got 1200", NULL);
+    size_t gzlen;
+    uint8_t *gzbytes = read_whole(tpath("img.gz"), &gzlen);
+    write_file(tpath("cut.gz"), gzbytes, gzlen / 2, 0);
+    expect_err(rt_idx_load(&ds, tpath("cut.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "gzip stream cut in half", "cut.gz: truncated", NULL);
+    memcpy(gzbytes + gzlen / 2, "garbage!garbage!", 16);
+    write_file(tpath("bad.gz"), gzbytes, gzlen, 0);
+    int rc = rt_idx_load(&ds, tpath("bad.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err);
+    expect_err(rc, "corrupt gzip stream", "bad.gz: ", NULL);
+    free(gzbytes);
+
+    size_t lt;
+    uint8_t *img_tail = idx_images(50, 28, 28, 3, &lt);
+    write_file(tpath("tail.gz"), img_tail, lt, 1);
+    expect_err(rt_idx_load(&ds, tpath("tail.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "trailing garbage", "trailing garbage after 39200 bytes of pixels", NULL);
+    free(img_tail);
+
+    size_t l40;
+    uint8_t *lab40 = idx_labels(40, &l40);
+    write_file(tpath("lab40"), lab40, l40, 0);
+    expect_err(rt_idx_load(&ds, tpath("img"), tpath("lab40"), 1, 28, 28, 10, err, sizeof err),
+               "count mismatch", "has 50 images but", "has 40 labels");
+    free(lab40);
+
+    /* A header announcing far more than is there: "truncated", not an allocation failure. */
+    uint8_t huge[16 + 100];
+    memcpy(huge, img, sizeof huge);
+    put_be32(huge + 4, 4000000000u);
+    write_file(tpath("huge"), huge, sizeof huge, 0);
+    expect_err(rt_idx_load(&ds, tpath("huge"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+               "huge header count", "truncated: expected 3136000000000 bytes", "got 100");
+    CHECK(ds.pixels == NULL && ds.labels == NULL && ds.n == 0, "failed load left data behind");
+    free(img);
+    free(lab);
+}
+
+static void make_idx_dir(const char *dir, int n_train, int n_test, int gz)
+{
+    mkdir(dir, 0755);
+    const char *names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    for (int k = 0; k < 4; k++) {
+        size_t len;
+        int n = k < 2 ? n_train : n_test;
+        uint8_t *b = k % 2 == 0 ? idx_images((uint32_t)n, 28, 28, 0, &len)
+                                : idx_labels((uint32_t)n, &len);
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s%s", dir, names[k], gz ? ".gz" : "");
+        write_file(path, b, len, gz);
+        free(b);
+    }
+}
+
+static void test_idx_dir(void)
+{
+    char dir[1024], dir2[1024];
+    snprintf(dir, sizeof dir, "%s", tpath("mnist"));
+    make_idx_dir(dir, 30, 20, 1);
+    rt_data d;
+    int rc = rt_data_load(&d, dir, RT_DATA_FASHION_MNIST, 1, 28, 28, 10, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc == 0) {
+        CHECK(d.train.n == 30 && d.test.n == 20, "n %zu %zu", d.train.n, d.test.n);
+        CHECK(strcmp(d.class_names[0], "T-shirt/top") == 0 &&
+                  strcmp(d.class_names[9], "Ankle boot") == 0,
+              "fashion names %s %s", d.class_names[0], d.class_names[9]);
+        rt_data_free(&d);
+    }
+    rc = rt_data_load(&d, dir, RT_DATA_MNIST, 0, 0, 0, 0, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc == 0) {
+        CHECK(d.num_classes == 10 && strcmp(d.class_names[3], "3") == 0, "mnist names");
+        rt_data_free(&d);
+    }
+    printf("  ok: IDX directory, Fashion-MNIST and MNIST class names\n");
+
+    /* Plain files are found too; a missing one is named. */
+    snprintf(dir2, sizeof dir2, "%s", tpath("mnist_plain"));
+    make_idx_dir(dir2, 30, 20, 0);
+    rc = rt_data_load(&d, dir2, RT_DATA_MNIST, 1, 28, 28, 10, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    rt_data_free(&d);
+    unlink(tpath("mnist_plain/t10k-labels-idx1-ubyte"));
+    expect_err(rt_data_load(&d, dir2, RT_DATA_MNIST, 1, 28, 28, 10, err, sizeof err),
+               "missing test labels", "no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz",
+               "mnist_plain");
+    CHECK(d.class_names == NULL && d.train.pixels == NULL, "failed load left data behind");
+
+    rt_data_format f;
+    CHECK(rt_data_format_parse("fashion-mnist", &f) == 0 && f == RT_DATA_FASHION_MNIST, "parse");
+    CHECK(rt_data_format_parse("cifar10", &f) == 0 && f == RT_DATA_CIFAR10, "parse");
+    CHECK(rt_data_format_parse("imagenet", &f) != 0, "parse unknown");
+    CHECK(strcmp(rt_data_format_name(RT_DATA_MNIST), "mnist") == 0, "name");
+}
+
+static void write_cifar(const char *path, int records, int first, int bad_label, size_t cut)
+{
+    size_t len = (size_t)records * 3073;
+    uint8_t *b = malloc(len);
+    for (int r = 0; r < records; r++) {
+        int id = first + r;
+        b[(size_t)r * 3073] = (uint8_t)(id % 10);
+        for (int p = 0; p < 3072; p++)
+            b[(size_t)r * 3073 + 1 + p] = pixel((size_t)id, (size_t)p);
+    }
+    if (bad_label >= 0)
+        b[0] = (uint8_t)bad_label;
+    write_file(path, b, len - cut, 0);
+    free(b);
+}
+
+static void test_cifar(void)
+{
+    char top[1024], dir[1024];
+    snprintf(top, sizeof top, "%s", tpath("cifar"));
+    snprintf(dir, sizeof dir, "%s", tpath("cifar/cifar-10-batches-bin"));
+    mkdir(top, 0755);
+    mkdir(dir, 0755);
+    for (int i = 1; i <= 5; i++)
+        write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_%d.bin", i), 3, (i - 1) * 3, -1, 0);
+    write_cifar(tpath("cifar/cifar-10-batches-bin/test_batch.bin"), 4, 100, -1, 0);
+    rt_data d;
+    int rc = rt_data_load(&d, top, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc == 0) {
+        CHECK(d.train.n == 15 && d.test.n == 4 && d.train.C == 3 && d.train.H == 32, "shape");
+        int ok = 1;
+        for (size_t i = 0; i < 15; i++) {
+            ok &= d.train.labels[i] == (int)(i % 10);
+            for (int p = 0; p < 3072; p++)
+                ok &= d.train.pixels[i * 3072 + (size_t)p] == pixel(i, (size_t)p);
+        }
+        CHECK(ok, "CIFAR pixels/labels differ");
+        CHECK(d.test.labels[0] == 0 && d.test.pixels[5] == pixel(100, 5), "test batch");
+        CHECK(strcmp(d.class_names[1], "automobile") == 0, "default names: %s", d.class_names[1]);
+        rt_data_free(&d);
+    }
+    const char *meta = "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n\n";
+    write_file(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"), meta, strlen(meta), 0);
+    rc = rt_data_load(&d, dir, RT_DATA_CIFAR10, 0, 0, 0, 0, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc == 0) {
+        CHECK(strcmp(d.class_names[9], "nine") == 0, "meta names: %s", d.class_names[9]);
+        rt_data_free(&d);
+    }
+    printf("  ok: CIFAR-10 batches (in DIR and DIR/cifar-10-batches-bin), batches.meta.txt\n");
+
+    write_file(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"), "a\nb\n", 4, 0);
+    expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 0, 0, 0, 0, err, sizeof err),
+               "short meta", "batches.meta.txt: 2 class names, the data set has 10", NULL);
+    unlink(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"));
+
+    expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 1, 28, 28, 10, err, sizeof err),
+               "CIFAR wrong shape", "CIFAR-10 images are 3x32x32, the model expects 1x28x28", NULL);
+    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, -1, 100);
+    expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
+               "CIFAR truncated", "data_batch_3.bin: truncated: 9119 bytes is not a whole number",
+               NULL);
+    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, 12, 0);
+    expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
+               "CIFAR bad label", "data_batch_3.bin: label 12 of record 0 is out of range", NULL);
+    unlink(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"));
+    expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
+               "CIFAR missing batch", "no data_batch_3.bin", NULL);
+    expect_err(rt_data_load(&d, tpath("mnist"), RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
+               "CIFAR missing dir", "no data_batch_1.bin", NULL);
+}
+
+/* A small data set built in memory: n images C x h x w. */
+static rt_dataset make_ds(size_t n, int C, int h, int w)
+{
+    rt_dataset ds = {.n = n, .C = C, .H = h, .W = w, .num_classes = 10};
+    size_t sz = (size_t)C * h * w;
+    ds.pixels = malloc(n * sz);
+    ds.labels = malloc(n * sizeof *ds.labels);
+    for (size_t i = 0; i < n; i++) {
+        ds.labels[i] = (int32_t)(i % 10);
+        for (size_t p = 0; p < sz; p++)
+            ds.pixels[i * sz + p] = pixel(i, p);
+    }
+    return ds;
+}
+
+static void test_stats_and_batches(void)
+{
+    rt_dataset ds = make_ds(20, 3, 5, 6);
+    float mean[3], std[3];
+    CHECK(rt_dataset_stats(&ds, NULL, 0, mean, std, err, sizeof err) == 0, "%s", err);
+    uint32_t sub[] = {1, 4, 7};
+    float smean[3], sstd[3];
+    CHECK(rt_dataset_stats(&ds, sub, 3, smean, sstd, err, sizeof err) == 0, "%s", err);
+    int ok = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        const uint32_t *idx = pass ? sub : NULL;
+        size_t n = pass ? 3 : 20;
+        for (int c = 0; c < 3; c++) {
+            double s = 0, ss = 0, cnt = 0;
+            for (size_t k = 0; k < n; k++) {
+                size_t i = idx ? idx[k] : k;
+                for (int p = 0; p < 30; p++) {
+                    double v = ds.pixels[i * 90 + (size_t)c * 30 + (size_t)p] / 255.0;
+                    s += v;
+                    ss += v * v;
+                    cnt++;
+                }
+            }
+            double m = s / cnt, sd = sqrt(ss / cnt - m * m);
+            float gm = pass ? smean[c] : mean[c], gs = pass ? sstd[c] : std[c];
+            ok &= fabs(gm - m) < 1e-6 && fabs(gs - sd) < 1e-5;
+        }
+    }
+    CHECK(ok, "statistics differ from a direct computation");
+    uint32_t badidx[] = {3, 20};
+    expect_err(rt_dataset_stats(&ds, badidx, 2, mean, std, err, sizeof err), "stats bad index",
+               "index 20 out of range", NULL);
+
+    /* Plain scaling, no padding. */
+    rt_batch_xform x;
+    CHECK(rt_batch_xform_init(&x, &ds, 0, 0, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    uint32_t idx[] = {5, 0, 19};
+    float out[3 * 90];
+    int32_t lab[3];
+    CHECK(rt_batch_fill(&x, &ds, idx, 3, out, lab, err, sizeof err) == 0, "%s", err);
+    ok = lab[0] == 5 && lab[1] == 0 && lab[2] == 9;
+    for (int b = 0; b < 3; b++)
+        for (int p = 0; p < 90; p++)
+            ok &= out[b * 90 + p] == (float)pixel(idx[b], (size_t)p) / 255.0f;
+    CHECK(ok, "scaled batch differs");
+
+    /* Normalised and padded 5x6 -> 9x9: top 2, left 1, bottom 2, right 2. */
+    const float nm[3] = {0.5f, 0.25f, 0.125f}, ns[3] = {0.5f, 0.2f, 0.3f};
+    CHECK(rt_batch_xform_init(&x, &ds, 9, 9, nm, ns, err, sizeof err) == 0, "%s", err);
+    CHECK(x.top == 2 && x.left == 1, "offsets %d %d", x.top, x.left);
+    float pout[2 * 3 * 81];
+    CHECK(rt_batch_fill(&x, &ds, idx, 2, pout, NULL, err, sizeof err) == 0, "%s", err);
+    ok = 1;
+    for (int b = 0; b < 2; b++)
+        for (int c = 0; c < 3; c++)
+            for (int r = 0; r < 9; r++)
+                for (int q = 0; q < 9; q++) {
+                    int inside = r >= 2 && r < 7 && q >= 1 && q < 7;
+                    uint8_t v = inside ? pixel(idx[b], (size_t)(c * 30 + (r - 2) * 6 + (q - 1))) : 0;
+                    float want = ((float)v / 255.0f - nm[c]) / ns[c];
+                    ok &= pout[((b * 3 + c) * 9 + r) * 9 + q] == want;
+                }
+    CHECK(ok, "normalised, padded batch differs");
+    printf("  ok: statistics, scaled batch, normalised batch padded 5x6 -> 9x9\n");
+
+    expect_err(rt_batch_xform_init(&x, &ds, 4, 6, NULL, NULL, err, sizeof err), "pad smaller",
+               "images are 5x6, larger than the model's 4x6 input", NULL);
+    const float zs[3] = {1, 0, 1};
+    expect_err(rt_batch_xform_init(&x, &ds, 0, 0, nm, zs, err, sizeof err), "zero std",
+               "channel 1: bad normalisation", NULL);
+    CHECK(rt_batch_xform_init(&x, &ds, 0, 0, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    float sentinel[2 * 90];
+    for (int i = 0; i < 180; i++)
+        sentinel[i] = -7;
+    uint32_t bad[] = {1, 20};
+    expect_err(rt_batch_fill(&x, &ds, bad, 2, sentinel, NULL, err, sizeof err), "fill bad index",
+               "index 20 out of range (20 examples)", NULL);
+    ok = 1;
+    for (int i = 0; i < 180; i++)
+        ok &= sentinel[i] == -7;
+    CHECK(ok, "failed fill wrote into the batch");
+    rt_dataset_free(&ds);
+}
+
+static int ascending_disjoint_cover(const rt_split *s, size_t n)
+{
+    uint8_t *seen = calloc(n, 1);
+    int ok = s->ntrain + s->nvalid == n;
+    for (size_t i = 0; i < s->ntrain; i++) {
+        ok &= s->train[i] < n && !seen[s->train[i]];
+        if (s->train[i] < n)
+            seen[s->train[i]] = 1;
+        ok &= i == 0 || s->train[i] > s->train[i - 1];
+    }
+    for (size_t i = 0; i < s->nvalid; i++) {
+        ok &= s->valid[i] < n && !seen[s->valid[i]];
+        if (s->valid[i] < n)
+            seen[s->valid[i]] = 1;
+        ok &= i == 0 || s->valid[i] > s->valid[i - 1];
+    }
+    free(seen);
+    return ok;
+}
+
+static void test_split_and_iter(void)
+{
+    rt_split s;
+    CHECK(rt_split_make(&s, 60000, RT_SPLIT_TAIL, 0.2, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(s.ntrain == 48000 && s.nvalid == 12000 && s.train[47999] == 47999 &&
+              s.valid[0] == 48000 && s.valid[11999] == 59999,
+          "tail split %zu/%zu", s.ntrain, s.nvalid);
+    CHECK(ascending_disjoint_cover(&s, 60000), "tail split is not a partition");
+    rt_split_free(&s);
+
+    rt_rng r1, r2, r3;
+    rt_rng_seed(&r1, 42, 1);
+    rt_rng_seed(&r2, 42, 1);
+    rt_rng_seed(&r3, 43, 1);
+    rt_split a, b, c;
+    CHECK(rt_split_make(&a, 1000, RT_SPLIT_RANDOM, 0.1, &r1, err, sizeof err) == 0, "%s", err);
+    CHECK(rt_split_make(&b, 1000, RT_SPLIT_RANDOM, 0.1, &r2, err, sizeof err) == 0, "%s", err);
+    CHECK(rt_split_make(&c, 1000, RT_SPLIT_RANDOM, 0.1, &r3, err, sizeof err) == 0, "%s", err);
+    CHECK(a.ntrain == 900 && a.nvalid == 100, "random split %zu/%zu", a.ntrain, a.nvalid);
+    CHECK(ascending_disjoint_cover(&a, 1000), "random split is not a partition");
+    CHECK(memcmp(a.valid, b.valid, 100 * sizeof *a.valid) == 0, "same seed, different split");
+    CHECK(memcmp(a.valid, c.valid, 100 * sizeof *a.valid) != 0, "other seed, same split");
+    CHECK(a.valid[99] > 900, "random split looks like a tail split");
+    size_t tail_part = 0;
+    for (size_t i = 0; i < 100; i++)
+        tail_part += a.valid[i] >= 900;
+    CHECK(tail_part < 50, "random validation set is mostly the tail (%zu of 100)", tail_part);
+    rt_split_free(&a);
+    rt_split_free(&b);
+    rt_split_free(&c);
+
+    CHECK(rt_split_make(&s, 10, RT_SPLIT_NONE, 0.5, NULL, err, sizeof err) == 0 && s.ntrain == 10 &&
+              s.nvalid == 0, "no split");
+    rt_split_free(&s);
+    expect_err(rt_split_make(&s, 10, RT_SPLIT_TAIL, 1.0, NULL, err, sizeof err), "fraction 1",
+               "validation fraction 1 is not in [0, 1)", NULL);
+    expect_err(rt_split_make(&s, 1, RT_SPLIT_TAIL, 0.6, NULL, err, sizeof err), "all valid",
+               "no training examples left", NULL);
+    expect_err(rt_split_make(&s, 10, RT_SPLIT_RANDOM, 0.1, NULL, err, sizeof err), "no rng",
+               "needs an rng", NULL);
+    printf("  ok: tail split 80/20 of 60000, seeded random split 90/10 of 1000\n");
+
+    uint32_t idx[10];
+    for (uint32_t i = 0; i < 10; i++)
+        idx[i] = i;
+    rt_rng_shuffle(&r1, idx, 10);
+    rt_batch_iter it;
+    rt_batch_iter_init(&it, idx, 10, 4);
+    const uint32_t *bi;
+    size_t sizes[5] = {0}, nb = 0, seen = 0;
+    size_t k;
+    while ((k = rt_batch_iter_next(&it, &bi)) > 0 && nb < 5) {
+        CHECK(bi == idx + seen, "batch pointer");
+        sizes[nb++] = k;
+        seen += k;
+    }
+    CHECK(nb == 3 && sizes[0] == 4 && sizes[1] == 4 && sizes[2] == 2, "batches %zu: %zu %zu %zu",
+          nb, sizes[0], sizes[1], sizes[2]);
+    CHECK(rt_batch_count(10, 4) == 3 && rt_batch_count(8, 4) == 2 && rt_batch_count(0, 4) == 0,
+          "batch count");
+    rt_batch_iter_init(&it, idx, 8, 4);
+    nb = 0;
+    while (rt_batch_iter_next(&it, &bi) > 0)
+        nb++;
+    CHECK(nb == 2, "exact multiple gives %zu batches", nb);
+    printf("  ok: batch iterator, partial last batch\n");
+}
+
+/* The real Fashion-MNIST files, when the dataset package is installed. */
+static void test_fashion_mnist(void)
+{
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        printf("  skip: %s not installed\n", dir);
+        return;
+    }
+    rt_data d;
+    int rc = rt_data_load(&d, dir, RT_DATA_FASHION_MNIST, 1, 28, 28, 10, err, sizeof err);
+    CHECK(rc == 0, "%s", err);
+    if (rc)
+        return;
+    CHECK(d.train.n == 60000 && d.test.n == 10000, "n %zu %zu", d.train.n, d.test.n);
+    size_t count[2][10] = {{0}};
+    for (size_t i = 0; i < d.train.n; i++)
+        count[0][d.train.labels[i]]++;
+    for (size_t i = 0; i < d.test.n; i++)
+        count[1][d.test.labels[i]]++;
+    int ok = 1;
+    for (int c = 0; c < 10; c++)
+        ok &= count[0][c] == 6000 && count[1][c] == 1000;
+    CHECK(ok, "class counts are not 6000/1000 each");
+    float mean, std;
+    CHECK(rt_dataset_stats(&d.train, NULL, 0, &mean, &std, err, sizeof err) == 0, "%s", err);
+    CHECK(fabsf(mean - 0.2860f) < 5e-4f && fabsf(std - 0.3530f) < 5e-4f, "mean %f std %f",
+          (double)mean, (double)std);
+    printf("  ok: Fashion-MNIST: 60000 + 10000 images, 6000/1000 per class, mean %.4f std %.4f\n",
+           (double)mean, (double)std);
+    rt_data_free(&d);
+}
+
+static void remove_tree(const char *path)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        printf("warning: could not remove %s\n", path);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    test_idx();
+    test_idx_dir();
+    test_cifar();
+    test_stats_and_batches();
+    test_split_and_iter();
+    test_fashion_mnist();
+    remove_tree(tmpdir);
+    printf("test_data: %d checks, %d failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
