@@ -16,7 +16,7 @@ endif
 WARN    := -Wall -Wextra -Werror
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS)
 RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
-LDLIBS  := -lopenblas -lzip -lz -lm
+LDLIBS  := -lopenblas -lzip -lz -lpng -lm
 
 CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o

@@ -25,20 +25,73 @@ static void inputs_text(const Graph *g, int i, char *buf, size_t len)
         used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? ", " : "", g->node[n->in[k]].name);
 }
 
+/* Memory a layer costs in training, from the train plan at the batch of the train
+ * section: bytes its forward keeps for the backward (its output when a backward reads
+ * it, argmax, masks, batch statistics), its gradient bytes (parameter gradients and
+ * its output gradient), and its optimizer state. */
+typedef struct {
+    size_t saved, grad, opt;
+} LayerBytes;
+
+static LayerBytes layer_bytes(const Plan *p, int node, int opt_copies)
+{
+    LayerBytes lb = { 0 };
+    int first_bwd = p->nstep;
+    for (int s = 0; s < p->nstep && first_bwd == p->nstep; s++)
+        if (p->step[s].kind == STEP_BWD)
+            first_bwd = s;
+    for (int b = 0; b < p->nbuf; b++) {
+        const Buffer *x = &p->buf[b];
+        if (x->node != node || !x->bytes || x->first < 0)
+            continue;
+        if ((x->kind == B_ACT || x->kind == B_AUX) && x->last >= first_bwd)
+            lb.saved += x->bytes;
+        if (x->kind == B_GRAD)
+            lb.grad += x->bytes;
+    }
+    const GNode *n = &p->g->node[node];
+    for (int k = 0; k < n->nparam; k++) {
+        if (!n->param[k].trainable)
+            continue;
+        size_t bytes = (size_t)param_numel(&n->param[k]) * sizeof(float);
+        lb.grad += bytes;
+        lb.opt += bytes * (size_t)opt_copies;
+    }
+    return lb;
+}
+
+/* Adam and AdamW keep two moments per parameter; SGD one buffer with momentum. */
+static int optimizer_copies(const Graph *g)
+{
+    Value opt = setting_value(g, "optimizer");
+    if (strcmp(opt.s, "sgd") != 0)
+        return 2;
+    return setting_value(g, "momentum").f > 0 ? 1 : 0;
+}
+
 void print_summary(FILE *out, const Graph *g)
 {
-    static const char rule[] = "===========================================================================";
-    char shape[64], count[32], label[160], inputs[256];
-    fprintf(out, "Model: %s\n%s\n", g->model_name, rule);
-    fprintf(out, "%-34s %-18s %12s  %s\n%s\n", "Layer (type)", "Output Shape", "Param #", "Inputs", rule);
+    static const char rule[] = "================================================================================"
+                               "===================";
+    char shape[64], count[32], saved[32], grad[32], opt[32], label[160], inputs[256];
+    int batch = (int)setting_value(g, "batch").i;
+    Plan *p = plan_build(g, MODE_TRAIN, batch);
+    int copies = optimizer_copies(g);
+    fprintf(out, "Model: %s (training memory at batch %d)\n%s\n", g->model_name, batch, rule);
+    fprintf(out, "%-30s %-16s %11s %13s %13s %12s  %s\n%s\n", "Layer (type)", "Output Shape", "Param #",
+            "Saved bytes", "Grad bytes", "Opt bytes", "Inputs", rule);
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
+        LayerBytes lb = layer_bytes(p, i, copies);
         snprintf(label, sizeof label, "%s (%s)", n->name, op_table[n->op].name);
         inputs_text(g, i, inputs, sizeof inputs);
-        fprintf(out, "%-34s %-18s %12s  %s\n", label, shape_str(&n->out, shape),
-                commas(node_params(n, true), count), inputs);
+        fprintf(out, "%-30s %-16s %11s %13s %13s %12s  %s\n", label, shape_str(&n->out, shape),
+                commas(node_params(n, true), count), commas((long long)lb.saved, saved),
+                commas((long long)lb.grad, grad), commas((long long)lb.opt, opt), inputs);
     }
     fprintf(out, "%s\n", rule);
+    fprintf(out, "Training arena (activations, gradients, workspaces): %s bytes\n", commas((long long)p->arena, saved));
+    plan_free(p);
     long long trainable = graph_params(g, true);
     fprintf(out, "Total params: %s\n", commas(trainable, count));
     fprintf(out, "Trainable params: %s\n", commas(trainable, count));
