@@ -2,7 +2,7 @@
 # Installs the Debian packages netc needs, if any is missing.
 # As root it runs apt-get; otherwise it names what to install and fails.
 set -eu
-pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-dev dataset-fashion-mnist clang"
+pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-dev dataset-fashion-mnist clang python3-numpy"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
