@@ -2,12 +2,14 @@
  * Tensors are float32 NCHW, contiguous; the batch size N is a runtime argument.
  * Arguments: outputs, inputs, weights, then sizes/descriptors; backward kernels end in
  * `accum` for the input gradient (0 = overwrite, 1 = add into) and always ADD into
- * parameter gradients.  A backward kernel given dinp == NULL skips the input gradient
- * (for a layer fed straight by data).  Element-wise kernels, forward and backward, may
- * run in place (out == inp, dinp == dout).  No kernel allocates: scratch memory comes
- * from the caller, sized by the *_workspace_floats helpers.
+ * parameter gradients.  The conv2d, dense and batchnorm backward kernels skip the input
+ * gradient when given dinp == NULL (a layer fed straight by data).  Element-wise
+ * kernels, forward and backward, may run in place (out == inp, dinp == dout).  No kernel
+ * allocates: scratch memory comes from the caller, sized by the *_workspace_floats
+ * helpers.
  * Every kernel has a plain scalar twin with the suffix _ref and the same signature,
- * declared at the end of this section; the unit tests hold the two together. */
+ * declared at the end of this section; the unit tests hold the two together.
+ * This file is a section of netc_rt.h, included after rt_rng is declared. */
 #ifndef NETC_RT_KERNELS_H
 #define NETC_RT_KERNELS_H
 
@@ -145,7 +147,8 @@ void rt_softmax_xent_soft_backward(float *dlogits, const float *probs, const flo
 /* Optimizers: one flat loop over n parameters, with torch.optim semantics; t is the step
  * number, starting at 1.  SGD: g = grad + weight_decay*param; with momentum, buf = g on
  * the first step, else buf = momentum*buf + (1 - dampening)*g; the update direction is
- * g + momentum*buf (nesterov) or buf; without momentum (0) it is g and buf is unused. */
+ * g + momentum*buf (nesterov, which torch allows only with dampening 0) or buf; without
+ * momentum (0) it is g and buf is unused (may be NULL). */
 void rt_sgd_update(float *param, float *buf, const float *grad, size_t n, float lr,
                    float momentum, float dampening, float weight_decay, int nesterov, int t);
 /* Adam: g = grad + weight_decay*param (L2); m, v: first and second moments; bias

@@ -88,7 +88,7 @@ static float err_scaled(const float *a, const float *b, size_t n, float scale)
             return INFINITY;
         if (diff > max_diff)
             max_diff = diff;
-        if (fabsf(b[i]) > max_ref)
+        if (isfinite(b[i]) && fabsf(b[i]) > max_ref)
             max_ref = fabsf(b[i]);
     }
     if (max_ref < scale)
@@ -298,6 +298,14 @@ static void test_pooling(void)
             d.W = randint(520, 700);
             d.OW = (d.W + 2 * d.pad - d.kw) / d.stride + 1;
         }
+        if (it % 3 == 1) {  /* the 2x2 stride-2 unpadded special case, odd sizes too */
+            d.kh = d.kw = d.stride = 2;
+            d.pad = 0;
+            d.H = randint(2, 11);
+            d.W = it % 5 == 0 ? randint(16, 40) : randint(2, 11);
+            d.OH = d.H / 2;
+            d.OW = d.W / 2;
+        }
         int N = randint(1, 3);
         char shape[120];
         snprintf(shape, sizeof shape, "N=%d C=%d H=%d W=%d k=%dx%d stride=%d pad=%d", N, d.C, d.H,
@@ -342,7 +350,7 @@ static void test_pooling(void)
             free(dx); free(dx_ref);
         }
 
-        int HW = d.H * d.W * randint(1, 5);  /* up to 605: past the 16-lane blocks */
+        int HW = randint(1, 600);  /* past the 16-lane blocks */
         size_t ng = (size_t)N * d.C * HW;
         float *g = random_floats(ng, -1, 1), *gy = nan_floats(N * d.C), *gy_ref = nan_floats(N * d.C);
         rt_global_avgpool_forward(gy, g, N, d.C, HW);
@@ -434,8 +442,11 @@ static void test_batchnorm(void)
             for (int c = 0; c < C; c++)
                 scale = fmaxf(scale, fabsf(gamma[c] * invstd_ref[c]));
             check("batchnorm backward dinp", shape, err_scaled(dx, dx_ref, nx, scale), &worst);
-            check("batchnorm backward dgamma", shape, err_norm(dg, dg_ref, C), &worst);
-            check("batchnorm backward dbeta", shape, err_norm(db, db_ref, C), &worst);
+            /* dgamma and dbeta are sums of M = N*HW terms of size ~1 that may cancel:
+             * measure against sqrt(M), the typical size of such a sum. */
+            float sum_scale = sqrtf((float)(N * HW));
+            check("batchnorm backward dgamma", shape, err_scaled(dg, dg_ref, C, sum_scale), &worst);
+            check("batchnorm backward dbeta", shape, err_scaled(db, db_ref, C, sum_scale), &worst);
             free(dx); free(dx_ref); free(dg); free(dg_ref); free(db); free(db_ref);
         }
         free(x); free(gamma); free(beta); free(rm); free(rv); free(rm_ref); free(rv_ref);
