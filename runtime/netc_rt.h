@@ -89,4 +89,5 @@ void rt_net_free(rt_net *net);
 /* The optimizer step over all n parameters (increments net->t first). */
 void rt_optimizer_step(rt_net *net, size_t n);
 
+#include "rt_trainer.h"
 #endif

@@ -1,0 +1,355 @@
+/* cli_eval.c — the commands that use a trained checkpoint: eval, predict, export, and
+ * info, which describes the model or a checkpoint.
+ *
+ * Each loads the weights with rt_trainer_load_weights, which also returns the settings
+ * the checkpoint was trained with, so the data, its validation split and its
+ * normalisation are rebuilt exactly as training saw them. */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "netc_rt.h"
+
+static int need_option(const rt_cli_args *a, const char *cmd, const char *name, const char **value)
+{
+    *value = rt_cli_get(a, name);
+    if (*value)
+        return 0;
+    fprintf(stderr, "%s %s: --%s is required (see %s %s --help)\n", a->prog, cmd, name, a->prog, cmd);
+    return -1;
+}
+
+/* Allocates net and loads CKPT into it; reports and returns non-zero on failure. */
+static int open_checkpoint(const rt_model *m, const rt_cli_args *a, const char *path, rt_net *net, rt_ckpt_info *info)
+{
+    if (rt_net_alloc(net, m)) {
+        fprintf(stderr, "%s: out of memory for model %s\n", a->prog, m->name);
+        return -1;
+    }
+    char err[2048];
+    if (rt_trainer_load_weights(path, m, net, info, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+        rt_net_free(net);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- eval ---- */
+
+static void print_confusion(const rt_model *m, const rt_ckpt_info *info, const uint64_t *conf)
+{
+    int K = m->classes;
+    uint64_t most = 0;
+    int namew = 4;
+    for (int i = 0; i < K * K; i++)
+        most = conf[i] > most ? conf[i] : most;
+    for (int k = 0; k < K; k++) {
+        int len = (int)strlen(info->class_names[k]);
+        namew = len > namew ? len : namew;
+    }
+    int w = 3;
+    for (uint64_t v = most; v >= 1000; v /= 10)
+        w++;
+    printf("confusion matrix (rows: true class, columns: predicted class):\n");
+    printf("%*s", namew + 4, "");
+    for (int k = 0; k < K; k++)
+        printf(" %*d", w, k);
+    printf("\n");
+    for (int t = 0; t < K; t++) {
+        printf("%2d %-*s ", t, namew, info->class_names[t]);
+        for (int p = 0; p < K; p++)
+            printf(" %*llu", w, (unsigned long long)conf[(size_t)t * K + p]);
+        printf("\n");
+    }
+}
+
+int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
+{
+    const char *path, *split = rt_cli_get(a, "split") ? rt_cli_get(a, "split") : "test";
+    if (need_option(a, "eval", "ckpt", &path))
+        return 2;
+    if (strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "valid")) {
+        fprintf(stderr, "%s eval: --split must be test, train or valid, got '%s'\n", a->prog, split);
+        return 2;
+    }
+    rt_net net;
+    rt_ckpt_info info;
+    if (open_checkpoint(m, a, path, &net, &info))
+        return 1;
+    char err[2048];
+    int rc = 0;
+    rt_data data = { 0 };
+    rt_split sp = { 0 };
+    rt_eval_buffers eb = { 0 };
+    rt_batch_xform xf;
+    uint64_t *conf = calloc((size_t)m->classes * m->classes, sizeof *conf);
+    const char *dir = rt_cli_get(a, "data");
+    info.cfg.test_limit = 0;   /* evaluate on the whole test set */
+    if (dir && rt_config_set(&info.cfg, rt_config_find("data"), dir, err, sizeof err))
+        rc = 1;
+    if (rc == 0 && (!conf || rt_eval_buffers_alloc(&eb, m))) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = 1;
+    }
+    if (rc == 0 && (rt_trainer_load_data(&data, &info.cfg, m, err, sizeof err) ||
+                    rt_trainer_split(&sp, &data.train, &info.cfg, err, sizeof err) ||
+                    rt_trainer_xform(&xf, &data.train, &info.cfg, m, err, sizeof err)))
+        rc = 1;
+    const rt_dataset *ds = !strcmp(split, "test") ? &data.test : &data.train;
+    const uint32_t *idx = !strcmp(split, "train") ? sp.train : !strcmp(split, "valid") ? sp.valid : NULL;
+    size_t n = !strcmp(split, "train") ? sp.ntrain : !strcmp(split, "valid") ? sp.nvalid : data.test.n;
+    if (rc == 0 && n == 0) {
+        snprintf(err, sizeof err, "%s: the %s split is empty (valid_split %g)", path, split, info.cfg.valid_split);
+        rc = 1;
+    }
+    double loss = 0, acc = 0;
+    if (rc == 0 && rt_trainer_evaluate(m, &net, &xf, ds, idx, n, &eb, &loss, &acc, conf, err, sizeof err))
+        rc = 1;
+    if (rc == 0) {
+        printf("checkpoint %s: %llu epochs, step %llu\n", path, (unsigned long long)info.epoch,
+               (unsigned long long)info.step);
+        printf("%s split of %s: %zu images\n", split, info.cfg.data, n);
+        printf("loss: %.4f\n", loss);
+        printf("accuracy: %.4f\n", acc);
+        print_confusion(m, &info, conf);
+    } else {
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+    }
+    free(conf);
+    rt_eval_buffers_free(&eb);
+    rt_split_free(&sp);
+    rt_data_free(&data);
+    rt_ckpt_info_free(&info);
+    rt_net_free(&net);
+    return rc;
+}
+
+/* ---- predict ---- */
+
+/* Whether an image of this shape can be the model's input. */
+static int image_fits(const rt_model *m, const rt_ckpt_info *info, const rt_image *img, char *err, size_t errlen,
+                      const char *path)
+{
+    if (m->in_h == 1 && m->in_w == 1) {
+        if ((long)img->C * img->H * img->W == m->in_c)
+            return 1;
+        snprintf(err, errlen, "%s: a %dx%dx%d image has %ld values, model %s takes %d", path, img->C, img->H, img->W,
+                 (long)img->C * img->H * img->W, m->name, m->in_c);
+        return 0;
+    }
+    if (img->C != m->in_c) {
+        snprintf(err, errlen, "%s: the image has %d channel%s (%s), model %s takes %d (%s)", path, img->C,
+                 img->C == 1 ? "" : "s", img->C == 1 ? "grayscale" : "RGB", m->name, m->in_c,
+                 m->in_c == 1 ? "grayscale" : "RGB");
+        return 0;
+    }
+    if ((img->H == m->in_h && img->W == m->in_w) || (img->H == info->data_h && img->W == info->data_w))
+        return 1;
+    if (info->data_h != m->in_h || info->data_w != m->in_w)
+        snprintf(err, errlen, "%s: the image is %dx%d, model %s takes %dx%d (or %dx%d, padded as in training)", path,
+                 img->W, img->H, m->name, m->in_w, m->in_h, info->data_w, info->data_h);
+    else
+        snprintf(err, errlen, "%s: the image is %dx%d, model %s takes %dx%d images", path, img->W, img->H, m->name,
+                 m->in_w, m->in_h);
+    return 0;
+}
+
+static int predict_one(const rt_model *m, rt_net *net, const rt_ckpt_info *info, const char *spec, int top, float *x,
+                       float *probs, int *order, char *err, size_t errlen)
+{
+    rt_image img;
+    if (rt_image_read(spec, &img, err, errlen))
+        return -1;
+    if (!image_fits(m, info, &img, err, errlen, spec)) {
+        rt_image_free(&img);
+        return -1;
+    }
+    int32_t label = 0;
+    rt_dataset ds = { .n = 1, .C = img.C, .H = img.H, .W = img.W, .num_classes = m->classes, .pixels = img.pixels,
+                      .labels = &label };
+    rt_batch_xform xf;
+    uint32_t idx0 = 0;
+    if (rt_trainer_xform(&xf, &ds, &info->cfg, m, err, errlen) ||
+        rt_batch_fill(&xf, &ds, &idx0, 1, x, NULL, err, errlen)) {
+        rt_image_free(&img);
+        return -1;
+    }
+    m->evaluate(net, x, NULL, 1, probs);
+    int K = m->classes;
+    for (int k = 0; k < K; k++)
+        order[k] = k;
+    for (int i = 0; i < top; i++)   /* partial selection sort: the top entries */
+        for (int j = i + 1; j < K; j++)
+            if (probs[order[j]] > probs[order[i]]) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+    if (img.label >= 0 && img.label < K)
+        printf("%s (true class: %d %s)\n", spec, img.label, info->class_names[img.label]);
+    else
+        printf("%s\n", spec);
+    for (int i = 0; i < top; i++)
+        printf("  %.4f  %d %s\n", probs[order[i]], order[i], info->class_names[order[i]]);
+    rt_image_free(&img);
+    return 0;
+}
+
+int rt_cmd_predict(const rt_model *m, const rt_cli_args *a)
+{
+    const char *path;
+    if (need_option(a, "predict", "ckpt", &path))
+        return 2;
+    if (a->nfiles == 0) {
+        fprintf(stderr, "%s predict: no images given (see %s predict --help)\n", a->prog, a->prog);
+        return 2;
+    }
+    int top = 3;
+    const char *t = rt_cli_get(a, "top");
+    if (t) {
+        char *end;
+        long v = strtol(t, &end, 10);
+        if (end == t || *end || v < 1) {
+            fprintf(stderr, "%s predict: --top must be a whole number >= 1, got '%s'\n", a->prog, t);
+            return 2;
+        }
+        top = v > m->classes ? m->classes : (int)v;
+    }
+    rt_net net;
+    rt_ckpt_info info;
+    if (open_checkpoint(m, a, path, &net, &info))
+        return 1;
+    float *x = malloc((size_t)m->in_c * m->in_h * m->in_w * sizeof *x);
+    float *probs = malloc((size_t)m->classes * sizeof *probs);
+    int *order = malloc((size_t)m->classes * sizeof *order);
+    int rc = 0;
+    if (!x || !probs || !order) {
+        fprintf(stderr, "%s: out of memory\n", a->prog);
+        rc = 1;
+    }
+    for (int i = 0; x && probs && order && i < a->nfiles; i++) {
+        char err[2048];
+        if (predict_one(m, &net, &info, a->files[i], top, x, probs, order, err, sizeof err)) {
+            fflush(stdout);
+            fprintf(stderr, "%s: %s\n", a->prog, err);
+            rc = 1;   /* report every bad file, then fail */
+        }
+    }
+    free(x);
+    free(probs);
+    free(order);
+    rt_ckpt_info_free(&info);
+    rt_net_free(&net);
+    return rc;
+}
+
+/* ---- export ---- */
+
+int rt_cmd_export(const rt_model *m, const rt_cli_args *a)
+{
+    const char *path, *npz;
+    if (need_option(a, "export", "ckpt", &path) || need_option(a, "export", "npz", &npz))
+        return 2;
+    rt_net net;
+    rt_ckpt_info info;
+    if (open_checkpoint(m, a, path, &net, &info))
+        return 1;
+    char err[2048];
+    int rc = rt_trainer_export_npz(npz, m, &net, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+    else
+        printf("wrote %s: %d arrays, %zu parameters and %zu state values of model %s\n", npz, m->ntensors, m->nparams,
+               m->nstate, m->name);
+    rt_ckpt_info_free(&info);
+    rt_net_free(&net);
+    return rc ? 1 : 0;
+}
+
+/* ---- info ---- */
+
+static void print_model(const rt_model *m)
+{
+    printf("model %s (hash %016llx)\n", m->name, (unsigned long long)m->hash);
+    printf("input %dx%dx%d, %d classes, batch <= %d\n", m->in_c, m->in_h, m->in_w, m->classes, m->max_batch);
+    printf("%zu parameters, %zu state values; arenas: training %.1f MB, inference %.1f MB\n", m->nparams, m->nstate,
+           (double)m->arena_bytes / 1e6, (double)m->infer_arena_bytes / 1e6);
+    printf("tensors:\n");
+    for (int i = 0; i < m->ntensors; i++) {
+        const rt_tensor_info *t = &m->tensors[i];
+        char shape[64] = "[";
+        for (int d = 0; d < t->rank; d++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%d", d ? ", " : "", t->shape[d]);
+        strcat(shape, "]");
+        printf("  %-32s %-18s %s\n", t->name, shape, t->trainable ? "parameter" : "state");
+    }
+    printf("train settings:\n");
+    for (const char *p = m->settings ? m->settings : ""; *p;) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("  %.*s\n", len, p);
+        p += len + (nl != NULL);
+    }
+}
+
+static int print_checkpoint(const rt_model *m, const rt_cli_args *a, const char *path)
+{
+    char err[2048];
+    rt_ckpt ck;
+    if (rt_ckpt_open(&ck, path, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+        return 1;
+    }
+    int rc = 0;
+    if (rt_ckpt_check_model(&ck, m->name, m->hash, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+        rc = 1;
+    }
+    uint64_t pos[3];
+    if (rc == 0 && rt_ckpt_get(&ck, "train.position", RT_DT_U64, pos, 3, err, sizeof err) == 0)
+        printf("checkpoint %s: model %s, %llu epochs done, %llu images into epoch %llu, step %llu\n", path, ck.model,
+               (unsigned long long)pos[0], (unsigned long long)pos[1], (unsigned long long)pos[0] + 1,
+               (unsigned long long)pos[2]);
+    char *config = rc == 0 ? rt_ckpt_get_text(&ck, "config", err, sizeof err) : NULL;
+    if (config) {
+        printf("settings:\n");
+        for (char *line = strtok(config, "\n"); line; line = strtok(NULL, "\n"))
+            printf("  %s\n", line);
+        free(config);
+    }
+    if (rc == 0)
+        printf("sections (crc32 of the data):\n");
+    for (size_t i = 0; rc == 0 && i < ck.nsec; i++) {
+        const rt_ckpt_section *s = &ck.sec[i];
+        size_t bytes = (size_t)s->count * rt_dtype_size(s->dtype);
+        void *buf = malloc(bytes ? bytes : 1);
+        if (!buf || rt_ckpt_get(&ck, s->name, s->dtype, buf, (size_t)s->count, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", a->prog, buf ? err : "out of memory");
+            free(buf);
+            rc = 1;
+            break;
+        }
+        uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+        for (size_t off = 0; off < bytes; off += 1u << 20)
+            crc = (uint32_t)crc32(crc, (const Bytef *)buf + off, (uInt)(bytes - off < (1u << 20) ? bytes - off : 1u << 20));
+        free(buf);
+        char dims[128] = "";
+        for (int d = 0; d < s->ndim; d++)
+            snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%s%llu", d ? "," : "",
+                     (unsigned long long)s->dims[d]);
+        char type[160];
+        snprintf(type, sizeof type, "%s[%s]", rt_dtype_name(s->dtype), dims);
+        printf("  %-20s %-22s %08x\n", s->name, type, crc);
+    }
+    rt_ckpt_close(&ck);
+    return rc;
+}
+
+int rt_cmd_info(const rt_model *m, const rt_cli_args *a)
+{
+    const char *path = rt_cli_get(a, "ckpt");
+    if (path)
+        return print_checkpoint(m, a, path);
+    print_model(m);
+    return 0;
+}

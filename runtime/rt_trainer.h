@@ -1,0 +1,257 @@
+/* Trainer section of netc_rt.h: the program `netc build` makes of a model.
+ *
+ * A built trainer is the generated model plus a two-line main that calls
+ * rt_trainer_main with the model's rt_model table.  Everything else -- the command
+ * line, the training loop, checkpoints, evaluation, prediction, export -- lives here,
+ * generic over the model.  docs/trainer.md is the user's manual.
+ *
+ * The files, in the order a run goes through them:
+ *   cli_main.c       rt_trainer_main: re-exec for OpenBLAS, commands, option parsing, help
+ *   train_config.c   the train settings: one table; parsing, printing, checking
+ *   train_data.c     data set and checkpoint plumbing shared by every command
+ *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
+ *   train_schedule.c learning-rate schedules
+ *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
+ *   image_read.c     PGM / PNG / IDX-item images for `predict`
+ *   cli_eval.c       the `eval`, `predict`, `export` and `info` commands
+ * Functions below the program's entry point are the trainer's internals, declared
+ * here (a section per file) so that tests/unit/test_trainer.c can reach them. */
+#ifndef NETC_RT_TRAINER_H
+#define NETC_RT_TRAINER_H
+
+#include <stdio.h>
+#include "netc_rt.h"
+
+/* ---- the program (cli_main.c) ----
+ * `PROG COMMAND [OPTIONS]`; returns the process exit status: 0 success, 1 failure
+ * (a message naming the file and the problem is on stderr), 2 usage error, 130/143
+ * after SIGINT/SIGTERM stopped training (with a checkpoint saved). */
+int rt_trainer_main(const rt_model *m, int argc, char **argv);
+
+/* ---- train settings (train_config.c) ----
+ * The settings of a .net train section (m->settings: "key=value" lines, every key the
+ * compiler knows, defaults filled in), plus a few the trainer adds (limit, test_limit).
+ * One table describes each key once: its kind, allowed words, range and help; it drives
+ * parsing the model's settings and a checkpoint's, the command-line options, the help
+ * text and the settings saved in checkpoints. */
+typedef enum { RT_CFG_INT, RT_CFG_FLOAT, RT_CFG_BOOL, RT_CFG_STR, RT_CFG_WORD } rt_cfg_kind;
+
+#define RT_CFG_MAX_ENTRIES 64
+
+typedef struct {
+    char optimizer[16];       /* sgd | adam | adamw */
+    double lr, momentum, weight_decay, beta1, beta2, eps;
+    int nesterov;
+    long long batch, epochs, seed;
+    char data[1024];
+    char format[32];          /* idx | cifar10 | mnist | fashion-mnist */
+    double valid_split;
+    char split[16];           /* tail | random */
+    double mean, std;         /* given only if set[] says so */
+    char schedule[32];        /* constant | cosine | step | cyclic | warm_restarts */
+    long long t_max, step_size, t_0, t_mult;
+    double eta_min, gamma, base_lr, max_lr;
+    double aug_crop, aug_rotate, aug_erase;
+    long long aug_shift, aug_pad_crop;
+    int aug_flip;
+    double mixup, label_smoothing;
+    long long early_stopping;
+    long long limit, test_limit;   /* trainer only: first N train / test images (0: all) */
+    unsigned char set[RT_CFG_MAX_ENTRIES];   /* set[i]: entry i has a value */
+} rt_train_config;
+
+typedef struct {
+    const char *key;          /* as in the .net file: "schedule.t_max" */
+    rt_cfg_kind kind;
+    const char *words;        /* RT_CFG_WORD: the allowed words, space-separated */
+    size_t offset;            /* of the value in rt_train_config */
+    size_t size;              /* RT_CFG_STR/WORD: the buffer's size */
+    double lo, hi;            /* allowed range of a number */
+    const char *def;          /* default; NULL: none (the setting is optional) */
+    int trainer_only;         /* not a .net setting: an option of the trainer */
+    const char *help;
+} rt_cfg_entry;
+
+int rt_config_count(void);
+const rt_cfg_entry *rt_config_entry(int i);
+/* The entry for a key in .net spelling ("schedule.t_max") or option spelling
+ * ("schedule-t-max", "t_max" is not accepted); NULL if none. */
+const rt_cfg_entry *rt_config_find(const char *name);
+/* "--schedule-t-max": the option of an entry, into buf. */
+const char *rt_config_option_name(const rt_cfg_entry *e, char *buf, size_t len);
+/* Every entry at its default (optional ones unset). */
+void rt_config_init(rt_train_config *c);
+/* Sets one key from text, checking type, words and range. */
+int rt_config_set(rt_train_config *c, const rt_cfg_entry *e, const char *value, char *err,
+                  size_t errlen);
+/* Applies "key=value" lines; origin names the text in errors ("model settings"). */
+int rt_config_parse_text(rt_train_config *c, const char *text, const char *origin, char *err,
+                         size_t errlen);
+/* The value of one entry as text (a double in the fewest digits that read back exactly);
+ * "" if unset.  Returns buf. */
+const char *rt_config_value(const rt_train_config *c, const rt_cfg_entry *e, char *buf,
+                            size_t len);
+/* Every set entry as "key=value\n" lines, malloc'd; NULL if out of memory. */
+char *rt_config_format(const rt_train_config *c);
+/* Whether entry e is set. */
+int rt_config_is_set(const rt_train_config *c, const rt_cfg_entry *e);
+/* Checks the settings together against the model: batch <= max_batch, the arguments
+ * each schedule needs, augmentations this trainer implements, ... */
+int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size_t errlen);
+/* Fills the optimizer fields of h from c (lr is then set per batch by the schedule). */
+void rt_config_hparams(const rt_train_config *c, rt_hparams *h);
+
+/* ---- learning-rate schedules (train_schedule.c) ----
+ * The learning rate of the optimizer step taken in epoch `epoch` (0-based) as global
+ * step `step` (0-based), in closed form, so that a resumed run continues the same
+ * sequence: constant; cosine (CosineAnnealingLR stepped per epoch); step (StepLR);
+ * warm_restarts (CosineAnnealingWarmRestarts per epoch); cyclic (triangular CyclicLR
+ * stepped per batch). */
+double rt_lr_at(const rt_train_config *c, long long epoch, long long step);
+
+/* ---- augmentation, MixUp, label smoothing (train_augment.c) ----
+ * Per image, on the float image in the model's frame ([C][H][W] after normalisation and
+ * padding), in this order: crop (random resized crop), flip, rotate, shift, pad_crop,
+ * erase.  Every random number comes from the rng passed in. */
+typedef struct {
+    int C, H, W;
+    float bg[RT_DATA_MAX_CHANNELS];   /* the value of a black pixel: fill for new area */
+    double crop, rotate, erase;
+    int shift, pad_crop, flip;
+    float *scratch;                    /* one image */
+} rt_augment;
+
+/* Takes the augment.* settings; bg has C values.  Fails for an image shape or setting
+ * it cannot handle. */
+int rt_augment_init(rt_augment *a, const rt_train_config *c, int C, int H, int W,
+                    const float *bg, char *err, size_t errlen);
+int rt_augment_active(const rt_augment *a);
+void rt_augment_image(const rt_augment *a, float *img, rt_rng *rng);
+void rt_augment_free(rt_augment *a);
+
+/* Gamma(alpha, 1) (Marsaglia and Tsang) and Beta(a, b) variates. */
+double rt_rng_gamma(rt_rng *r, double alpha);
+double rt_rng_beta(rt_rng *r, double a, double b);
+/* targets[i] = (1 - smoothing) * onehot(labels[i]) + smoothing / K, scaled by w and
+ * added to targets when accum, else written. */
+void rt_soft_targets(float *targets, const int32_t *labels, int n, int K, float smoothing,
+                     float w, int accum);
+/* MixUp of a batch: out[i] = lam * x[i] + (1 - lam) * x[perm[i]], targets likewise over
+ * the smoothed one-hot labels; perm is a permutation of [0, n) drawn from rng, lam ~
+ * Beta(alpha, alpha).  Returns lam. */
+float rt_mixup(float *out, float *targets, uint32_t *perm, const float *x, const int32_t *labels,
+               int n, size_t image_floats, int K, double alpha, float smoothing, rt_rng *rng);
+
+/* ---- images for predict (image_read.c) ----
+ * An 8-bit image as bytes [C][H][W]. */
+typedef struct {
+    int C, H, W;
+    uint8_t *pixels;
+    int32_t label;            /* the true label when known (an IDX item with labels), else -1 */
+} rt_image;
+
+/* Reads a PGM (P2/P5), a PNG (gray or RGB; via libpng) or, for "PATH:INDEX", item INDEX
+ * of an IDX images file (and its label, if the matching labels file is beside it). */
+int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen);
+void rt_image_free(rt_image *img);
+
+/* ---- data and checkpoint plumbing (train_data.c) ---- */
+
+/* The data format that class names come from: idx is MNIST, or Fashion-MNIST when the
+ * directory's name says "fashion". */
+rt_data_format rt_trainer_data_format(const rt_train_config *c);
+/* Loads c->data in c's format for model m, keeps the first limit / test_limit images,
+ * and checks the image shape fits the model's input.  Prints nothing. */
+int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m, char *err,
+                         size_t errlen);
+/* The byte -> float transform for model m: c's mean/std, the image centred in the
+ * model's input frame (a flat model takes the image as it is). */
+int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_config *c,
+                     const rt_model *m, char *err, size_t errlen);
+/* The validation split of c (split, valid_split, seed). */
+int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config *c, char *err,
+                     size_t errlen);
+
+/* Inference over examples idx[0..n) of ds (idx NULL: all) in batches of m->max_batch;
+ * x: max_batch images, labels: max_batch, probs: max_batch * classes.  Writes the mean
+ * loss and accuracy; adds into confusion[true * classes + predicted] if not NULL. */
+typedef struct {
+    float *x, *probs;
+    int32_t *labels;
+    uint32_t *idx;
+} rt_eval_buffers;
+
+int rt_eval_buffers_alloc(rt_eval_buffers *b, const rt_model *m);
+void rt_eval_buffers_free(rt_eval_buffers *b);
+/* The index of the largest of p[0..K). */
+int rt_argmax(const float *p, int K);
+int rt_trainer_evaluate(const rt_model *m, rt_net *net, const rt_batch_xform *xf,
+                        const rt_dataset *ds, const uint32_t *idx, size_t n,
+                        rt_eval_buffers *b, double *loss, double *acc, uint64_t *confusion,
+                        char *err, size_t errlen);
+
+/* What eval, predict and export need from a checkpoint: the settings it was trained
+ * with, the data image shape, the class names, and the weights (into net). */
+typedef struct {
+    rt_train_config cfg;
+    int data_c, data_h, data_w;
+    int nclasses;
+    char **class_names;       /* [nclasses], malloc'd */
+    uint64_t epoch, pos, step;
+} rt_ckpt_info;
+
+/* Section `name` (uint8 text) as a malloc'd NUL-terminated string; NULL on failure. */
+char *rt_ckpt_get_text(rt_ckpt *ck, const char *name, char *err, size_t errlen);
+int rt_trainer_load_weights(const char *path, const rt_model *m, rt_net *net, rt_ckpt_info *info,
+                            char *err, size_t errlen);
+void rt_ckpt_info_free(rt_ckpt_info *info);
+
+/* Writes params and state as an .npz, one array per entry of m->tensors. */
+int rt_trainer_export_npz(const char *path, const rt_model *m, const rt_net *net, char *err,
+                          size_t errlen);
+/* Reads every tensor of m->tensors from an .npz into net's params and state. */
+int rt_trainer_import_npz(const char *path, const rt_model *m, rt_net *net, char *err,
+                          size_t errlen);
+
+/* ---- commands (cli_main.c parses the command line; cli_eval.c runs eval, predict,
+ * export and info) ---- */
+#define RT_CLI_MAX_GIVEN 128
+
+typedef struct {
+    char name[64];             /* without "--": "ckpt", "schedule-t-max" */
+    const char *value;         /* "true"/"false" for a flag */
+} rt_cli_given;
+
+typedef struct {
+    const char *prog;          /* argv[0]'s base name, for messages */
+    rt_cli_given given[RT_CLI_MAX_GIVEN];
+    int ngiven;
+    char **files;              /* the arguments that are not options */
+    int nfiles;
+} rt_cli_args;
+
+/* The value of option `name` as last given, or NULL. */
+const char *rt_cli_get(const rt_cli_args *a, const char *name);
+int rt_cmd_eval(const rt_model *m, const rt_cli_args *a);
+int rt_cmd_predict(const rt_model *m, const rt_cli_args *a);
+int rt_cmd_export(const rt_model *m, const rt_cli_args *a);
+int rt_cmd_info(const rt_model *m, const rt_cli_args *a);
+
+/* ---- the train command (train_loop.c) ----
+ * Options already parsed: cfg holds the model's settings with the command line's
+ * overrides applied; `overrides` are the keys the command line gave, for a resume. */
+typedef struct {
+    const char *prog;          /* for messages */
+    const char *out;           /* checkpoint path */
+    const char *resume;        /* checkpoint to resume, or NULL */
+    const char *init_from;     /* .npz to initialise from, or NULL */
+    long long save_every;      /* also checkpoint every N steps (0: at epoch ends only) */
+    int quiet;                 /* no header lines */
+    const char *override_keys[RT_CFG_MAX_ENTRIES];
+    const char *override_values[RT_CFG_MAX_ENTRIES];
+    int noverrides;
+} rt_train_options;
+
+int rt_train_run(const rt_model *m, const rt_train_options *o);
+
+#endif

@@ -1,0 +1,678 @@
+/* train_loop.c — the `train` command: epochs of mini-batch steps, with checkpoints
+ * that resume bit for bit.
+ *
+ * Everything that decides what the next optimizer step computes is part of the
+ * session and of every checkpoint: the weights, batch-norm statistics and optimizer
+ * moments; the position (epoch, images done in it, global step); this epoch's example
+ * order; the three random streams (data order, dropout in net->rng, augmentation and
+ * MixUp); the early-stopping counters; and the settings in force.  The learning rate is
+ * a closed-form function of (epoch, step) (train_schedule.c), so it needs no state of its
+ * own.  Resuming restores all of it and takes the same code path an uninterrupted run
+ * takes at that point, so the parameters match bit for bit (given the same program and
+ * BLAS thread count).
+ *
+ * An epoch starts, when its position is 0, by copying the training indices and
+ * shuffling them with the data stream; each batch is filled, augmented image by image,
+ * mixed (MixUp) or given soft targets (label smoothing), and passed to train_step.
+ * SIGINT/SIGTERM only set a flag; the loop notices it after the batch in flight,
+ * writes a checkpoint at that exact position and exits 128+signal.  Checkpoints are
+ * written atomically (rt_ckpt_commit), so no kill leaves an unreadable one. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "netc_rt.h"
+
+/* Random streams of the seed (0: the model's init, 1: the validation split). */
+#define STREAM_DATA 2
+#define STREAM_DROPOUT 3
+#define STREAM_AUGMENT 4
+
+/* The one mutable global of the trainer: a signal handler can only reach a global.
+ * 0, or the number of the signal (SIGINT, SIGTERM) that asked training to stop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* The current epoch so far. */
+typedef struct {
+    double loss_sum, correct, images, seconds;
+} epoch_sums;
+
+/* Early stopping: the best validation loss, its epoch, epochs since. */
+typedef struct {
+    double best_loss, best_epoch, epochs_since;
+} stopping;
+
+typedef struct {
+    const rt_model *m;
+    const rt_train_options *o;
+    rt_train_config cfg;
+    char *config_text;          /* cfg as saved in checkpoints */
+    char *names_text;           /* class names, one a line */
+    rt_net net;
+    int net_ok;
+    rt_data data;
+    rt_split split;
+    rt_batch_xform xf;
+    rt_augment aug;
+    rt_eval_buffers eb;
+    size_t image_floats;
+    float *x, *xmix, *targets, *probs;
+    int32_t *labels;
+    uint32_t *perm, *order;
+    rt_rng rng_data, rng_aug;
+    int32_t data_shape[3];
+    uint64_t data_sizes[2];     /* training examples (after limit), test examples */
+    uint64_t epoch;             /* epochs done */
+    uint64_t pos;               /* images done in the current epoch */
+    uint64_t step;              /* optimizer steps taken */
+    epoch_sums sums;            /* the current epoch so far */
+    stopping es;
+    double lr;                  /* of the last step */
+    char csv[1100];
+    int saved;                  /* a checkpoint exists (written or resumed from) */
+} session;
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say_error(const session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", s->o->prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- checkpoints ---- */
+
+static void add_u64(rt_ckpt_writer *w, const char *name, const uint64_t *v, size_t n)
+{
+    uint64_t dims[1] = { n };
+    rt_ckpt_add(w, name, RT_DT_U64, v, 1, dims);
+}
+
+static void add_f64(rt_ckpt_writer *w, const char *name, const double *v, size_t n)
+{
+    uint64_t dims[1] = { n };
+    rt_ckpt_add(w, name, RT_DT_F64, v, 1, dims);
+}
+
+static int save_checkpoint(session *s, char *err, size_t errlen)
+{
+    const rt_model *m = s->m;
+    rt_ckpt_writer w;
+    rt_ckpt_writer_init(&w, m->name, m->hash);
+    /* The writer keeps pointers until commit: these locals outlive it. */
+    uint64_t dims3[1] = { 3 };
+    int64_t t = s->net.t;
+    uint64_t position[3] = { s->epoch, s->pos, s->step };
+    uint64_t rng_data[2] = { s->rng_data.state, s->rng_data.inc };
+    uint64_t rng_dropout[2] = { s->net.rng.state, s->net.rng.inc };
+    uint64_t rng_augment[2] = { s->rng_aug.state, s->rng_aug.inc };
+    double sums[4] = { s->sums.loss_sum, s->sums.correct, s->sums.images, s->sums.seconds };
+    double es[3] = { s->es.best_loss, s->es.best_epoch, s->es.epochs_since };
+    rt_ckpt_add_bytes(&w, "config", s->config_text, strlen(s->config_text));
+    rt_ckpt_add_bytes(&w, "class_names", s->names_text, strlen(s->names_text));
+    rt_ckpt_add(&w, "data.shape", RT_DT_I32, s->data_shape, 1, dims3);
+    add_u64(&w, "data.sizes", s->data_sizes, 2);
+    rt_ckpt_add_f32(&w, "params", s->net.params, m->nparams);
+    if (m->nstate > 0)
+        rt_ckpt_add_f32(&w, "state", s->net.state, m->nstate);
+    rt_ckpt_add_f32(&w, "opt.m", s->net.opt1, m->nparams);
+    rt_ckpt_add_f32(&w, "opt.v", s->net.opt2, m->nparams);
+    rt_ckpt_add(&w, "opt.t", RT_DT_I64, &t, 0, NULL);
+    add_u64(&w, "train.position", position, 3);
+    uint64_t n = s->split.ntrain;
+    rt_ckpt_add(&w, "train.order", RT_DT_U32, s->order, 1, &n);
+    add_f64(&w, "train.epoch_sums", sums, 4);
+    add_f64(&w, "early_stopping", es, 3);
+    add_f64(&w, "lr", &s->lr, 1);
+    add_u64(&w, "rng.data", rng_data, 2);
+    add_u64(&w, "rng.dropout", rng_dropout, 2);
+    add_u64(&w, "rng.augment", rng_augment, 2);
+    int rc = rt_ckpt_commit(&w, s->o->out, err, errlen);
+    rt_ckpt_writer_free(&w);
+    if (rc == 0)
+        s->saved = 1;
+    return rc;
+}
+
+static int get_rng(rt_ckpt *ck, const char *name, rt_rng *r, char *err, size_t errlen)
+{
+    uint64_t v[2];
+    if (rt_ckpt_get(ck, name, RT_DT_U64, v, 2, err, errlen))
+        return -1;
+    r->state = v[0];
+    r->inc = v[1];
+    return 0;
+}
+
+/* Everything but the settings (already taken) from the checkpoint being resumed. */
+static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
+{
+    const rt_model *m = s->m;
+    uint64_t sizes[2], position[3];
+    double sums[4], es[3];
+    int64_t t;
+    if (rt_ckpt_get(ck, "data.sizes", RT_DT_U64, sizes, 2, err, errlen))
+        return -1;
+    if (sizes[0] != s->data_sizes[0])
+        return fail(err, errlen, "%s: it was trained on %llu training examples, but %s now gives %llu", ck->path,
+                    (unsigned long long)sizes[0], s->cfg.data, (unsigned long long)s->data_sizes[0]);
+    if (rt_ckpt_get(ck, "params", RT_DT_F32, s->net.params, m->nparams, err, errlen) ||
+        (m->nstate > 0 && rt_ckpt_get(ck, "state", RT_DT_F32, s->net.state, m->nstate, err, errlen)) ||
+        rt_ckpt_get(ck, "opt.m", RT_DT_F32, s->net.opt1, m->nparams, err, errlen) ||
+        rt_ckpt_get(ck, "opt.v", RT_DT_F32, s->net.opt2, m->nparams, err, errlen) ||
+        rt_ckpt_get(ck, "opt.t", RT_DT_I64, &t, 1, err, errlen) ||
+        rt_ckpt_get(ck, "train.position", RT_DT_U64, position, 3, err, errlen) ||
+        rt_ckpt_get(ck, "train.order", RT_DT_U32, s->order, s->split.ntrain, err, errlen) ||
+        rt_ckpt_get(ck, "train.epoch_sums", RT_DT_F64, sums, 4, err, errlen) ||
+        rt_ckpt_get(ck, "early_stopping", RT_DT_F64, es, 3, err, errlen) ||
+        rt_ckpt_get(ck, "lr", RT_DT_F64, &s->lr, 1, err, errlen) || get_rng(ck, "rng.data", &s->rng_data, err, errlen) ||
+        get_rng(ck, "rng.dropout", &s->net.rng, err, errlen) || get_rng(ck, "rng.augment", &s->rng_aug, err, errlen))
+        return -1;
+    s->net.t = t;
+    s->epoch = position[0];
+    s->pos = position[1];
+    s->step = position[2];
+    s->sums = (epoch_sums){ sums[0], sums[1], sums[2], sums[3] };
+    s->es = (stopping){ es[0], es[1], es[2] };
+    if (s->pos > s->split.ntrain)
+        return fail(err, errlen, "%s: corrupted: position %llu is past the %zu training examples", ck->path,
+                    (unsigned long long)s->pos, s->split.ntrain);
+    for (size_t i = 0; i < s->split.ntrain; i++)
+        if (s->order[i] >= s->data.train.n)
+            return fail(err, errlen, "%s: corrupted: example %u in the data order is out of range", ck->path,
+                        s->order[i]);
+    return 0;
+}
+
+/* ---- settings ---- */
+
+/* Settings a resumed run may not change: they decide which examples it trains on.
+ * (The data directory may move: the checkpoint checks the example count.) */
+static int fixed_on_resume(const char *key)
+{
+    static const char *const keys[] = { "format", "limit", "valid_split", "split", "seed" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(key, keys[i]))
+            return 1;
+    return 0;
+}
+
+static int apply_overrides(session *s, int resuming, char *err, size_t errlen)
+{
+    const rt_train_options *o = s->o;
+    for (int i = 0; i < o->noverrides; i++) {
+        const rt_cfg_entry *e = rt_config_find(o->override_keys[i]);
+        char before[1100], after[1100], opt[64], msg[300];
+        rt_config_value(&s->cfg, e, before, sizeof before);
+        if (rt_config_set(&s->cfg, e, o->override_values[i], msg, sizeof msg))
+            return fail(err, errlen, "%s: %s", rt_config_option_name(e, opt, sizeof opt), msg);
+        rt_config_value(&s->cfg, e, after, sizeof after);
+        if (!resuming || !strcmp(before, after) || !strcmp(e->key, "epochs") || !strcmp(e->key, "test_limit"))
+            continue;
+        if (fixed_on_resume(e->key))
+            return fail(err, errlen, "%s %s: a resumed run keeps the %s it started with (%s); start a new run to change it",
+                        rt_config_option_name(e, opt, sizeof opt), after, e->key, before);
+        fprintf(stderr, "%s: note: %s changes %s from %s to %s: the run will differ from an uninterrupted one\n", o->prog,
+                rt_config_option_name(e, opt, sizeof opt), e->key, before[0] ? before : "(unset)", after);
+    }
+    return 0;
+}
+
+/* ---- setting up ---- */
+
+static int alloc_buffers(session *s, char *err, size_t errlen)
+{
+    const rt_model *m = s->m;
+    size_t B = (size_t)m->max_batch, K = (size_t)m->classes;
+    s->image_floats = (size_t)m->in_c * m->in_h * m->in_w;
+    s->x = malloc(B * s->image_floats * sizeof(float));
+    s->xmix = malloc(B * s->image_floats * sizeof(float));
+    s->targets = malloc(B * K * sizeof(float));
+    s->probs = malloc(B * K * sizeof(float));
+    s->labels = malloc(B * sizeof(int32_t));
+    s->perm = malloc(B * sizeof(uint32_t));
+    s->order = malloc((s->split.ntrain ? s->split.ntrain : 1) * sizeof(uint32_t));
+    if (!s->x || !s->xmix || !s->targets || !s->probs || !s->labels || !s->perm || !s->order ||
+        rt_eval_buffers_alloc(&s->eb, m))
+        return fail(err, errlen, "out of memory for the batch buffers");
+    for (size_t i = 0; i < s->split.ntrain; i++)
+        s->order[i] = s->split.train[i];
+    return 0;
+}
+
+static int make_names_text(session *s)
+{
+    size_t len = 0;
+    for (int i = 0; i < s->data.num_classes; i++)
+        len += strlen(s->data.class_names[i]) + 1;
+    s->names_text = malloc(len + 1);
+    if (!s->names_text)
+        return -1;
+    char *p = s->names_text;
+    for (int i = 0; i < s->data.num_classes; i++)
+        p += sprintf(p, "%s\n", s->data.class_names[i]);
+    *p = 0;
+    return 0;
+}
+
+/* The settings for this run: the model's (or the resumed checkpoint's), then the
+ * command line's. */
+static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
+{
+    rt_config_init(&s->cfg);
+    if (ck) {
+        char *text = rt_ckpt_get_text(ck, "config", err, errlen);
+        if (!text)
+            return -1;
+        char origin[1400];
+        snprintf(origin, sizeof origin, "%s: settings", ck->path);
+        int rc = rt_config_parse_text(&s->cfg, text, origin, err, errlen);
+        free(text);
+        if (rc)
+            return -1;
+    } else if (rt_config_parse_text(&s->cfg, s->m->settings ? s->m->settings : "", "the model's train settings", err,
+                                    errlen)) {
+        return -1;
+    }
+    if (apply_overrides(s, ck != NULL, err, errlen) || rt_config_check(&s->cfg, s->m, err, errlen))
+        return -1;
+    /* Cosine's T_max defaults to the epochs of the run that starts; it is then saved, so
+     * a resume asking for more epochs continues the same schedule. */
+    const rt_cfg_entry *tmax = rt_config_find("schedule.t_max");
+    if (!strcmp(s->cfg.schedule, "cosine") && !rt_config_is_set(&s->cfg, tmax)) {
+        char v[32];
+        snprintf(v, sizeof v, "%lld", s->cfg.epochs > 0 ? s->cfg.epochs : 1);
+        rt_config_set(&s->cfg, tmax, v, NULL, 0);
+    }
+    s->config_text = rt_config_format(&s->cfg);
+    if (!s->config_text)
+        return fail(err, errlen, "out of memory");
+    return 0;
+}
+
+static int session_open(session *s, char *err, size_t errlen)
+{
+    const rt_model *m = s->m;
+    const rt_train_options *o = s->o;
+    rt_ckpt ck;
+    int have_ck = 0;
+    if (o->resume) {
+        if (rt_ckpt_open(&ck, o->resume, err, errlen))
+            return -1;
+        have_ck = 1;
+        if (rt_ckpt_check_model(&ck, m->name, m->hash, err, errlen))
+            goto fail;
+    }
+    if (take_settings(s, have_ck ? &ck : NULL, err, errlen) || rt_trainer_load_data(&s->data, &s->cfg, m, err, errlen) ||
+        rt_trainer_split(&s->split, &s->data.train, &s->cfg, err, errlen) ||
+        rt_trainer_xform(&s->xf, &s->data.train, &s->cfg, m, err, errlen))
+        goto fail;
+    s->data_shape[0] = s->data.train.C;
+    s->data_shape[1] = s->data.train.H;
+    s->data_shape[2] = s->data.train.W;
+    s->data_sizes[0] = s->data.train.n;
+    s->data_sizes[1] = s->data.test.n;
+    float bg[RT_DATA_MAX_CHANNELS];
+    for (int c = 0; c < s->xf.C; c++)
+        bg[c] = s->xf.lut[c][0];
+    if (rt_augment_init(&s->aug, &s->cfg, s->xf.C, s->xf.H, s->xf.W, bg, err, errlen) ||
+        alloc_buffers(s, err, errlen) || make_names_text(s))
+        goto fail;
+    if (rt_net_alloc(&s->net, m)) {
+        fail(err, errlen, "out of memory for model %s", m->name);
+        goto fail;
+    }
+    s->net_ok = 1;
+    uint64_t seed = (uint64_t)s->cfg.seed;
+    m->init(&s->net, seed);
+    rt_rng_seed(&s->net.rng, seed, STREAM_DROPOUT);
+    rt_rng_seed(&s->rng_data, seed, STREAM_DATA);
+    rt_rng_seed(&s->rng_aug, seed, STREAM_AUGMENT);
+    s->es.best_loss = INFINITY;
+    s->lr = rt_lr_at(&s->cfg, 0, 0);
+    if (have_ck) {
+        if (load_state(s, &ck, err, errlen))
+            goto fail;
+        rt_ckpt_close(&ck);
+        have_ck = 0;
+        s->saved = 1;
+    } else if (o->init_from && rt_trainer_import_npz(o->init_from, m, &s->net, err, errlen)) {
+        return -1;
+    }
+    rt_config_hparams(&s->cfg, &s->net.h);
+    return 0;
+fail:
+    if (have_ck)
+        rt_ckpt_close(&ck);
+    return -1;
+}
+
+static void session_close(session *s)
+{
+    free(s->config_text);
+    free(s->names_text);
+    if (s->net_ok)
+        rt_net_free(&s->net);
+    rt_data_free(&s->data);
+    rt_split_free(&s->split);
+    rt_augment_free(&s->aug);
+    rt_eval_buffers_free(&s->eb);
+    free(s->x);
+    free(s->xmix);
+    free(s->targets);
+    free(s->probs);
+    free(s->labels);
+    free(s->perm);
+    free(s->order);
+}
+
+/* ---- the CSV log ---- */
+
+static const char CSV_HEADER[] = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_acc,lr,seconds\n";
+
+/* A fresh run starts the log; a resumed one copies from the resumed checkpoint's log
+ * the lines of the epochs that checkpoint has done (a kill between the log line and the
+ * checkpoint would otherwise leave a line for an epoch that is then run again). */
+static int csv_start(session *s, char *err, size_t errlen)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", s->csv, (int)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out)
+        return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+    fputs(CSV_HEADER, out);
+    char old[1100];
+    snprintf(old, sizeof old, "%s.csv", s->o->resume ? s->o->resume : "");
+    FILE *in = s->o->resume ? fopen(old, "r") : NULL;
+    if (in) {
+        char line[1024];
+        while (fgets(line, sizeof line, in)) {
+            char *end;
+            unsigned long long e = strtoull(line, &end, 10);
+            if (end != line && *end == ',' && e >= 1 && e <= s->epoch)
+                fputs(line, out);
+        }
+        fclose(in);
+    }
+    if (fclose(out) != 0 || rename(tmp, s->csv) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(e));
+    }
+    return 0;
+}
+
+static int csv_append(const session *s, const char *line, char *err, size_t errlen)
+{
+    FILE *f = fopen(s->csv, "a");
+    if (!f)
+        return fail(err, errlen, "%s: cannot open: %s", s->csv, strerror(errno));
+    fputs(line, f);
+    if (fclose(f) != 0)
+        return fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(errno));
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static void print_header(const session *s)
+{
+    const rt_model *m = s->m;
+    const rt_train_config *c = &s->cfg;
+    printf("model %s: %zu parameters, input %dx%dx%d, %d classes\n", m->name, m->nparams, m->in_c, m->in_h, m->in_w,
+           m->classes);
+    printf("data %s (%s): %zu train, %zu valid, %zu test; images %dx%dx%d", c->data,
+           rt_data_format_name(s->data.format), s->split.ntrain, s->split.nvalid, s->data.test.n, s->data.train.C,
+           s->data.train.H, s->data.train.W);
+    if (s->xf.H != s->xf.h || s->xf.W != s->xf.w)
+        printf(", padded to %dx%d", s->xf.H, s->xf.W);
+    printf("\n");
+    printf("%s lr %g", c->optimizer, c->lr);
+    if (strcmp(c->schedule, "constant"))
+        printf(" (%s schedule)", c->schedule);
+    printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
+           rt_batch_count(s->split.ntrain, (size_t)c->batch));
+    if (s->o->resume)
+        printf("resuming %s: %llu epochs done, %llu/%zu images into epoch %llu, step %llu\n", s->o->resume,
+               (unsigned long long)s->epoch, (unsigned long long)s->pos, s->split.ntrain,
+               (unsigned long long)s->epoch + 1, (unsigned long long)s->step);
+    printf("checkpoint %s, log %s\n", s->o->out, s->csv);
+    fflush(stdout);
+}
+
+/* Soft targets or a mix for this batch; then one optimizer step.  Adds to the epoch's
+ * sums.  Returns the loss. */
+static float train_batch(session *s, size_t b)
+{
+    const rt_model *m = s->m;
+    const rt_train_config *c = &s->cfg;
+    int K = m->classes, n = (int)b;
+    for (size_t i = 0; rt_augment_active(&s->aug) && i < b; i++)
+        rt_augment_image(&s->aug, s->x + i * s->image_floats, &s->rng_aug);
+    s->lr = rt_lr_at(c, (long long)s->epoch, (long long)s->step);
+    s->net.h.lr = (float)s->lr;
+    float loss, lam = 1.0f;
+    if (c->mixup > 0) {
+        lam = rt_mixup(s->xmix, s->targets, s->perm, s->x, s->labels, n, s->image_floats, K, c->mixup,
+                       (float)c->label_smoothing, &s->rng_aug);
+        loss = m->train_step(&s->net, s->xmix, NULL, s->targets, n, s->probs);
+    } else if (c->label_smoothing > 0) {
+        rt_soft_targets(s->targets, s->labels, n, K, (float)c->label_smoothing, 1.0f, 0);
+        loss = m->train_step(&s->net, s->x, NULL, s->targets, n, s->probs);
+    } else {
+        loss = m->train_step(&s->net, s->x, s->labels, NULL, n, s->probs);
+    }
+    size_t correct = 0;
+    for (int i = 0; i < n; i++) {
+        /* Under MixUp an image counts as right if it shows the class weighing more. */
+        int32_t want = c->mixup > 0 && lam < 0.5f ? s->labels[s->perm[i]] : s->labels[i];
+        correct += rt_argmax(s->probs + (size_t)i * K, K) == want;
+    }
+    s->sums.loss_sum += (double)loss * (double)b;
+    s->sums.correct += (double)correct;
+    s->sums.images += (double)b;
+    return loss;
+}
+
+static int stopped_early(const session *s)
+{
+    return s->cfg.early_stopping > 0 && s->es.epochs_since >= (double)s->cfg.early_stopping;
+}
+
+static int interrupted(session *s, char *err, size_t errlen)
+{
+    int sig = stop_signal;
+    fprintf(stderr, "%s: %s at epoch %llu, %llu/%zu images, step %llu: saving a checkpoint\n", s->o->prog,
+            sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", (unsigned long long)s->epoch + 1,
+            (unsigned long long)s->pos, s->split.ntrain, (unsigned long long)s->step);
+    if (save_checkpoint(s, err, errlen))
+        return -1;
+    fprintf(stderr, "%s: saved %s; continue with --resume %s\n", s->o->prog, s->o->out, s->o->out);
+    return 128 + sig;
+}
+
+/* One epoch from the current position to its end, its evaluation, log line and
+ * checkpoint.  Returns 0, 1 on error (reported in err), 128+signal when interrupted. */
+static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
+{
+    const rt_model *m = s->m;
+    const rt_train_config *c = &s->cfg;
+    size_t ntrain = s->split.ntrain, batch = (size_t)c->batch;
+    if (s->pos == 0) {
+        for (size_t i = 0; i < ntrain; i++)
+            s->order[i] = s->split.train[i];
+        rt_rng_shuffle(&s->rng_data, s->order, ntrain);
+        memset(&s->sums, 0, sizeof s->sums);
+    }
+    double t0 = rt_clock_seconds();
+    char label[64];
+    snprintf(label, sizeof label, "epoch %llu/%lld", (unsigned long long)s->epoch + 1, c->epochs);
+    rt_progress bar;
+    rt_progress_begin(&bar, stderr, label, rt_batch_count(ntrain - s->pos, batch));
+    size_t steps = 0, images = 0;
+    while (s->pos < ntrain) {
+        size_t b = ntrain - s->pos < batch ? ntrain - s->pos : batch;
+        if (rt_batch_fill(&s->xf, &s->data.train, s->order + s->pos, b, s->x, s->labels, err, errlen))
+            return 1;
+        float loss = train_batch(s, b);
+        if (!isfinite(loss)) {
+            rt_progress_end(&bar);
+            char last[1200];
+            if (s->saved)
+                snprintf(last, sizeof last, "the last good checkpoint is %s", s->o->out);
+            else
+                snprintf(last, sizeof last, "no checkpoint was saved");
+            snprintf(err, errlen, "the loss is %s at epoch %llu, step %llu (batch %zu of the epoch, lr %g): training stopped; %s",
+                     isnan(loss) ? "NaN" : "infinite", (unsigned long long)s->epoch + 1, (unsigned long long)s->step + 1,
+                     (size_t)(s->pos / batch) + 1, s->lr, last);
+            return 1;
+        }
+        s->pos += b;
+        s->step++;
+        steps++;
+        images += b;
+        rt_progress_update(&bar, steps, images, s->sums.loss_sum / s->sums.images);
+        if (s->o->save_every > 0 && s->step % (uint64_t)s->o->save_every == 0) {
+            s->sums.seconds += rt_clock_seconds() - t0;
+            t0 = rt_clock_seconds();
+            if (save_checkpoint(s, err, errlen))
+                return 1;
+        }
+        if (stop_signal) {
+            rt_progress_end(&bar);
+            s->sums.seconds += rt_clock_seconds() - t0;
+            int rc = interrupted(s, err, errlen);
+            return rc < 0 ? 1 : rc;
+        }
+    }
+    rt_progress_end(&bar);
+    double vloss = 0, vacc = 0, tloss, tacc;
+    if (s->split.nvalid > 0 && rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.train, s->split.valid,
+                                                   s->split.nvalid, &s->eb, &vloss, &vacc, NULL, err, errlen))
+        return 1;
+    if (rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.test, NULL, 0, &s->eb, &tloss, &tacc, NULL, err, errlen))
+        return 1;
+    *test_acc = tacc;
+    double seconds = s->sums.seconds + rt_clock_seconds() - t0;
+    double tr_loss = s->sums.images > 0 ? s->sums.loss_sum / s->sums.images : 0;
+    double tr_acc = s->sums.images > 0 ? s->sums.correct / s->sums.images : 0;
+    s->epoch++;
+    s->pos = 0;
+    memset(&s->sums, 0, sizeof s->sums);
+    if (s->split.nvalid > 0) {
+        if (vloss < s->es.best_loss) {
+            s->es.best_loss = vloss;
+            s->es.best_epoch = (double)s->epoch;
+            s->es.epochs_since = 0;
+        } else {
+            s->es.epochs_since += 1;
+        }
+    }
+    char valid[64] = "valid -", vcsv[64] = ",";
+    if (s->split.nvalid > 0) {
+        snprintf(valid, sizeof valid, "valid loss %.4f acc %.4f", vloss, vacc);
+        snprintf(vcsv, sizeof vcsv, "%.6f,%.6f", vloss, vacc);
+    }
+    printf("epoch %llu/%lld: train loss %.4f acc %.4f | %s | test acc %.4f | lr %.6g | %.1fs\n",
+           (unsigned long long)s->epoch, c->epochs, tr_loss, tr_acc, valid, tacc, s->lr, seconds);
+    fflush(stdout);
+    char line[512];
+    snprintf(line, sizeof line, "%llu,%.6f,%.6f,%s,%.6f,%.9g,%.3f\n", (unsigned long long)s->epoch, tr_loss, tr_acc, vcsv,
+             tacc, s->lr, seconds);
+    if (csv_append(s, line, err, errlen) || save_checkpoint(s, err, errlen))
+        return 1;
+    if (stop_signal) {
+        int rc = interrupted(s, err, errlen);
+        return rc < 0 ? 1 : rc;
+    }
+    return 0;
+}
+
+static void install_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;   /* a second Ctrl-C kills at once */
+    stop_signal = 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int rt_train_run(const rt_model *m, const rt_train_options *o)
+{
+    session s;
+    memset(&s, 0, sizeof s);
+    s.m = m;
+    s.o = o;
+    char err[2048] = "";
+    int rc = 0;
+    snprintf(s.csv, sizeof s.csv, "%s.csv", o->out);
+    if (session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
+        say_error(&s, "%s", err);
+        session_close(&s);
+        return 1;
+    }
+    if (!o->quiet)
+        print_header(&s);
+    double test_acc = -1;
+    install_handlers();
+    if (stopped_early(&s))
+        printf("training stopped early at epoch %.0f (best validation loss %.4f at epoch %.0f); nothing to resume\n",
+               (double)s.epoch, s.es.best_loss, s.es.best_epoch);
+    if ((uint64_t)s.cfg.epochs <= s.epoch && o->resume)
+        printf("%s has done %llu epochs, and the run is %lld epochs; nothing to train (--epochs N to go on)\n",
+               o->resume, (unsigned long long)s.epoch, s.cfg.epochs);
+    if (!o->resume && s.cfg.epochs == 0 && save_checkpoint(&s, err, sizeof err)) {
+        say_error(&s, "%s", err);
+        rc = 1;
+    }
+    while (rc == 0 && s.epoch < (uint64_t)s.cfg.epochs && !stopped_early(&s)) {
+        rc = run_epoch(&s, &test_acc, err, sizeof err);
+        if (rc == 1)
+            say_error(&s, "%s", err);
+        if (rc == 0 && stopped_early(&s))
+            printf("early stopping: no better validation loss for %lld epochs (best %.4f at epoch %.0f); stopped\n",
+                   s.cfg.early_stopping, s.es.best_loss, s.es.best_epoch);
+    }
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    if (rc == 0 && test_acc < 0) {
+        double tloss;
+        if (rt_trainer_evaluate(m, &s.net, &s.xf, &s.data.test, NULL, 0, &s.eb, &tloss, &test_acc, NULL, err,
+                                sizeof err)) {
+            say_error(&s, "%s", err);
+            rc = 1;
+        }
+    }
+    if (rc == 0)
+        printf("test accuracy: %.4f\n", test_acc);
+    session_close(&s);
+    return rc;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# What the trainer does besides the plain loop, through built programs on a small
+# subset of Fashion-MNIST (cut here with printf/gzip/head):
+#   - each learning-rate schedule's per-epoch lr in the CSV log equals PyTorch's
+#     (StepLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, CyclicLR per step);
+#   - a model whose input is larger than the images (36x36 on 28x28) trains on them
+#     padded centred, and predict takes 28x28 and 36x36 images;
+#   - a flat model (softmax regression, input [784]) trains and predicts;
+#   - class names: digits for an IDX directory not named "fashion", Fashion-MNIST's with
+#     --format fashion-mnist;
+#   - the progress bar is drawn on a terminal (via script(1), when installed) and not
+#     on a pipe;
+#   - --help of the program and of every command exits 0.
+# Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
+set -u
+cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
+DATA=/usr/share/datasets/fashion-mnist
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+tmp=$(mktemp -d /tmp/netc_t_train_features.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+build() {  # build NAME MODEL-FILE: the trainer $tmp/NAME
+  ./netc build "$2" -o "$tmp/$1" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $2"; exit 1; }
+}
+build sr models/softmax_regression.net
+sed 's/input x\[1, 28, 28\]/input x[1, 36, 36]/; s/^model LeNetBN(/model LeNetBN36(/' models/lenet_bn.net >"$tmp/lenet36.net"
+build l36 "$tmp/lenet36.net"
+
+be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
+labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
+D="$tmp/small"
+mkdir -p "$D"
+images "$DATA/train-images-idx3-ubyte.gz" 500 >"$D/train-images-idx3-ubyte"
+labels "$DATA/train-labels-idx1-ubyte.gz" 500 >"$D/train-labels-idx1-ubyte"
+images "$DATA/t10k-images-idx3-ubyte.gz" 100 >"$D/t10k-images-idx3-ubyte"
+labels "$DATA/t10k-labels-idx1-ubyte.gz" 100 >"$D/t10k-labels-idx1-ubyte"
+
+# ---- schedules: the lr column (the lr of the epoch's last step, printed %.9g) ----
+lrs_of() { cut -d, -f7 "$1" | tail -n +2 | paste -sd' '; }
+schedule() {  # schedule NAME "WANT LRS" OPTIONS...
+  local name=$1 want=$2; shift 2
+  "$tmp/sr" train --data "$D" --valid-split 0 --batch 100 --lr 0.01 --quiet --out "$tmp/s.ckpt" "$@" >"$tmp/out" 2>&1 \
+    || { cat "$tmp/out"; fail "schedule $name"; return; }
+  local got; got=$(lrs_of "$tmp/s.ckpt.csv")
+  [ "$got" = "$want" ] && ok "schedule $name: lr by epoch $got" || fail "schedule $name: lr by epoch '$got', want '$want'"
+}
+schedule "step(step_size 2, gamma 0.5)" "0.01 0.01 0.005 0.005 0.0025" --epochs 5 --schedule step --schedule-step-size 2 --schedule-gamma 0.5
+schedule "cosine(t_max 4)" "0.01 0.00853553391 0.005 0.00146446609 0" --epochs 5 --schedule cosine --schedule-t-max 4
+schedule "cosine, t_max = epochs" "0.01 0.0075 0.0025" --epochs 3 --schedule cosine
+schedule "warm_restarts(t_0 2, t_mult 2)" "0.01 0.005 0.01 0.00853553391 0.005 0.00146446609 0.01" \
+  --epochs 7 --schedule warm_restarts --schedule-t-0 2 --schedule-t-mult 2
+# 5 steps an epoch: the epoch's last step is 4, 9, 14
+schedule "cyclic(0.001, 0.006, step_size 4)" "0.006 0.00225 0.0035" \
+  --epochs 3 --schedule cyclic --schedule-base-lr 0.001 --schedule-max-lr 0.006 --schedule-step-size 4
+
+# ---- a 36x36 model on 28x28 images ----
+"$tmp/l36" train --data "$D" --epochs 1 --augment-pad-crop 2 --out "$tmp/l36.ckpt" >"$tmp/out" 2>&1
+if [ $? -eq 0 ] && grep -q 'images 1x28x28, padded to 36x36' "$tmp/out"; then ok "36x36 model trains on 28x28 images padded centred"
+else cat "$tmp/out"; fail "36x36 model on 28x28 data"; fi
+{ printf 'P5\n28 28\n255\n'; tail -c 784 "$D/t10k-images-idx3-ubyte"; } >"$tmp/i28.pgm"
+{ printf 'P2\n36 36\n255\n'; for _ in $(seq 1 1296); do echo 0; done; } >"$tmp/i36.pgm"
+"$tmp/l36" predict --ckpt "$tmp/l36.ckpt" --top 1 "$tmp/i28.pgm" "$tmp/i36.pgm" >"$tmp/out" 2>&1 \
+  && ok "predict on the 36x36 model takes a 28x28 and a 36x36 image" || { cat "$tmp/out"; fail "predict, padded model"; }
+
+# ---- a flat model, and class names ----
+"$tmp/sr" train --data "$D" --epochs 1 --quiet --out "$tmp/sr.ckpt" >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "flat model"; }
+"$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --top 1 "$tmp/i28.pgm" >"$tmp/out" 2>&1 && grep -qE '^  [01]\.[0-9]{4}  [0-9] [0-9]$' "$tmp/out" \
+  && ok "flat model predicts a 28x28 image; digit class names for an IDX directory not named fashion" || { cat "$tmp/out"; fail "flat predict"; }
+"$tmp/sr" train --data "$D" --format fashion-mnist --epochs 0 --quiet --out "$tmp/sr2.ckpt" >/dev/null 2>&1
+"$tmp/sr" eval --ckpt "$tmp/sr2.ckpt" >"$tmp/out" 2>&1 && grep -q '^ 9 Ankle boot' "$tmp/out" \
+  && ok "--format fashion-mnist gives Fashion-MNIST class names" || { cat "$tmp/out"; fail "class names"; }
+
+# ---- the progress bar: on a terminal only ----
+"$tmp/sr" train --data "$D" --epochs 1 --batch 10 --quiet --out "$tmp/p.ckpt" >"$tmp/pipe.out" 2>&1
+if grep -q 'img/s' "$tmp/pipe.out"; then fail "a progress bar was drawn on a pipe"; else ok "no progress bar on a pipe"; fi
+if command -v script >/dev/null; then
+  script -qc "'$tmp/sr' train --data '$D' --epochs 1 --batch 10 --quiet --out '$tmp/p.ckpt'" /dev/null >"$tmp/tty.out" 2>&1
+  grep -qE 'epoch 1/1 \[[=> ]+\] [0-9]+/50 loss [0-9.]+ [0-9]+ img/s ETA [0-9]+:[0-9]{2}' "$tmp/tty.out" \
+    && ok "progress bar on a terminal: $(tr '\r' '\n' <"$tmp/tty.out" | grep -m1 -oE 'epoch 1/1 \[.*ETA [0-9:]+')" \
+    || { cat -v "$tmp/tty.out"; fail "no progress bar on a terminal"; }
+else
+  echo "skip: no script(1); the progress bar on a terminal is not checked"
+fi
+
+# ---- help ----
+for c in "" train eval predict export info; do
+  "$tmp/sr" $c --help >"$tmp/out" 2>&1 && grep -q '^usage: sr ' "$tmp/out" || fail "'sr $c --help'"
+done
+grep -q -- '--schedule-t-max N' <("$tmp/sr" train --help) && ok "--help of the program and each command; train lists the settings" \
+  || fail "train --help lacks the settings"
+
+echo
+[ $fails -eq 0 ] && echo "t_train_features: all checks passed" || echo "t_train_features: $fails check(s) failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Resume is exact, and no kill leaves a bad checkpoint.  On a small subset of
+# Fashion-MNIST (--limit), with a model that has batch norm and dropout and a run that
+# uses every random stream and per-step state (random split, shuffling, dropout,
+# augmentation, MixUp, label smoothing, a per-step cyclic schedule):
+#   1. 3 epochs straight == 1 epoch, then --resume to 3 epochs: bit-identical
+#      parameters, batch-norm statistics, optimizer state and RNG states (CRC32 of every
+#      checkpoint section from `info`, and the exported .npz members byte for byte when
+#      unzip is installed), and identical CSV rows but the seconds;
+#   2. the same with SIGINT in the middle of epoch 2 (exit 130, "saved" message, the
+#      checkpoint records a mid-epoch position), then --resume;
+#   3. SIGTERM exits 143 and leaves a checkpoint that resumes (into another --out, whose
+#      CSV log carries on from the old one's);
+#   4. kill -9 at random moments of a run that checkpoints after every step, 12 times,
+#      each restart resuming the last checkpoint: the checkpoint always loads, and its
+#      step never goes back;
+#   5. .npz round trip: export, train --init-from it for 0 epochs, export again: the same
+#      parameters and statistics.
+# Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
+set -u
+cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
+DATA=/usr/share/datasets/fashion-mnist
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+
+tmp=$(mktemp -d /tmp/netc_t_train_resume.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+./netc build models/lenet_drop_bn.net -o "$tmp/ldb" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
+T="$tmp/ldb"
+
+# A small copy of Fashion-MNIST (3000 training, 500 test images), so that each start is
+# quick; --limit then takes 2400 of the 3000.
+be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
+labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
+D="$tmp/data"
+mkdir -p "$D"
+images "$DATA/train-images-idx3-ubyte.gz" 3000 >"$D/train-images-idx3-ubyte"
+labels "$DATA/train-labels-idx1-ubyte.gz" 3000 >"$D/train-labels-idx1-ubyte"
+images "$DATA/t10k-images-idx3-ubyte.gz" 500 >"$D/t10k-images-idx3-ubyte"
+labels "$DATA/t10k-labels-idx1-ubyte.gz" 500 >"$D/t10k-labels-idx1-ubyte"
+
+# The state sections of a checkpoint with their CRC32s (not its timing or settings).
+state_of() { "$T" info --ckpt "$1" | grep -E '^  (params|state|opt\.[a-z]+|train\.[a-z_]+|rng\.[a-z]+|early_stopping|lr) '; }
+# The CSV without the seconds column.
+rows_of() { cut -d, -f1-7 "$1"; }
+same_npz() {  # same_npz A.ckpt B.ckpt: exported arrays identical byte for byte
+  command -v unzip >/dev/null || return 0
+  "$T" export --ckpt "$1" --npz "$tmp/x1.npz" >/dev/null && "$T" export --ckpt "$2" --npz "$tmp/x2.npz" >/dev/null \
+    && cmp -s <(unzip -p "$tmp/x1.npz") <(unzip -p "$tmp/x2.npz")
+}
+
+RUN=(--data "$D" --limit 2400 --batch 50 --valid-split 0.25 --split random --seed 7
+     --augment-shift 2 --augment-flip --augment-rotate 10 --augment-erase 0.3 --mixup 0.2 --label-smoothing 0.1
+     --schedule cyclic --schedule-base-lr 0.001 --schedule-max-lr 0.01 --schedule-step-size 20 --quiet)
+
+# 1. epoch boundary
+"$T" train "${RUN[@]}" --epochs 3 --out "$tmp/a.ckpt" >"$tmp/a.out" 2>&1 || { cat "$tmp/a.out"; fail "uninterrupted run"; }
+cat "$tmp/a.out"
+"$T" train "${RUN[@]}" --epochs 1 --out "$tmp/b.ckpt" >"$tmp/b.out" 2>&1 || { cat "$tmp/b.out"; fail "1-epoch run"; }
+"$T" train --resume "$tmp/b.ckpt" --epochs 3 --quiet >>"$tmp/b.out" 2>&1 || { cat "$tmp/b.out"; fail "resume to 3 epochs"; }
+state_of "$tmp/a.ckpt" >"$tmp/a.state"
+state_of "$tmp/b.ckpt" >"$tmp/b.state"
+if [ -s "$tmp/a.state" ] && cmp -s "$tmp/a.state" "$tmp/b.state" && same_npz "$tmp/a.ckpt" "$tmp/b.ckpt"; then
+  ok "3 epochs == 1 epoch + resume to 3: bit-identical ($(grep -c . "$tmp/a.state") sections: $(awk '{print $1}' "$tmp/a.state" | paste -sd' '))"
+else
+  fail "epoch-boundary resume differs:"; diff "$tmp/a.state" "$tmp/b.state"
+fi
+cmp -s <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/b.ckpt.csv") && ok "CSV rows identical (but seconds)" \
+  || { fail "CSV rows differ"; diff <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/b.ckpt.csv"); }
+
+# 2. SIGINT in the middle of epoch 2: wait for epoch 1's checkpoint, then a little.
+mid=0
+for delay in 0.3 0.15 0.5 0.05; do
+  rm -f "$tmp/c.ckpt" "$tmp/c.ckpt.csv"
+  "$T" train "${RUN[@]}" --epochs 3 --out "$tmp/c.ckpt" >"$tmp/c.out" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do [ -f "$tmp/c.ckpt" ] && break; sleep 0.05; done
+  sleep "$delay"
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  pos=$("$T" info --ckpt "$tmp/c.ckpt" | sed -n 's/.*, 1 epochs done, \([0-9]*\) images into epoch 2.*/\1/p')
+  if [ $rc -eq 130 ] && [ -n "$pos" ] && [ "$pos" -gt 0 ]; then mid=1; break; fi
+  echo "note: SIGINT after ${delay}s did not land mid-epoch (exit $rc, position '${pos}'); again"
+done
+if [ $mid -eq 1 ]; then
+  grep -q "interrupted (SIGINT) at epoch 2, $pos/1800 images" "$tmp/c.out" && grep -q "saved $tmp/c.ckpt; continue with --resume" "$tmp/c.out" \
+    && ok "SIGINT mid-epoch: exit 130, checkpoint at epoch 2, image $pos of 1800" || { cat "$tmp/c.out"; fail "SIGINT messages"; }
+  "$T" train --resume "$tmp/c.ckpt" --quiet >>"$tmp/c.out" 2>&1 || { cat "$tmp/c.out"; fail "resume after SIGINT"; }
+  state_of "$tmp/c.ckpt" >"$tmp/c.state"
+  if cmp -s "$tmp/a.state" "$tmp/c.state" && same_npz "$tmp/a.ckpt" "$tmp/c.ckpt"; then
+    ok "SIGINT mid-epoch + resume: bit-identical to the uninterrupted run"
+  else
+    fail "mid-epoch resume differs:"; diff "$tmp/a.state" "$tmp/c.state"
+  fi
+  cmp -s <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/c.ckpt.csv") && ok "CSV rows identical after the mid-epoch resume" \
+    || { fail "CSV rows differ after the mid-epoch resume"; diff <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/c.ckpt.csv"); }
+else
+  fail "could not interrupt a run mid-epoch"
+fi
+
+# 3. SIGTERM
+"$T" train "${RUN[@]}" --epochs 3 --out "$tmp/d.ckpt" >"$tmp/d.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do [ -f "$tmp/d.ckpt" ] && break; sleep 0.05; done
+kill -TERM $pid
+wait $pid
+rc=$?
+if [ $rc -eq 143 ] && grep -q "terminated (SIGTERM)" "$tmp/d.out" \
+   && "$T" train --resume "$tmp/d.ckpt" --out "$tmp/d2.ckpt" --quiet >"$tmp/d2.out" 2>&1 \
+   && cmp -s "$tmp/a.state" <(state_of "$tmp/d2.ckpt") && cmp -s <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/d2.ckpt.csv"); then
+  ok "SIGTERM: exit 143, then resume into another --out: same parameters, and its log continues the old one"
+else
+  cat "$tmp/d.out" "$tmp/d2.out" 2>/dev/null; fail "SIGTERM (exit $rc)"
+fi
+
+# 4. kill -9, repeatedly, while a checkpoint is written after every step
+K="$tmp/k.ckpt"
+kills=0 last=-1 bad=0
+for i in $(seq 1 12); do
+  if [ -f "$K" ]; then args=(--resume "$K"); else args=("${RUN[@]}" --batch 2 --epochs 1000 --out "$K"); fi
+  "$T" train "${args[@]}" --save-every 1 --quiet >/dev/null 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 5 + 3))"
+  kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+  wait $pid 2>/dev/null
+  [ -f "$K" ] || continue
+  if ! "$T" info --ckpt "$K" >"$tmp/k.info" 2>&1; then
+    bad=$((bad + 1)); fail "after kill -9 #$i the checkpoint does not load: $(cat "$tmp/k.info")"; continue
+  fi
+  step=$(sed -n 's/.*, step \([0-9]*\)$/\1/p' "$tmp/k.info" | head -1)
+  [ "$step" -ge "$last" ] || { bad=$((bad + 1)); fail "after kill -9 #$i the checkpoint went back from step $last to $step"; }
+  last=$step
+done
+left=$(ls "$K".tmp.* 2>/dev/null | wc -l)
+[ $bad -eq 0 ] && [ "$last" -gt 0 ] \
+  && ok "kill -9 x$kills during per-step checkpointing: always loadable, step never went back (reached step $last; $left killed mid-write)" \
+  || fail "kill -9 test (last step $last)"
+
+# 5. .npz round trip
+"$T" export --ckpt "$tmp/a.ckpt" --npz "$tmp/a.npz" >/dev/null || fail "export"
+"$T" train --data "$D" --limit 500 --epochs 0 --init-from "$tmp/a.npz" --out "$tmp/r.ckpt" --quiet >"$tmp/r.out" 2>&1 \
+  || { cat "$tmp/r.out"; fail "train --init-from"; }
+"$T" export --ckpt "$tmp/r.ckpt" --npz "$tmp/r.npz" >/dev/null || fail "export again"
+pa=$(state_of "$tmp/a.ckpt" | grep -E '^  (params|state) ')
+pr=$(state_of "$tmp/r.ckpt" | grep -E '^  (params|state) ')
+if [ -n "$pa" ] && [ "$pa" = "$pr" ] && { ! command -v unzip >/dev/null || cmp -s <(unzip -p "$tmp/a.npz") <(unzip -p "$tmp/r.npz"); }; then
+  ok "npz round trip (export, --init-from, export): identical params and BN statistics"
+else
+  fail "npz round trip differs"; echo "$pa"; echo "$pr"
+fi
+
+echo
+[ $fails -eq 0 ] && echo "t_train_resume: all checks passed" || echo "t_train_resume: $fails check(s) failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,591 @@
+/* The trainer's pure parts: learning-rate schedules against values worked out from
+ * PyTorch's formulas; the settings table (parse, print, read back exactly, errors);
+ * augmentations (each one's effect, determinism under a seed); Gamma/Beta sampling
+ * moments; soft targets and MixUp; PGM/PNG/IDX-item reading and its errors; and the
+ * command line's exit codes on a small fake model.  The trainer as a program is
+ * tested by tests/t_train_*.sh. */
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "netc_rt.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        checks++;                                                          \
+        if (!(cond)) {                                                     \
+            failures++;                                                    \
+            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
+            printf(__VA_ARGS__);                                           \
+            printf("\n");                                                  \
+        }                                                                  \
+    } while (0)
+
+static char tmpdir[] = "/tmp/netc_test_trainer_XXXXXX";
+static char err[1024];
+
+static int near(double a, double b)
+{
+    return fabs(a - b) <= 1e-12 * fmax(1.0, fabs(b));
+}
+
+static void set(rt_train_config *c, const char *key, const char *value)
+{
+    int rc = rt_config_set(c, rt_config_find(key), value, err, sizeof err);
+    CHECK(rc == 0, "setting %s=%s: %s", key, value, err);
+}
+
+/* ---- schedules ---- */
+
+static void test_schedules(void)
+{
+    rt_train_config c;
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    CHECK(near(rt_lr_at(&c, 7, 1234), 0.1), "constant");
+
+    /* CosineAnnealingLR(T_max=10, eta_min=0.001): eta_min + (0.1-0.001)(1+cos(pi e/10))/2 */
+    set(&c, "schedule", "cosine");
+    set(&c, "schedule.t_max", "10");
+    set(&c, "schedule.eta_min", "0.001");
+    CHECK(near(rt_lr_at(&c, 0, 0), 0.1), "cosine e=0: %g", rt_lr_at(&c, 0, 0));
+    CHECK(near(rt_lr_at(&c, 5, 0), 0.0505), "cosine e=5: %g", rt_lr_at(&c, 5, 0));
+    CHECK(near(rt_lr_at(&c, 10, 0), 0.001), "cosine e=10: %g", rt_lr_at(&c, 10, 0));
+    CHECK(near(rt_lr_at(&c, 2, 0), 0.001 + 0.099 * (1 + cos(M_PI * 0.2)) / 2), "cosine e=2");
+    /* T_max unset: the run's epochs */
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    set(&c, "schedule", "cosine");
+    set(&c, "epochs", "4");
+    CHECK(near(rt_lr_at(&c, 2, 0), 0.05), "cosine T_max=epochs: %g", rt_lr_at(&c, 2, 0));
+
+    /* StepLR(step_size=3, gamma=0.5) */
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    set(&c, "schedule", "step");
+    set(&c, "schedule.step_size", "3");
+    set(&c, "schedule.gamma", "0.5");
+    double want_step[] = { 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025 };
+    for (int e = 0; e < 7; e++)
+        CHECK(near(rt_lr_at(&c, e, 0), want_step[e]), "step e=%d: %g", e, rt_lr_at(&c, e, 0));
+
+    /* CosineAnnealingWarmRestarts(T_0=2, T_mult=2): cycles of 2, 4, 8 epochs */
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    set(&c, "schedule", "warm_restarts");
+    set(&c, "schedule.t_0", "2");
+    set(&c, "schedule.t_mult", "2");
+    double want_wr[] = { 0.1, 0.05, 0.1, 0.05 * (1 + cos(M_PI / 4)), 0.05, 0.05 * (1 + cos(3 * M_PI / 4)), 0.1 };
+    for (int e = 0; e < 7; e++)
+        CHECK(near(rt_lr_at(&c, e, 0), want_wr[e]), "warm_restarts e=%d: %g, want %g", e, rt_lr_at(&c, e, 0),
+              want_wr[e]);
+    set(&c, "schedule.t_mult", "1");
+    CHECK(near(rt_lr_at(&c, 5, 0), 0.05), "warm_restarts T_mult=1 e=5: %g", rt_lr_at(&c, 5, 0));
+
+    /* CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=4), triangular, per step */
+    rt_config_init(&c);
+    set(&c, "schedule", "cyclic");
+    set(&c, "schedule.base_lr", "0.001");
+    set(&c, "schedule.max_lr", "0.006");
+    set(&c, "schedule.step_size", "4");
+    double want_cy[] = { 0.001, 0.00225, 0.0035, 0.00475, 0.006, 0.00475, 0.0035, 0.00225, 0.001, 0.00225 };
+    for (int s = 0; s < 10; s++)
+        CHECK(fabs(rt_lr_at(&c, 3, s) - want_cy[s]) < 1e-15, "cyclic step %d: %g, want %g", s, rt_lr_at(&c, 3, s),
+              want_cy[s]);
+    printf("  ok: schedules constant, cosine, step, warm_restarts, cyclic\n");
+}
+
+/* ---- settings ---- */
+
+static const char model_settings[] = "optimizer=sgd\nlr=0.05\nmomentum=0.9\nnesterov=true\nbatch=64\nepochs=30\n"
+                                     "seed=42\ndata=/x/y\nvalid_split=0.1\nsplit=random\nmean=0.2860\nstd=0.353\n"
+                                     "schedule=cosine\nschedule.t_max=30\naugment.flip=false\naugment.pad_crop=2\n";
+
+static void test_config(void)
+{
+    rt_train_config c, d;
+    rt_config_init(&c);
+    CHECK(!strcmp(c.optimizer, "adam") && c.batch == 100 && c.valid_split == 0.1, "defaults");
+    CHECK(!rt_config_is_set(&c, rt_config_find("mean")), "mean has no default");
+    CHECK(rt_config_parse_text(&c, model_settings, "settings", err, sizeof err) == 0, "%s", err);
+    CHECK(!strcmp(c.optimizer, "sgd") && c.lr == 0.05 && c.nesterov == 1 && c.batch == 64 && c.t_max == 30 &&
+              c.aug_pad_crop == 2 && c.mean == 0.2860 && !strcmp(c.data, "/x/y"),
+          "parsed values");
+    /* printed and read back: the same bits */
+    set(&c, "lr", "0.1");
+    set(&c, "schedule.eta_min", "1e-7");
+    char *text = rt_config_format(&c);
+    CHECK(text != NULL, "format");
+    rt_config_init(&d);
+    CHECK(rt_config_parse_text(&d, text, "round trip", err, sizeof err) == 0, "%s", err);
+    CHECK(!memcmp(&c, &d, sizeof c), "settings round trip differs:\n%s", text);
+    CHECK(strstr(text, "lr=0.1\n") != NULL, "shortest exact form: %s", text);
+    free(text);
+
+    /* option spellings */
+    CHECK(rt_config_find("weight-decay") == rt_config_find("weight_decay"), "option spelling");
+    CHECK(rt_config_find("schedule-t-max") == rt_config_find("schedule.t_max"), "option spelling, group");
+    CHECK(rt_config_find("t_max") == NULL, "no bare group member");
+    char opt[64];
+    CHECK(!strcmp(rt_config_option_name(rt_config_find("augment.pad_crop"), opt, sizeof opt), "--augment-pad-crop"),
+          "option name: %s", opt);
+
+    /* errors */
+    struct { const char *key, *value, *frag; } bad[] = {
+        { "lr", "abc", "must be a number" },          { "lr", "11", "between 0 and 10" },
+        { "batch", "1.5", "must be an integer" },     { "batch", "0", "between 1 and 65536" },
+        { "optimizer", "adagrad", "sgd adam adamw" }, { "nesterov", "maybe", "true or false" },
+        { "std", "0", "greater than 0" },             { "lr", "nan", "must be a number" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = rt_config_set(&c, rt_config_find(bad[i].key), bad[i].value, err, sizeof err);
+        CHECK(rc != 0 && strstr(err, bad[i].frag), "%s=%s: rc %d, '%s'", bad[i].key, bad[i].value, rc, err);
+    }
+    CHECK(rt_config_parse_text(&c, "optimiser=adam\n", "model", err, sizeof err) != 0 &&
+              strstr(err, "'optimiser' is not known"),
+          "unknown key: %s", err);
+    CHECK(rt_config_parse_text(&c, "lr\n", "model", err, sizeof err) != 0 && strstr(err, "expected key=value"),
+          "no '=': %s", err);
+
+    /* checks against a model */
+    rt_model m = { .name = "M", .max_batch = 32, .classes = 10 };
+    rt_config_init(&c);
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "larger than this program's maximum batch 32"),
+          "batch > max_batch: %s", err);
+    set(&c, "batch", "32");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) == 0, "%s", err);
+    set(&c, "schedule", "step");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "schedule.step_size"), "step needs step_size: %s",
+          err);
+    set(&c, "schedule", "cyclic");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "schedule.base_lr"), "cyclic: %s", err);
+    set(&c, "schedule", "constant");
+    set(&c, "early_stopping", "3");
+    set(&c, "valid_split", "0");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "validation set"), "early stopping: %s", err);
+    printf("  ok: settings parse, print, read back, check\n");
+}
+
+/* ---- augmentation ---- */
+
+static void ramp(float *img, int C, int H, int W)
+{
+    for (int i = 0; i < C * H * W; i++)
+        img[i] = 1.0f + (float)i;
+}
+
+static rt_augment make_aug(const char *key, const char *value, int C, int H, int W)
+{
+    rt_train_config c;
+    rt_config_init(&c);
+    if (key)
+        set(&c, key, value);
+    float bg[RT_DATA_MAX_CHANNELS] = { -0.5f, -0.5f, -0.5f };
+    rt_augment a;
+    CHECK(rt_augment_init(&a, &c, C, H, W, bg, err, sizeof err) == 0, "%s", err);
+    return a;
+}
+
+/* Finds (dy, dx) such that out is in moved by it with bg fill; 0 if none within r. */
+static int find_shift(const float *in, const float *out, int H, int W, int r, int *fy, int *fx)
+{
+    for (int dy = -r; dy <= r; dy++)
+        for (int dx = -r; dx <= r; dx++) {
+            int ok = 1;
+            for (int y = 0; y < H && ok; y++)
+                for (int x = 0; x < W && ok; x++) {
+                    int sy = y - dy, sx = x - dx;
+                    float want = sy >= 0 && sy < H && sx >= 0 && sx < W ? in[sy * W + sx] : -0.5f;
+                    ok = out[y * W + x] == want;
+                }
+            if (ok) {
+                *fy = dy;
+                *fx = dx;
+                return 1;
+            }
+        }
+    return 0;
+}
+
+static void test_augment(void)
+{
+    enum { H = 8, W = 10 };
+    float in[H * W], out[H * W];
+    ramp(in, 1, H, W);
+
+    rt_augment a = make_aug(NULL, NULL, 1, H, W);
+    CHECK(!rt_augment_active(&a), "all off by default");
+    rt_augment_free(&a);
+
+    /* shift: every result is the image moved by a whole offset within the range, and
+     * over many draws every offset appears */
+    const char *kinds[] = { "augment.shift", "augment.pad_crop" };
+    for (int k = 0; k < 2; k++) {
+        a = make_aug(kinds[k], "2", 1, H, W);
+        rt_rng r;
+        rt_rng_seed(&r, 7, 1);
+        int seen[5][5] = { { 0 } }, bad = 0;
+        for (int t = 0; t < 400; t++) {
+            memcpy(out, in, sizeof in);
+            rt_augment_image(&a, out, &r);
+            int dy, dx;
+            if (find_shift(in, out, H, W, 2, &dy, &dx))
+                seen[dy + 2][dx + 2]++;
+            else
+                bad++;
+        }
+        int missing = 0;
+        for (int i = 0; i < 25; i++)
+            missing += seen[i / 5][i % 5] == 0;
+        CHECK(bad == 0 && missing == 0, "%s: %d results not a shift, %d offsets never drawn", kinds[k], bad, missing);
+        rt_augment_free(&a);
+    }
+
+    /* flip: the image or its mirror, each about half the time */
+    a = make_aug("augment.flip", "true", 1, H, W);
+    rt_rng r;
+    rt_rng_seed(&r, 3, 1);
+    int flipped = 0, bad = 0;
+    for (int t = 0; t < 1000; t++) {
+        memcpy(out, in, sizeof in);
+        rt_augment_image(&a, out, &r);
+        int same = !memcmp(out, in, sizeof in), mirror = 1;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                mirror &= out[y * W + x] == in[y * W + (W - 1 - x)];
+        flipped += mirror;
+        bad += !same && !mirror;
+    }
+    CHECK(bad == 0 && flipped > 420 && flipped < 580, "flip: %d mirrored of 1000, %d neither", flipped, bad);
+    rt_augment_free(&a);
+
+    /* rotate 0 < angle: the centre pixel of an odd image stays; values stay in range */
+    enum { S = 9 };
+    float sq[S * S], sq2[S * S];
+    ramp(sq, 1, S, S);
+    a = make_aug("augment.rotate", "30", 1, S, S);
+    memcpy(sq2, sq, sizeof sq);
+    rt_augment_image(&a, sq2, &r);
+    CHECK(fabsf(sq2[S * S / 2] - sq[S * S / 2]) < 1e-4f, "rotate keeps the centre: %g vs %g", sq2[S * S / 2],
+          sq[S * S / 2]);
+    int inrange = 1;
+    for (int i = 0; i < S * S; i++)
+        inrange &= sq2[i] >= -0.5f - 1e-4f && sq2[i] <= (float)(S * S) + 1e-3f;
+    CHECK(inrange, "rotate interpolates within the value range");
+    rt_augment_free(&a);
+
+    /* erase with probability 1: a zero rectangle appears, the rest is unchanged */
+    a = make_aug("augment.erase", "1", 1, H, W);
+    memcpy(out, in, sizeof in);
+    rt_augment_image(&a, out, &r);
+    int zeros = 0, changed_nonzero = 0;
+    for (int i = 0; i < H * W; i++) {
+        zeros += out[i] == 0.0f;
+        changed_nonzero += out[i] != 0.0f && out[i] != in[i];
+    }
+    CHECK(zeros > 0 && changed_nonzero == 0, "erase: %d zeros, %d other changes", zeros, changed_nonzero);
+    rt_augment_free(&a);
+
+    /* crop: output stays within the input's range (bilinear) and is not all the same */
+    a = make_aug("augment.crop", "0.5", 3, H, W);
+    float rgb[3 * H * W], rgb2[3 * H * W];
+    ramp(rgb, 3, H, W);
+    memcpy(rgb2, rgb, sizeof rgb);
+    rt_augment_image(&a, rgb2, &r);
+    int ok = 1;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < H * W; i++) {
+            float v = rgb2[c * H * W + i];
+            ok &= v >= rgb[c * H * W] - 1e-3f && v <= rgb[c * H * W + H * W - 1] + 1e-3f;
+        }
+    CHECK(ok, "crop: channel values stay within the channel's range");
+    rt_augment_free(&a);
+
+    /* all at once, twice from the same seed: the same result */
+    rt_train_config c;
+    rt_config_init(&c);
+    set(&c, "augment.crop", "0.8");
+    set(&c, "augment.flip", "true");
+    set(&c, "augment.rotate", "10");
+    set(&c, "augment.shift", "1");
+    set(&c, "augment.pad_crop", "2");
+    set(&c, "augment.erase", "0.5");
+    float bg[1] = { 0.0f };
+    CHECK(rt_augment_init(&a, &c, 1, H, W, bg, err, sizeof err) == 0, "%s", err);
+    float o1[H * W], o2[H * W];
+    rt_rng r1, r2;
+    rt_rng_seed(&r1, 11, 4);
+    rt_rng_seed(&r2, 11, 4);
+    for (int t = 0; t < 20; t++) {
+        memcpy(o1, in, sizeof in);
+        memcpy(o2, in, sizeof in);
+        rt_augment_image(&a, o1, &r1);
+        rt_augment_image(&a, o2, &r2);
+        CHECK(!memcmp(o1, o2, sizeof o1), "augmentation is not deterministic under a seed (image %d)", t);
+    }
+    rt_augment_free(&a);
+
+    /* a flat input cannot be augmented */
+    CHECK(rt_augment_init(&a, &c, 1, 1, 1, bg, err, sizeof err) != 0 && strstr(err, "needs images"), "flat: %s", err);
+    printf("  ok: augment shift, pad_crop, flip, rotate, erase, crop, determinism\n");
+}
+
+/* ---- sampling, soft targets, MixUp ---- */
+
+static void test_sampling(void)
+{
+    rt_rng r;
+    rt_rng_seed(&r, 5, 9);
+    const int N = 100000;
+    double alphas[] = { 0.2, 1.0, 3.5 };
+    for (int k = 0; k < 3; k++) {
+        double s = 0;
+        for (int i = 0; i < N; i++)
+            s += rt_rng_gamma(&r, alphas[k]);
+        CHECK(fabs(s / N - alphas[k]) < 0.03 * fmax(1, alphas[k]), "Gamma(%g) mean %g", alphas[k], s / N);
+    }
+    double s = 0, ss = 0;
+    int outside = 0;
+    for (int i = 0; i < N; i++) {
+        double b = rt_rng_beta(&r, 0.2, 0.2);
+        outside += !(b >= 0 && b <= 1);
+        s += b;
+        ss += b * b;
+    }
+    CHECK(outside == 0, "%d Beta variates outside [0, 1]", outside);
+    double mean = s / N, var = ss / N - mean * mean, want_var = 0.04 / (0.16 * 1.4);
+    CHECK(fabs(mean - 0.5) < 0.01 && fabs(var - want_var) < 0.01, "Beta(0.2,0.2): mean %g var %g (want 0.5, %g)", mean,
+          var, want_var);
+
+    enum { n = 4, K = 5, F = 3 };
+    int32_t labels[n] = { 0, 4, 2, 2 };
+    float t[n * K];
+    rt_soft_targets(t, labels, n, K, 0.1f, 1.0f, 0);
+    for (int i = 0; i < n; i++) {
+        float sum = 0;
+        for (int k = 0; k < K; k++)
+            sum += t[i * K + k];
+        CHECK(fabsf(sum - 1) < 1e-6f && fabsf(t[i * K + labels[i]] - 0.92f) < 1e-6f, "smoothed row %d", i);
+    }
+    float x[n * F], xm[n * F];
+    uint32_t perm[n];
+    for (int i = 0; i < n * F; i++)
+        x[i] = (float)(i / F);   /* image i is all i */
+    float lam = rt_mixup(xm, t, perm, x, labels, n, F, K, 0.4, 0.0f, &r);
+    int isperm = 1, seen[n] = { 0 };
+    for (int i = 0; i < n; i++)
+        seen[perm[i] < n ? perm[i] : 0]++;
+    for (int i = 0; i < n; i++)
+        isperm &= seen[i] == 1;
+    CHECK(isperm, "mixup: perm is a permutation");
+    for (int i = 0; i < n; i++) {
+        float want = lam * (float)i + (1 - lam) * (float)perm[i];
+        CHECK(fabsf(xm[i * F] - want) < 1e-5f, "mixup image %d: %g, want %g", i, xm[i * F], want);
+        float sum = 0;
+        for (int k = 0; k < K; k++)
+            sum += t[i * K + k];
+        CHECK(fabsf(sum - 1) < 1e-5f, "mixup targets row %d sums to %g", i, sum);
+        CHECK(t[i * K + labels[i]] >= lam - 1e-6f, "mixup target of the image's own label");
+    }
+    printf("  ok: Gamma, Beta moments; soft targets; MixUp\n");
+}
+
+/* ---- images ---- */
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "cannot write %s", path);
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+}
+
+static void write_png(const char *path, int color, int W, int H, const uint8_t *hwc)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)W;
+    img.height = (png_uint_32)H;
+    img.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    CHECK(png_image_write_to_file(&img, path, 0, hwc, 0, NULL), "png write: %s", img.message);
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void test_images(void)
+{
+    char path[1024];
+    rt_image img;
+    /* P5 */
+    uint8_t p5[64];
+    int len = snprintf((char *)p5, sizeof p5, "P5\n# comment\n3 2\n255\n");
+    uint8_t px[6] = { 0, 10, 20, 30, 40, 255 };
+    memcpy(p5 + len, px, 6);
+    snprintf(path, sizeof path, "%s/a.pgm", tmpdir);
+    write_file(path, p5, (size_t)len + 6);
+    CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
+    CHECK(img.C == 1 && img.W == 3 && img.H == 2 && !memcmp(img.pixels, px, 6), "P5 contents");
+    rt_image_free(&img);
+    /* P2 with maxval 15 */
+    snprintf(path, sizeof path, "%s/b.pgm", tmpdir);
+    const char *p2 = "P2 2 2 15\n0 15\n 5 10\n";
+    write_file(path, p2, strlen(p2));
+    CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
+    CHECK(img.W == 2 && img.H == 2 && img.pixels[0] == 0 && img.pixels[1] == 255 && img.pixels[2] == 85 &&
+              img.pixels[3] == 170,
+          "P2 scaled to 0..255");
+    rt_image_free(&img);
+    /* truncated P5 */
+    snprintf(path, sizeof path, "%s/c.pgm", tmpdir);
+    write_file(path, p5, (size_t)len + 3);
+    CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "truncated"), "truncated P5: %s", err);
+    /* PNG gray and RGB: planar result */
+    uint8_t hwc[2 * 3 * 3];
+    for (int i = 0; i < 18; i++)
+        hwc[i] = (uint8_t)(i * 10);
+    snprintf(path, sizeof path, "%s/d.png", tmpdir);
+    write_png(path, 1, 3, 2, hwc);
+    CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
+    CHECK(img.C == 3 && img.W == 3 && img.H == 2 && img.pixels[0] == 0 && img.pixels[1] == 30 && img.pixels[6] == 10 &&
+              img.pixels[12] == 20,
+          "RGB PNG as planar CHW");
+    rt_image_free(&img);
+    snprintf(path, sizeof path, "%s/e.png", tmpdir);
+    write_png(path, 0, 3, 2, hwc);
+    CHECK(rt_image_read(path, &img, err, sizeof err) == 0 && img.C == 1 && img.pixels[5] == 50, "gray PNG: %s", err);
+    rt_image_free(&img);
+    /* not an image, missing */
+    snprintf(path, sizeof path, "%s/f.txt", tmpdir);
+    write_file(path, "hello", 5);
+    CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "not a PGM"), "text file: %s", err);
+    snprintf(path, sizeof path, "%s/none.png", tmpdir);
+    CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "cannot open"), "missing: %s", err);
+    /* IDX item with its labels file beside it */
+    uint8_t idx[16 + 3 * 4], lab[8 + 3];
+    put_be32(idx, 0x803);
+    put_be32(idx + 4, 3);
+    put_be32(idx + 8, 2);
+    put_be32(idx + 12, 2);
+    for (int i = 0; i < 12; i++)
+        idx[16 + i] = (uint8_t)i;
+    put_be32(lab, 0x801);
+    put_be32(lab + 4, 3);
+    lab[8] = 7;
+    lab[9] = 8;
+    lab[10] = 9;
+    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte", tmpdir);
+    write_file(path, idx, sizeof idx);
+    snprintf(path, sizeof path, "%s/t-labels-idx1-ubyte", tmpdir);
+    write_file(path, lab, sizeof lab);
+    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte:2", tmpdir);
+    CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
+    CHECK(img.W == 2 && img.H == 2 && img.pixels[0] == 8 && img.label == 9, "IDX item 2 and its label");
+    rt_image_free(&img);
+    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte:3", tmpdir);
+    CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "no item 3"), "IDX item out of range: %s",
+          err);
+    printf("  ok: PGM P5/P2, PNG gray/RGB, IDX items, errors\n");
+}
+
+/* ---- the command line, on a fake model ---- */
+
+static void fake_init(rt_net *net, uint64_t seed)
+{
+    (void)net;
+    (void)seed;
+}
+
+static float fake_train(rt_net *net, const float *x, const int32_t *labels, const float *targets, int n, float *probs)
+{
+    (void)net;
+    (void)x;
+    (void)labels;
+    (void)targets;
+    for (int i = 0; i < n * 3; i++)
+        probs[i] = 1.0f / 3;
+    return 1.0f;
+}
+
+static float fake_eval(rt_net *net, const float *x, const int32_t *labels, int n, float *probs)
+{
+    return fake_train(net, x, labels, NULL, n, probs);
+}
+
+static const rt_tensor_info fake_tensors[] = { { "fc.weight", 2, { 3, 16, 0, 0 }, 0, 1 } };
+static const rt_model fake = {
+    .name = "Fake", .hash = 1, .in_c = 1, .in_h = 4, .in_w = 4, .classes = 3, .max_batch = 8, .nparams = 48,
+    .arena_bytes = 64, .infer_arena_bytes = 64, .ntensors = 1, .tensors = fake_tensors,
+    .settings = "optimizer=adam\nlr=0.01\nbatch=8\n", .init = fake_init, .train_step = fake_train,
+    .evaluate = fake_eval,
+};
+
+static int run_cli(const char *a1, const char *a2, const char *a3)
+{
+    char *argv[] = { "fake", (char *)a1, (char *)a2, (char *)a3, NULL };
+    int argc = 1 + (a1 != NULL) + (a2 != NULL) + (a3 != NULL);
+    fflush(stdout);
+    return rt_trainer_main(&fake, argc, argv);
+}
+
+static void test_cli(void)
+{
+    /* the help goes to stdout: keep the test log short */
+    int saved = dup(1);
+    FILE *sink = freopen("/dev/null", "w", stdout);
+    (void)sink;
+    int help = run_cli("--help", NULL, NULL);
+    int train_help = run_cli("train", "--help", NULL);
+    int none = run_cli(NULL, NULL, NULL);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    CHECK(help == 0 && train_help == 0, "--help exits 0 (%d, %d)", help, train_help);
+    CHECK(none == 2, "no command: exit 2, got %d", none);
+    CHECK(run_cli("trian", NULL, NULL) == 2, "unknown command: exit 2");
+    CHECK(run_cli("train", "--lrr", "0.1") == 2, "unknown option: exit 2");
+    CHECK(run_cli("train", "--lr", "abc") == 2, "bad value: exit 2");
+    CHECK(run_cli("train", "--lr", NULL) == 2, "missing value: exit 2");
+    CHECK(run_cli("train", "--batch=9", "--epochs=0") == 1, "batch over max_batch: exit 1");
+    CHECK(run_cli("train", "--no-lr", NULL) == 2, "--no- on a non-boolean: exit 2");
+    CHECK(run_cli("eval", NULL, NULL) == 2, "eval without --ckpt: exit 2");
+    CHECK(run_cli("eval", "--ckpt", "/nonexistent.ckpt") == 1, "eval of a missing checkpoint: exit 1");
+    CHECK(run_cli("predict", "--ckpt", "x") == 2, "predict without files: exit 2");
+    CHECK(run_cli("export", "--ckpt", "x") == 2, "export without --npz: exit 2");
+    CHECK(run_cli("info", "stray", NULL) == 2, "unexpected argument: exit 2");
+    printf("  ok: command line exit codes\n");
+}
+
+int main(void)
+{
+    setenv("NETC_NO_REEXEC", "1", 1);
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_schedules();
+    test_config();
+    test_augment();
+    test_sampling();
+    test_images();
+    test_cli();
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0)
+        printf("note: could not remove %s\n", tmpdir);
+    printf("%d checks, %d failures\n", checks, failures);
+    return failures ? 1 : 0;
+}
