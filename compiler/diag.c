@@ -135,6 +135,8 @@ static void show_line(FILE *out, Loc loc)
     int stop = loc.off;
     while ((size_t)stop < f->len && f->text[stop] != '\n')
         stop++;
+    if (stop > loc.off && f->text[stop - 1] == '\r')
+        stop--;   /* the CR of a CRLF line end is not shown (unless the caret is past it) */
     fprintf(out, "%5d | ", loc.line);
     for (int i = start; i < stop; i++) {
         unsigned char c = (unsigned char)f->text[i];

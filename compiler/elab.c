@@ -10,7 +10,7 @@
  * where an argument takes one), or tensors (graph nodes).  An evaluation that failed
  * yields V_NONE after reporting, and V_NONE propagates silently so one mistake gives
  * one message.  Limits keep hostile input bounded: loop trip counts, nesting, block
- * call depth and graph size. */
+ * call depth, expression depth, graph size and the total work (steps). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -41,8 +41,9 @@ typedef struct {
     int nesting, block_depth;
     int expr_depth;           /* expressions being evaluated, across block calls */
     long long steps;          /* statements, loop trips and evaluations so far */
-    bool stopped;             /* MAX_STEPS was reached: run nothing more */
+    bool stopped;             /* MAX_STEPS or MAX_EXPR_DEPTH was hit: run nothing more */
     int *named, nnamed;       /* nodes whose name was written (given names, the input) */
+    Binding *unused;          /* tensors never used, one per definition, warned at the end */
     int op_count[OP_COUNT];
     bool returned, has_input, has_train;
     Value ret;
@@ -72,17 +73,27 @@ static Binding *lookup(Elab *E, const char *name)
     return NULL;
 }
 
-static void warn_if_unused(const Binding *b)
+/* Remembers a tensor nobody used, once per definition (a loop or block running it
+ * again adds nothing); elaborate() warns about them at the end if there was no error,
+ * which may be why they went unused. */
+static void warn_if_unused(Elab *E, const Binding *b)
 {
-    if (b->v.kind == V_TENSOR && !b->used)
-        warn_at(b->def, "value '%s' is never used", b->name);
+    if (b->v.kind != V_TENSOR || b->used)
+        return;
+    Binding **tail = &E->unused;
+    for (; *tail; tail = &(*tail)->next)
+        if ((*tail)->def.off == b->def.off)
+            return;
+    *tail = xcalloc(1, sizeof **tail);
+    (*tail)->name = b->name;
+    (*tail)->def = b->def;
 }
 
 static void bind(Elab *E, const char *name, Value v, Loc def)
 {
     Binding *b = lookup(E, name);
     if (b) {
-        warn_if_unused(b);
+        warn_if_unused(E, b);
     } else {
         b = xcalloc(1, sizeof *b);
         b->name = name;
@@ -94,12 +105,12 @@ static void bind(Elab *E, const char *name, Value v, Loc def)
     b->used = false;
 }
 
-/* Drops bindings down to `mark`, warning about tensors nobody used. */
+/* Drops bindings down to `mark`, remembering tensors nobody used. */
 static void unwind(Elab *E, Binding *mark)
 {
     while (E->scope != mark) {
         Binding *b = E->scope;
-        warn_if_unused(b);
+        warn_if_unused(E, b);
         E->scope = b->next;
         free(b);
     }
@@ -512,12 +523,15 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
     while (nin < args->n && !args->a[nin].key && args->a[nin].v.kind == V_TENSOR)
         nin++;
     if (nin < op->min_in || (op->max_in >= 0 && nin > op->max_in) || nin > MAX_INPUTS) {
+        int want = op->max_in < 0 ? op->min_in : op->max_in;
         if (op->min_in == 1 && nin == 0)
             error_at(call->loc, "%s needs a tensor input: write x -> %s(...) or %s(x, ...)", op->name, op->name,
                      op->name);
+        else if (nin > MAX_INPUTS)
+            error_at(call->loc, "%s takes at most %d tensor inputs, got %d", op->name, MAX_INPUTS, nin);
         else
-            error_at(call->loc, "%s takes %s%d tensor inputs, got %d", op->name, op->max_in < 0 ? "at least " : "",
-                     op->max_in < 0 ? op->min_in : op->max_in, nin);
+            error_at(call->loc, "%s takes %s%d tensor input%s, got %d", op->name, op->max_in < 0 ? "at least " : "",
+                     want, want == 1 ? "" : "s", nin);
         return none();
     }
     int id = graph_add(E->g, (OpKind)(op - op_table), call->loc);
@@ -612,7 +626,10 @@ static bool bind_block_args(Elab *E, const Node *def, const Node *call, const Ar
             }
         }
         if (by_param[idx]) {
-            error_at(a->key ? a->key_loc : a->v.loc, "block %s: parameter given twice", def->name);
+            const Node *q = def->list;
+            for (int k = 0; k < idx; k++)
+                q = q->next;
+            error_at(a->key ? a->key_loc : a->v.loc, "block %s: parameter '%s' is given twice", def->name, q->name);
             ok = false;
             continue;
         }
@@ -804,50 +821,51 @@ static bool eval_int(Elab *E, const Node *n, const char *what, long long *out)
 
 /* ---- statements ---- */
 
-static void exec_input(Elab *E, const Node *s)
+static bool exec_input(Elab *E, const Node *s)
 {
     if (E->block_depth > 0) {
         error_at(s->loc, "'input' belongs in the model, not in a block");
-        return;
+        return false;
     }
     if (E->has_input) {
         error_at(s->loc, "the model already has an input");
         note_at(E->g->node[E->g->input].loc, "the input is declared here");
-        return;
+        return false;
     }
     E->has_input = true;
     Shape shape = { 0 };
     for (const Node *d = s->list; d; d = d->next) {
         long long v;
         if (!eval_int(E, d, "an input dimension", &v))
-            return;
+            return false;
         if (shape.rank == MAX_RANK) {
             error_at(d->loc, "an input has at most 3 dimensions [C, H, W]");
-            return;
+            return false;
         }
         if (v <= 0 || v > MAX_DIM) {
             error_at(d->loc, "input dimension %lld must be between 1 and 2^31-1", v);
-            return;
+            return false;
         }
         shape.d[shape.rank++] = v;
     }
     if (shape.rank == 2) {
         error_at(s->loc, "an input is [features] or [C, H, W]; give a channel count, e.g. [1, %lld, %lld]",
                  shape.d[0], shape.d[1]);
-        return;
+        return false;
     }
     if (shape_numel(&shape) > MAX_DIM) {
         error_at(s->loc, "input '%s' has more than 2^31-1 elements", s->name);
-        return;
+        return false;
     }
     int id = graph_add(E->g, OP_INPUT, s->loc);
     if (id < 0)
-        return;
+        return false;
     E->g->input = id;
     E->g->node[id].out = shape;
     E->g->node[id].name = xstrdup(s->name);
     add_named(E, id);
     bind(E, s->name, (Value){ .kind = V_TENSOR, .node = id, .loc = s->loc }, s->loc);
+    return true;
 }
 
 static void exec_for(Elab *E, const Node *s)
@@ -952,7 +970,9 @@ static void exec_stmt(Elab *E, const Node *s)
 {
     switch (s->kind) {
     case N_INPUT:
-        exec_input(E, s);
+        /* A failed input is still bound, as V_NONE, so later uses stay quiet. */
+        if (!exec_input(E, s) && !lookup(E, s->name))
+            bind(E, s->name, none(), s->loc);
         break;
     case N_ASSIGN: {
         /* A failed value is still bound, as V_NONE, so later uses stay quiet. */
@@ -968,8 +988,8 @@ static void exec_stmt(Elab *E, const Node *s)
     case N_RETURN:
         E->ret = no_symbol(E, eval(E, s->lhs));
         E->returned = true;
-        if (E->block_depth == 0)
-            E->g->return_loc = s->lhs->loc;
+        if (E->block_depth == 0)   /* the returned value's op, name or literal */
+            E->g->return_loc = E->ret.kind != V_NONE ? E->ret.loc : s->lhs->loc;
         break;
     case N_TRAIN:
         if (E->block_depth > 0) {
@@ -1108,11 +1128,11 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out)
         if (error_count() == before)
             check_output(&E, model);
     }
-    if (rc == 0 && error_count() == before)
-        unwind(&E, NULL);
-    while (E.scope) {
-        Binding *b = E.scope;
-        E.scope = b->next;
+    unwind(&E, NULL);
+    for (Binding *b = E.unused, *next; b; b = next) {
+        if (rc == 0 && error_count() == before)
+            warn_at(b->def, "value '%s' is never used", b->name);
+        next = b->next;
         free(b);
     }
     free(E.named);

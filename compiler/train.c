@@ -177,7 +177,7 @@ static bool check_value(const SettingSpec *spec, Value *v)
     }
     double x = v->kind == V_INT ? (double)v->i : v->f;
     if ((v->kind == V_INT || v->kind == V_FLOAT) && (x < spec->lo || x > spec->hi)) {
-        error_at(v->loc, "'%s' must be between %g and %g, got %g", spec->key, spec->lo, spec->hi, x);
+        error_at(v->loc, "'%s' must be between %.15g and %.15g, got %.15g", spec->key, spec->lo, spec->hi, x);
         return false;
     }
     return true;
