@@ -1127,6 +1127,7 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out)
         exec(&E, model->body);
         if (error_count() == before)
             check_output(&E, model);
+        check_required_settings(out);
     }
     unwind(&E, NULL);
     for (Binding *b = E.unused, *next; b; b = next) {

@@ -422,6 +422,13 @@ static void conv2d_decl(EmitCtx *c)
          pad[3], n->out.d[1], n->out.d[2]);
 }
 
+/* rt_conv2d_workspace_floats (runtime/rt_kernels.h), in bytes: per slot of images an
+ * im2col matrix [C*k*k, OH*OW] and two zero-padded input planes [C, H+pads, W+pads],
+ * each followed by CONV_SLACK floats (none of these when pointwise), and for every slot
+ * but the first a partial weight and bias gradient [K*C*k*k + K].  CONV_SLOTS and
+ * CONV_SLACK are the runtime's RT_CONV_SLOTS and CONV_SLACK (kernels.c). */
+enum { CONV_SLOTS = 4, CONV_SLACK = 16 };
+
 static size_t conv2d_work(const Graph *g, const GNode *n)
 {
     const Shape *in = &g->node[n->in[0]].out;
@@ -429,7 +436,12 @@ static size_t conv2d_work(const Graph *g, const GNode *n)
     conv_padding(n, in, pad);
     long long k = attr_int(n, "kernel");
     bool pointwise = k == 1 && attr_int(n, "stride") == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
-    return pointwise ? 0 : (size_t)(in->d[0] * k * k * n->out.d[1] * n->out.d[2]) * sizeof(float);
+    long long ckk = in->d[0] * k * k;
+    long long col = ckk * n->out.d[1] * n->out.d[2] + CONV_SLACK;
+    long long plane = in->d[0] * (in->d[1] + pad[0] + pad[2]) * (in->d[2] + pad[1] + pad[3]) + CONV_SLACK;
+    long long slot = pointwise ? 0 : col + 2 * plane;
+    long long part = n->out.d[0] * ckk + n->out.d[0];
+    return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part) * sizeof(float);
 }
 
 static void conv2d_init(EmitCtx *c)

@@ -21,46 +21,47 @@ typedef struct {
     const char *def;       /* default, as it would be written in a .net file; NULL: none */
     double lo, hi;         /* allowed numeric range */
     const char *help;
+    bool required;         /* a call argument the call cannot do without */
 } SettingSpec;
 
 #define BIG 1e300
 static const SettingSpec schema[] = {
-    { "optimizer", K_WORD, "sgd adam adamw", "adam", 0, 0, "the optimizer" },
-    { "lr", K_FLOAT, NULL, "0.001", 0, 10, "learning rate" },
-    { "momentum", K_FLOAT, NULL, "0", 0, 1, "SGD momentum" },
-    { "nesterov", K_BOOL, NULL, "false", 0, 0, "SGD with Nesterov momentum" },
-    { "weight_decay", K_FLOAT, NULL, "0", 0, 1, "L2 penalty (adamw: decoupled decay)" },
-    { "beta1", K_FLOAT, NULL, "0.9", 0, 1, "Adam beta1" },
-    { "beta2", K_FLOAT, NULL, "0.999", 0, 1, "Adam beta2" },
-    { "eps", K_FLOAT, NULL, "1e-8", 0, 1, "Adam epsilon" },
-    { "batch", K_INT, NULL, "100", 1, 65536, "mini-batch size" },
-    { "epochs", K_INT, NULL, "10", 0, 1000000, "training epochs" },
-    { "seed", K_INT, NULL, "1", 0, 4294967295.0, "random seed" },
-    { "data", K_STR, NULL, "/usr/share/datasets/fashion-mnist", 0, 0, "data directory" },
-    { "format", K_WORD, "idx cifar10", "idx", 0, 0, "data format" },
-    { "valid_split", K_FLOAT, NULL, "0.1", 0, 0.99, "fraction of the training set held out" },
-    { "split", K_WORD, "tail random", "random", 0, 0, "how the validation set is taken" },
-    { "mean", K_FLOAT, NULL, NULL, -BIG, BIG, "input normalisation mean (after scaling to [0,1])" },
-    { "std", K_FLOAT, NULL, NULL, 1e-12, BIG, "input normalisation standard deviation" },
-    { "schedule", K_CALL, "constant cosine step cyclic warm_restarts", "constant", 0, 0, "learning-rate schedule" },
-    { "schedule.t_max", K_INT, "cosine", NULL, 1, 1000000, "cosine: epochs of one half cosine" },
-    { "schedule.eta_min", K_FLOAT, "cosine warm_restarts", "0", 0, 10, "lowest learning rate" },
-    { "schedule.step_size", K_INT, "step cyclic", NULL, 1, 1000000, "step: epochs between decays; cyclic: steps per half cycle" },
-    { "schedule.gamma", K_FLOAT, "step", "0.1", 0, 1, "step: decay factor" },
-    { "schedule.base_lr", K_FLOAT, "cyclic", NULL, 0, 10, "cyclic: lowest learning rate" },
-    { "schedule.max_lr", K_FLOAT, "cyclic", NULL, 0, 10, "cyclic: highest learning rate" },
-    { "schedule.t_0", K_INT, "warm_restarts", NULL, 1, 1000000, "warm restarts: epochs of the first cycle" },
-    { "schedule.t_mult", K_INT, "warm_restarts", "1", 1, 1000, "warm restarts: cycle length factor" },
-    { "augment", K_GROUP, NULL, NULL, 0, 0, "data augmentation" },
-    { "augment.crop", K_FLOAT, NULL, "0", 0, 1, "random resized crop: smallest area fraction (0: off)" },
-    { "augment.rotate", K_FLOAT, NULL, "0", 0, 180, "random rotation up to this many degrees" },
-    { "augment.shift", K_INT, NULL, "0", 0, 1000, "random shift up to this many pixels" },
-    { "augment.erase", K_FLOAT, NULL, "0", 0, 1, "random erasing probability" },
-    { "augment.flip", K_BOOL, NULL, "false", 0, 0, "random horizontal flip" },
-    { "augment.pad_crop", K_INT, NULL, "0", 0, 1000, "pad by this many pixels, then random crop" },
-    { "mixup", K_FLOAT, NULL, "0", 0, 100, "MixUp alpha (0: off)" },
-    { "early_stopping", K_INT, NULL, "0", 0, 1000000, "patience in epochs (0: off)" },
-    { "label_smoothing", K_FLOAT, NULL, "0", 0, 1, "label smoothing" },
+    { "optimizer", K_WORD, "sgd adam adamw", "adam", 0, 0, "the optimizer", false },
+    { "lr", K_FLOAT, NULL, "0.001", 0, 10, "learning rate", false },
+    { "momentum", K_FLOAT, NULL, "0", 0, 1, "SGD momentum", false },
+    { "nesterov", K_BOOL, NULL, "false", 0, 0, "SGD with Nesterov momentum", false },
+    { "weight_decay", K_FLOAT, NULL, "0", 0, 1, "L2 penalty (adamw: decoupled decay)", false },
+    { "beta1", K_FLOAT, NULL, "0.9", 0, 1, "Adam beta1", false },
+    { "beta2", K_FLOAT, NULL, "0.999", 0, 1, "Adam beta2", false },
+    { "eps", K_FLOAT, NULL, "1e-8", 0, 1, "Adam epsilon", false },
+    { "batch", K_INT, NULL, "100", 1, 65536, "mini-batch size", false },
+    { "epochs", K_INT, NULL, "10", 0, 1000000, "training epochs", false },
+    { "seed", K_INT, NULL, "1", 0, 4294967295.0, "random seed", false },
+    { "data", K_STR, NULL, "/usr/share/datasets/fashion-mnist", 0, 0, "data directory", false },
+    { "format", K_WORD, "idx cifar10", "idx", 0, 0, "data format", false },
+    { "valid_split", K_FLOAT, NULL, "0.1", 0, 0.99, "fraction of the training set held out", false },
+    { "split", K_WORD, "tail random", "random", 0, 0, "how the validation set is taken", false },
+    { "mean", K_FLOAT, NULL, NULL, -BIG, BIG, "input normalisation mean (after scaling to [0,1])", false },
+    { "std", K_FLOAT, NULL, NULL, 1e-12, BIG, "input normalisation standard deviation", false },
+    { "schedule", K_CALL, "constant cosine step cyclic warm_restarts", "constant", 0, 0, "learning-rate schedule", false },
+    { "schedule.t_max", K_INT, "cosine", NULL, 1, 1000000, "cosine: epochs of one half cosine (default: epochs)", false },
+    { "schedule.eta_min", K_FLOAT, "cosine warm_restarts", "0", 0, 10, "lowest learning rate", false },
+    { "schedule.step_size", K_INT, "step cyclic", NULL, 1, 1000000, "step: epochs between decays; cyclic: steps per half cycle", true },
+    { "schedule.gamma", K_FLOAT, "step", "0.1", 0, 1, "step: decay factor", false },
+    { "schedule.base_lr", K_FLOAT, "cyclic", NULL, 0, 10, "cyclic: lowest learning rate", true },
+    { "schedule.max_lr", K_FLOAT, "cyclic", NULL, 0, 10, "cyclic: highest learning rate", true },
+    { "schedule.t_0", K_INT, "warm_restarts", NULL, 1, 1000000, "warm restarts: epochs of the first cycle", true },
+    { "schedule.t_mult", K_INT, "warm_restarts", "1", 1, 1000, "warm restarts: cycle length factor", false },
+    { "augment", K_GROUP, NULL, NULL, 0, 0, "data augmentation", false },
+    { "augment.crop", K_FLOAT, NULL, "0", 0, 1, "random resized crop: smallest area fraction (0: off)", false },
+    { "augment.rotate", K_FLOAT, NULL, "0", 0, 180, "random rotation up to this many degrees", false },
+    { "augment.shift", K_INT, NULL, "0", 0, 1000, "random shift up to this many pixels", false },
+    { "augment.erase", K_FLOAT, NULL, "0", 0, 1, "random erasing probability", false },
+    { "augment.flip", K_BOOL, NULL, "false", 0, 0, "random horizontal flip", false },
+    { "augment.pad_crop", K_INT, NULL, "0", 0, 1000, "pad by this many pixels, then random crop", false },
+    { "mixup", K_FLOAT, NULL, "0", 0, 100, "MixUp alpha (0: off)", false },
+    { "early_stopping", K_INT, NULL, "0", 0, 1000000, "patience in epochs (0: off)", false },
+    { "label_smoothing", K_FLOAT, NULL, "0", 0, 1, "label smoothing", false },
 };
 #define NSCHEMA ((int)(sizeof schema / sizeof schema[0]))
 
@@ -196,6 +197,23 @@ static bool check_call_argument(const Graph *g, const SettingSpec *spec, Loc loc
         return true;
     error_at(loc, "%s '%s' takes no argument '%s' (it belongs to: %s)", parent, p->v.s, dot + 1, spec->words);
     return false;
+}
+
+void check_required_settings(const Graph *g)
+{
+    for (int i = 0; i < NSCHEMA; i++) {
+        const SettingSpec *spec = &schema[i];
+        const char *dot = strrchr(spec->key, '.');
+        if (!spec->required || !dot)
+            continue;
+        char parent[64];
+        snprintf(parent, sizeof parent, "%.*s", (int)(dot - spec->key), spec->key);
+        const Setting *p = find_setting(g, parent);
+        if (!p || !word_in(p->v.s, spec->words) || find_setting(g, spec->key))
+            continue;
+        error_at(p->v.loc, "%s '%s' needs its argument '%s', as in %s(%s = ...)", parent, p->v.s, dot + 1, p->v.s,
+                 dot + 1);
+    }
 }
 
 bool setting_add(Graph *g, const char *key, Loc key_loc, Value v)
