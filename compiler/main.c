@@ -195,7 +195,8 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         if (rc)
             fprintf(stderr, "netc: compiling the trainer failed (generated sources kept in %s)\n", dir);
         else
-            fprintf(stderr, "netc: built %s (model %s); run './%s --help'\n", output, g->model_name, output);
+            fprintf(stderr, "netc: built %s (model %s); run '%s%s --help'\n", output, g->model_name,
+                    strchr(output, '/') ? "" : "./", output);
     }
     if (rc == 0) {
         char *rm[] = { "rm", "-rf", dir, NULL };
