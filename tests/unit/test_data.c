@@ -11,18 +11,7 @@
 #include <zlib.h>
 #include "netc_rt.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        checks++;                                                          \
-        if (!(cond)) {                                                     \
-            failures++;                                                    \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
-            printf(__VA_ARGS__);                                           \
-            printf("\n");                                                  \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static char tmpdir[] = "/tmp/netc_test_data_XXXXXX";
 static char err[512];

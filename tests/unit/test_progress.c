@@ -10,18 +10,7 @@
 #include <time.h>
 #include "netc_rt.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        checks++;                                                          \
-        if (!(cond)) {                                                     \
-            failures++;                                                    \
-            printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);         \
-            printf(__VA_ARGS__);                                           \
-            printf("\n");                                                  \
-        }                                                                  \
-    } while (0)
+#include "check.h"
 
 static void expect_line(const char *label, int width, size_t step, size_t total, double loss,
                         double ips, double eta, const char *want)
