@@ -41,7 +41,7 @@ grep -q '^epoch 1/1: train loss [0-9.]* acc [0-9.]* | valid loss [0-9.]* acc [0-
 grep -q '^data .*: 54000 train, 6000 valid, 10000 test; images 1x28x28$' "$tmp/train.out" \
   && ok "split: 54000 train, 6000 valid (valid_split 0.1, random), 10000 test" || fail "data line"
 if [ "$(head -1 "$tmp/lb.ckpt.csv")" = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_acc,lr,seconds" ] \
-   && [ "$(wc -l <"$tmp/lb.ckpt.csv")" -eq 2 ] && grep -q "^1,.*,0.01,[0-9.]*$" "$tmp/lb.ckpt.csv"; then
+   && [ "$(wc -l <"$tmp/lb.ckpt.csv")" -eq 2 ] && grep -q "^1,.*,0.001,[0-9.]*$" "$tmp/lb.ckpt.csv"; then
   ok "CSV log: header and one epoch row"
 else
   fail "CSV log:"; cat "$tmp/lb.ckpt.csv"
