@@ -422,11 +422,13 @@ static void conv2d_decl(EmitCtx *c)
          pad[3], n->out.d[1], n->out.d[2]);
 }
 
-/* rt_conv2d_workspace_floats (runtime/rt_kernels.h), in bytes: per slot of images an
- * im2col matrix [C*k*k, OH*OW] and two zero-padded input planes [C, H+pads, W+pads],
- * each followed by CONV_SLACK floats (none of these when pointwise), and for every slot
- * but the first a partial weight and bias gradient [K*C*k*k + K].  CONV_SLOTS and
- * CONV_SLACK are the runtime's RT_CONV_SLOTS and CONV_SLACK (kernels.c). */
+/* rt_conv2d_workspace_floats (runtime/kernels.c), in bytes: per slot of images an im2col
+ * matrix [C*k*k, OH*OW], the zero-padded input [C, H+pads, W+pads] and the zero-padded
+ * output gradient [K, H+k-1, W+k-1], each followed by CONV_SLACK floats; for every slot
+ * but the first a partial weight and bias gradient [K*C*k*k + K]; once, the packed
+ * weights [(K+8)*C*k*k + (C+8)*K*k*k].  All but the partial gradients are absent for a
+ * pointwise convolution.  CONV_SLOTS and CONV_SLACK are the runtime's RT_CONV_SLOTS
+ * and CONV_SLACK. */
 enum { CONV_SLOTS = 4, CONV_SLACK = 16 };
 
 static size_t conv2d_work(const Graph *g, const GNode *n)
@@ -436,12 +438,15 @@ static size_t conv2d_work(const Graph *g, const GNode *n)
     conv_padding(n, in, pad);
     long long k = attr_int(n, "kernel");
     bool pointwise = k == 1 && attr_int(n, "stride") == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
-    long long ckk = in->d[0] * k * k;
+    long long C = in->d[0], H = in->d[1], W = in->d[2], K = n->out.d[0];
+    long long ckk = C * k * k;
     long long col = ckk * n->out.d[1] * n->out.d[2] + CONV_SLACK;
-    long long plane = in->d[0] * (in->d[1] + pad[0] + pad[2]) * (in->d[2] + pad[1] + pad[3]) + CONV_SLACK;
-    long long slot = pointwise ? 0 : col + 2 * plane;
-    long long part = n->out.d[0] * ckk + n->out.d[0];
-    return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part) * sizeof(float);
+    long long xp = C * (H + pad[0] + pad[2]) * (W + pad[1] + pad[3]) + CONV_SLACK;
+    long long dyp = K * (H + k - 1) * (W + k - 1) + CONV_SLACK;
+    long long slot = pointwise ? 0 : col + xp + dyp;
+    long long part = K * ckk + K;
+    long long packed = pointwise ? 0 : (K + 8) * ckk + (C + 8) * K * k * k;
+    return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part + packed) * sizeof(float);
 }
 
 static void conv2d_init(EmitCtx *c)
