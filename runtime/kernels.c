@@ -263,8 +263,10 @@ static conv_mem conv_mem_of(float *work, const rt_conv_desc *d, int s)
         m.dw = work + RT_CONV_SLOTS * slot + (size_t)(s - 1) * z.part;
         m.db = m.dw + (size_t)d->K * d->C * d->kh * d->kw;
     }
-    m.wf = work + RT_CONV_SLOTS * slot + (RT_CONV_SLOTS - 1) * z.part;
-    m.wb = m.wf + (size_t)(d->K + 8) * d->C * d->kh * d->kw;
+    if (z.packed) {
+        m.wf = work + RT_CONV_SLOTS * slot + (RT_CONV_SLOTS - 1) * z.part;
+        m.wb = m.wf + (size_t)(d->K + 8) * d->C * d->kh * d->kw;
+    }
     return m;
 }
 
@@ -1130,27 +1132,6 @@ static void maxpool_2x2s2(float *y, uint8_t *a, const float *x, int W, int OH, i
             max_2x2(yr, ar, r0, r1, ow);
     }
 }
-
-static void maxpool_2x2s2_backward(float *dx, const float *dy, const uint8_t *a, int W, int OH,
-                                   int OW, int accum)
-{
-    for (int oh = 0; oh < OH; oh++)
-        for (int r = 0; r < 2; r++) {
-            float *row = dx + (size_t)(2 * oh + r) * W;
-            const float *g = dy + (size_t)oh * OW;
-            const uint8_t *t = a + (size_t)oh * OW;
-            if (accum)
-                for (int ow = 0; ow < OW; ow++) {
-                    row[2 * ow] += t[ow] == 2 * r ? g[ow] : 0.0f;
-                    row[2 * ow + 1] += t[ow] == 2 * r + 1 ? g[ow] : 0.0f;
-                }
-            else
-                for (int ow = 0; ow < OW; ow++) {
-                    row[2 * ow] = t[ow] == 2 * r ? g[ow] : 0.0f;
-                    row[2 * ow + 1] = t[ow] == 2 * r + 1 ? g[ow] : 0.0f;
-                }
-        }
-}
 #endif
 
 static int pool_is_2x2s2(const rt_pool_desc *d)
@@ -1239,6 +1220,7 @@ static void maxpool_backward_planes(void *ctx, size_t lo, size_t hi)
     const pool_job *j = ctx;
     const rt_pool_desc *d = j->d;
     int H = d->H, W = d->W, OH = d->OH, OW = d->OW;
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
     if (pool_is_2x2s2(d)) {
         for (size_t nc = lo; nc < hi; nc++) {
             float *dx = j->y + nc * H * W;
@@ -1248,6 +1230,7 @@ static void maxpool_backward_planes(void *ctx, size_t lo, size_t hi)
         }
         return;
     }
+#endif
     int offset[256];
     for (int a = 0; a < d->kh * d->kw && a < 256; a++)
         offset[a] = (a / d->kw) * W + a % d->kw;

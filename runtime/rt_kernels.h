@@ -26,12 +26,11 @@ typedef struct { int C, H, W, K, kh, kw, stride, pad_t, pad_l, pad_b, pad_r, OH,
 typedef struct { int C, H, W, kh, kw, stride, pad, OH, OW; } rt_pool_desc;
 
 /* conv2d: out [N,K,OH,OW] = conv(inp [N,C,H,W], weight [K,C,kh,kw]) + bias [K] (bias
- * may be NULL).  work: rt_conv2d_workspace_floats(d) floats, forward and backward alike,
- * its contents on entry never read:
- *   RT_CONV_SLOTS * C*kh*kw*OH*OW + (RT_CONV_SLOTS - 1) * (K*C*kh*kw + K)
- * with the first term 0 for a 1x1, stride-1, unpadded convolution (one im2col matrix per
- * slot of images, and partial weight/bias gradients for all slots but the first; the
- * compiler's conv2d_work in compiler/ops.c computes the same figure). */
+ * may be NULL).  work: rt_conv2d_workspace_floats(d) floats, forward and backward alike;
+ * its contents on entry are never read.  The batch is worked on in RT_CONV_SLOTS fixed
+ * ranges of images, each with its own part of the workspace (layout and size: kernels.c;
+ * the compiler's conv2d_work in compiler/ops.c computes the same size), so results do
+ * not depend on the number of threads. */
 enum { RT_CONV_SLOTS = 4 };
 size_t rt_conv2d_workspace_floats(const rt_conv_desc *d);
 void rt_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
