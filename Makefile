@@ -20,14 +20,19 @@ LDLIBS  := -lopenblas -lzip -lz -lpng -lm
 
 CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o
-RT_SRC  := $(wildcard runtime/*.c)
+# The runtime's layers, each a folder and a library depending only on the ones before it
+# (runtime/netc_rt.h); libnetcrt.a is all of them, for the trainers and the tests.
+RT_LAYERS := core kernels io trainer
+RT_SRC  := $(foreach l,$(RT_LAYERS),$(wildcard runtime/$(l)/*.c))
 RT_OBJ  := $(RT_SRC:runtime/%.c=$(B)/rt/%.o)
+RT_HDR  := runtime/netc_rt.h $(wildcard runtime/*/*.h)
+RT_LIBS := $(RT_LAYERS:%=$(B)/libnetcrt_%.a)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 
 ifeq ($(SAN),1)
-all: $(B)/netc $(B)/libnetcrt.a $(UNIT)
+all: $(B)/netc $(B)/libnetcrt.a $(RT_LIBS) $(UNIT)
 else
-all: deps netc $(B)/libnetcrt.a
+all: deps netc $(B)/libnetcrt.a $(RT_LIBS)
 endif
 
 # Install missing Debian packages once (see scripts/install-deps.sh).
@@ -47,7 +52,14 @@ $(B)/libnetcc.a: $(CC_OBJ)
 	ar rcs $@ $^
 
 $(B)/libnetcrt.a: $(RT_OBJ)
-	ar rcs $@ $^
+	rm -f $@; ar rcs $@ $^
+
+# build/libnetcrt_LAYER.a: one library per runtime layer.
+define rt_layer_lib
+$(B)/libnetcrt_$(1).a: $(filter $(B)/rt/$(1)/%,$(RT_OBJ))
+	rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach l,$(RT_LAYERS),$(eval $(call rt_layer_lib,$(l))))
 
 $(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y
 	@mkdir -p $(B)/cc
@@ -65,16 +77,18 @@ $(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def $(B)/cc/parser.tab.h 
 	@mkdir -p $(B)/cc
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/rt/%.o: runtime/%.c $(wildcard runtime/*.h)
-	@mkdir -p $(B)/rt
-	$(CC) $(RTFLAGS) -Iruntime -c -o $@ $<
+$(B)/rt/%.o: runtime/%.c $(RT_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(RTFLAGS) -c -o $@ $<
 
-# sqrtf as an instruction rather than a libm call that may set errno, so that Adam's loop
-# vectorises (the results are the same: both are the correctly rounded square root).
-$(B)/rt/kernels.o: RTFLAGS += -fno-math-errno
+# The fast kernels: sqrtf as an instruction rather than a libm call that may set errno,
+# so that Adam's loop vectorises (the results are the same: both are the correctly
+# rounded square root).  The scalar references (*_ref.c) are built plainly.
+RT_FAST := $(filter-out %_ref.o,$(filter $(B)/rt/kernels/%,$(RT_OBJ)))
+$(RT_FAST): RTFLAGS += -fno-math-errno
 
 # Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(wildcard runtime/*.h) compiler/netc.h
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h
 	@mkdir -p $(B)/tests
 	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetcrt.a $(LDLIBS)
 

@@ -4,8 +4,8 @@
  * repository root:
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O3 -march=native -fno-math-errno -Iruntime \
- *       -o /tmp/bench_kernels bench/bench_kernels.c runtime/kernels.c \
- *       runtime/kernels_ref.c runtime/rng.c runtime/parallel.c -lopenblas -lm -lpthread
+ *       -o /tmp/bench_kernels bench/bench_kernels.c runtime/kernels/*.c \
+ *       runtime/core/*.c -lopenblas -lm -lpthread
  *   OPENBLAS_CORETYPE=SkylakeX /tmp/bench_kernels [substring of the rows to run]
  *
  * (Debian's OpenBLAS picks slow Haswell kernels on AVX-512 AMD CPUs unless told

@@ -80,10 +80,11 @@ BEFORE_NAME=$BEFORE
 if [ -n "$BEFORE" ] && [ ! -f "$BEFORE" ]; then
   mkdir -p "$tmp/before"
   git archive "$BEFORE" runtime | tar -x -C "$tmp/before" || { echo "run_bench: no revision $BEFORE" >&2; exit 2; }
-  for f in "$tmp"/before/runtime/*.c; do
+  # runtime/*.c before the runtime was split into layer folders, runtime/*/*.c after
+  for f in $(find "$tmp/before/runtime" -name '*.c'); do
     "$CC" -std=c11 -D_GNU_SOURCE -O3 -march=native -I"$tmp/before/runtime" -c -o "${f%.c}.o" "$f" || exit 1
   done
-  ar rcs "$tmp/before/libnetcrt.a" "$tmp"/before/runtime/*.o
+  ar rcs "$tmp/before/libnetcrt.a" $(find "$tmp/before/runtime" -name '*.o')
   BEFORE=$tmp/before/libnetcrt.a
 fi
 

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 /* Random streams of the seed (0: the model's init, 1: the validation split). */
 #define STREAM_DATA 2
@@ -79,19 +79,6 @@ typedef struct {
     char csv[1100];
     int saved;                  /* a checkpoint exists (written or resumed from) */
 } session;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -179,7 +166,7 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     if (rt_ckpt_get(ck, "data.sizes", RT_DT_U64, sizes, 2, err, errlen))
         return -1;
     if (sizes[0] != s->data_sizes[0])
-        return fail(err, errlen, "%s: it was trained on %llu training examples, but %s now gives %llu", ck->path,
+        return rt_fail(err, errlen, "%s: it was trained on %llu training examples, but %s now gives %llu", ck->path,
                     (unsigned long long)sizes[0], s->cfg.data, (unsigned long long)s->data_sizes[0]);
     if (rt_ckpt_get(ck, "params", RT_DT_F32, s->net.params, m->nparams, err, errlen) ||
         (m->nstate > 0 && rt_ckpt_get(ck, "state", RT_DT_F32, s->net.state, m->nstate, err, errlen)) ||
@@ -200,11 +187,11 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     s->sums = (epoch_sums){ sums[0], sums[1], sums[2], sums[3] };
     s->es = (stopping){ es[0], es[1], es[2] };
     if (s->pos > s->split.ntrain)
-        return fail(err, errlen, "%s: corrupted: position %llu is past the %zu training examples", ck->path,
+        return rt_fail(err, errlen, "%s: corrupted: position %llu is past the %zu training examples", ck->path,
                     (unsigned long long)s->pos, s->split.ntrain);
     for (size_t i = 0; i < s->split.ntrain; i++)
         if (s->order[i] >= s->data.train.n)
-            return fail(err, errlen, "%s: corrupted: example %u in the data order is out of range", ck->path,
+            return rt_fail(err, errlen, "%s: corrupted: example %u in the data order is out of range", ck->path,
                         s->order[i]);
     return 0;
 }
@@ -230,12 +217,12 @@ static int apply_overrides(session *s, int resuming, char *err, size_t errlen)
         char before[1100], after[1100], opt[64], msg[300];
         rt_config_value(&s->cfg, e, before, sizeof before);
         if (rt_config_set(&s->cfg, e, o->override_values[i], msg, sizeof msg))
-            return fail(err, errlen, "%s: %s", rt_config_option_name(e, opt, sizeof opt), msg);
+            return rt_fail(err, errlen, "%s: %s", rt_config_option_name(e, opt, sizeof opt), msg);
         rt_config_value(&s->cfg, e, after, sizeof after);
         if (!resuming || !strcmp(before, after) || !strcmp(e->key, "epochs") || !strcmp(e->key, "test_limit"))
             continue;
         if (fixed_on_resume(e->key))
-            return fail(err, errlen, "%s %s: a resumed run keeps the %s it started with (%s); start a new run to change it",
+            return rt_fail(err, errlen, "%s %s: a resumed run keeps the %s it started with (%s); start a new run to change it",
                         rt_config_option_name(e, opt, sizeof opt), after, e->key, before);
         fprintf(stderr, "%s: note: %s changes %s from %s to %s: the run will differ from an uninterrupted one\n", o->prog,
                 rt_config_option_name(e, opt, sizeof opt), e->key, before[0] ? before : "(unset)", after);
@@ -259,7 +246,7 @@ static int alloc_buffers(session *s, char *err, size_t errlen)
     s->order = malloc((s->split.ntrain ? s->split.ntrain : 1) * sizeof(uint32_t));
     if (!s->x || !s->xmix || !s->targets || !s->probs || !s->labels || !s->perm || !s->order ||
         rt_eval_buffers_alloc(&s->eb, m))
-        return fail(err, errlen, "out of memory for the batch buffers");
+        return rt_fail(err, errlen, "out of memory for the batch buffers");
     for (size_t i = 0; i < s->split.ntrain; i++)
         s->order[i] = s->split.train[i];
     return 0;
@@ -311,7 +298,7 @@ static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
     }
     s->config_text = rt_config_format(&s->cfg);
     if (!s->config_text)
-        return fail(err, errlen, "out of memory");
+        return rt_fail(err, errlen, "out of memory");
     return 0;
 }
 
@@ -344,7 +331,7 @@ static int session_open(session *s, char *err, size_t errlen)
         alloc_buffers(s, err, errlen) || make_names_text(s))
         goto fail;
     if (rt_net_alloc(&s->net, m)) {
-        fail(err, errlen, "out of memory for model %s", m->name);
+        rt_fail(err, errlen, "out of memory for model %s", m->name);
         goto fail;
     }
     s->net_ok = 1;
@@ -404,7 +391,7 @@ static int csv_start(session *s, char *err, size_t errlen)
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", s->csv, (int)getpid());
     FILE *out = fopen(tmp, "w");
     if (!out)
-        return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
     fputs(CSV_HEADER, out);
     char old[1100];
     snprintf(old, sizeof old, "%s.csv", s->o->resume ? s->o->resume : "");
@@ -422,7 +409,7 @@ static int csv_start(session *s, char *err, size_t errlen)
     if (fclose(out) != 0 || rename(tmp, s->csv) != 0) {
         int e = errno;
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(e));
+        return rt_fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(e));
     }
     return 0;
 }
@@ -431,10 +418,10 @@ static int csv_append(const session *s, const char *line, char *err, size_t errl
 {
     FILE *f = fopen(s->csv, "a");
     if (!f)
-        return fail(err, errlen, "%s: cannot open: %s", s->csv, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot open: %s", s->csv, strerror(errno));
     fputs(line, f);
     if (fclose(f) != 0)
-        return fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot write: %s", s->csv, strerror(errno));
     return 0;
 }
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 typedef struct {
     const char *name;          /* without "--" */

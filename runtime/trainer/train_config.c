@@ -10,11 +10,10 @@
  * matter for keys a model's settings lack, which netc compile never leaves out. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 #define BIG 1e300
 #define OFF(field) offsetof(rt_train_config, field)
@@ -65,19 +64,6 @@ static const rt_cfg_entry table[] = {
 };
 #define NTABLE ((int)(sizeof table / sizeof table[0]))
 _Static_assert(NTABLE <= RT_CFG_MAX_ENTRIES, "rt_train_config.set[] holds a flag per entry");
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int rt_config_count(void)
 {
@@ -155,24 +141,24 @@ int rt_config_set(rt_train_config *c, const rt_cfg_entry *e, const char *value, 
         if (end == value || *end) {
             double d = strtod(value, &end);
             if (end == value || *end || d != floor(d) || fabs(d) > 9e15)
-                return fail(err, errlen, "'%s' must be an integer, got '%s'", e->key, value);
+                return rt_fail(err, errlen, "'%s' must be an integer, got '%s'", e->key, value);
             v = (long long)d;
         } else if (errno == ERANGE) {
-            return fail(err, errlen, "'%s' is out of range: '%s'", e->key, value);
+            return rt_fail(err, errlen, "'%s' is out of range: '%s'", e->key, value);
         }
         if ((double)v < e->lo || (double)v > e->hi)
-            return fail(err, errlen, "'%s' must be between %.0f and %.0f, got %lld", e->key, e->lo, e->hi, v);
+            return rt_fail(err, errlen, "'%s' must be between %.0f and %.0f, got %lld", e->key, e->lo, e->hi, v);
         *(long long *)field = v;
         break;
     }
     case RT_CFG_FLOAT: {
         double v = strtod(value, &end);
         if (end == value || *end || !isfinite(v))
-            return fail(err, errlen, "'%s' must be a number, got '%s'", e->key, value);
+            return rt_fail(err, errlen, "'%s' must be a number, got '%s'", e->key, value);
         if (v < e->lo || v > e->hi) {
             if (e->lo > 0 && e->lo < 1e-100)
-                return fail(err, errlen, "'%s' must be greater than 0, got %g", e->key, v);
-            return fail(err, errlen, "'%s' must be between %g and %g, got %g", e->key, e->lo, e->hi, v);
+                return rt_fail(err, errlen, "'%s' must be greater than 0, got %g", e->key, v);
+            return rt_fail(err, errlen, "'%s' must be between %g and %g, got %g", e->key, e->lo, e->hi, v);
         }
         *(double *)field = v;
         break;
@@ -183,15 +169,15 @@ int rt_config_set(rt_train_config *c, const rt_cfg_entry *e, const char *value, 
         else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
             *(int *)field = 0;
         else
-            return fail(err, errlen, "'%s' must be true or false, got '%s'", e->key, value);
+            return rt_fail(err, errlen, "'%s' must be true or false, got '%s'", e->key, value);
         break;
     case RT_CFG_WORD:
         if (!word_in(value, e->words))
-            return fail(err, errlen, "'%s' must be one of: %s; got '%s'", e->key, e->words, value);
+            return rt_fail(err, errlen, "'%s' must be one of: %s; got '%s'", e->key, e->words, value);
         __attribute__((fallthrough));   /* stored as a string */
     case RT_CFG_STR:
         if (strlen(value) >= e->size)
-            return fail(err, errlen, "'%s' is too long (at most %zu bytes)", e->key, e->size - 1);
+            return rt_fail(err, errlen, "'%s' is too long (at most %zu bytes)", e->key, e->size - 1);
         memcpy(field, value, strlen(value) + 1);
         break;
     }
@@ -217,7 +203,7 @@ int rt_config_parse_text(rt_train_config *c, const char *text, const char *origi
         lineno++;
         char line[1200];
         if (len >= sizeof line)
-            return fail(err, errlen, "%s, line %d: line too long", origin, lineno);
+            return rt_fail(err, errlen, "%s, line %d: line too long", origin, lineno);
         memcpy(line, p, len);
         line[len] = 0;
         p = nl ? nl + 1 : NULL;
@@ -225,14 +211,14 @@ int rt_config_parse_text(rt_train_config *c, const char *text, const char *origi
             continue;
         char *eq = strchr(line, '=');
         if (!eq)
-            return fail(err, errlen, "%s, line %d: expected key=value, got '%s'", origin, lineno, line);
+            return rt_fail(err, errlen, "%s, line %d: expected key=value, got '%s'", origin, lineno, line);
         *eq = 0;
         const rt_cfg_entry *e = rt_config_find(line);
         if (!e)
-            return fail(err, errlen, "%s: setting '%s' is not known to this trainer", origin, line);
+            return rt_fail(err, errlen, "%s: setting '%s' is not known to this trainer", origin, line);
         char msg[300];
         if (rt_config_set(c, e, eq + 1, msg, sizeof msg))
-            return fail(err, errlen, "%s: %s", origin, msg);
+            return rt_fail(err, errlen, "%s: %s", origin, msg);
     }
     return 0;
 }
@@ -290,14 +276,14 @@ static int need(const rt_train_config *c, const char *key, const char *schedule,
     if (rt_config_is_set(c, e))
         return 0;
     char opt[64];
-    return fail(err, errlen, "schedule %s needs %s (in the .net file: schedule = %s(%s = ...); option %s)", schedule,
+    return rt_fail(err, errlen, "schedule %s needs %s (in the .net file: schedule = %s(%s = ...); option %s)", schedule,
                 key, schedule, strchr(key, '.') + 1, rt_config_option_name(e, opt, sizeof opt));
 }
 
 int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size_t errlen)
 {
     if (c->batch > m->max_batch)
-        return fail(err, errlen,
+        return rt_fail(err, errlen,
                     "batch %lld is larger than this program's maximum batch %d: pass --batch %d or less, or "
                     "rebuild it with netc build --batch %lld", c->batch, m->max_batch, m->max_batch, c->batch);
     const char *s = c->schedule;
@@ -309,9 +295,9 @@ int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size
     if (!strcmp(s, "warm_restarts") && need(c, "schedule.t_0", s, err, errlen))
         return -1;
     if (c->early_stopping > 0 && c->valid_split <= 0)
-        return fail(err, errlen, "early_stopping needs a validation set: valid_split is 0");
+        return rt_fail(err, errlen, "early_stopping needs a validation set: valid_split is 0");
     if (c->mixup > 0 && m->classes < 2)
-        return fail(err, errlen, "mixup needs a classifier with at least 2 classes");
+        return rt_fail(err, errlen, "mixup needs a classifier with at least 2 classes");
     return 0;
 }
 

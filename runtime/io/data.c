@@ -12,32 +12,17 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
-#include "netc_rt.h"
+#include "rt_io.h"
 
 #define IDX_IMAGES_MAGIC 0x00000803u
 #define IDX_LABELS_MAGIC 0x00000801u
 #define CIFAR_PIXELS 3072
 #define CIFAR_RECORD (1 + CIFAR_PIXELS)
 #define READ_CHUNK ((size_t)1 << 24)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static const char *const fashion_names[10] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -79,7 +64,7 @@ static gzFile open_gz(const char *path, char *err, size_t errlen)
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz)
-        fail(err, errlen, "%s: cannot open: %s", path,
+        rt_fail(err, errlen, "%s: cannot open: %s", path,
              errno ? strerror(errno) : "out of memory");
     return gz;
 }
@@ -107,7 +92,7 @@ static long long gz_read(gzFile gz, const char *path, void *buf, size_t n, char 
         int r = gzread(gz, (char *)buf + got, (unsigned)want);
         if (r < 0) {
             int code;
-            fail(err, errlen, "%s: read error: %s", path, gz_message(gz, path, &code));
+            rt_fail(err, errlen, "%s: read error: %s", path, gz_message(gz, path, &code));
             return -1;
         }
         if (r == 0)
@@ -118,7 +103,7 @@ static long long gz_read(gzFile gz, const char *path, void *buf, size_t n, char 
     int code;
     const char *msg = gz_message(gz, path, &code);
     if (code != Z_OK && code != Z_BUF_ERROR) {
-        fail(err, errlen, "%s: read error: %s", path, msg);
+        rt_fail(err, errlen, "%s: read error: %s", path, msg);
         return -1;
     }
     return (long long)got;
@@ -132,7 +117,7 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
     size_t cap = expected < READ_CHUNK ? expected : READ_CHUNK;
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
-        return fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, cap, what);
+        return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, cap, what);
     size_t got = 0;
     while (got < expected) {
         if (got == cap) {
@@ -140,7 +125,7 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                return fail(err, errlen, "%s: out of memory for %zu bytes of %s", path,
+                return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path,
                             expected, what);
             }
             buf = nb;
@@ -157,7 +142,7 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
     }
     if (got < expected) {
         free(buf);
-        return fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path,
+        return rt_fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path,
                     expected, what, got);
     }
     uint8_t extra[64];
@@ -165,7 +150,7 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
     if (r != 0) {
         free(buf);
         if (r > 0)
-            fail(err, errlen, "%s: trailing garbage after %zu bytes of %s", path, expected,
+            rt_fail(err, errlen, "%s: trailing garbage after %zu bytes of %s", path, expected,
                  what);
         return -1;
     }
@@ -189,21 +174,21 @@ static int read_idx_header(gzFile gz, const char *path, uint32_t want_magic,
     if (r < 0)
         return -1;
     if (r == 0)
-        return fail(err, errlen, "%s: empty file", path);
+        return rt_fail(err, errlen, "%s: empty file", path);
     if (r >= 4) {
         uint32_t magic = be32(hdr);
         if (magic != want_magic) {
             const char *is = magic == IDX_IMAGES_MAGIC   ? " (an IDX image file)"
                              : magic == IDX_LABELS_MAGIC ? " (an IDX label file)"
                                                          : "";
-            return fail(err, errlen,
+            return rt_fail(err, errlen,
                         "%s: not an IDX %s file: magic 0x%08x%s, expected 0x%08x", path,
                         want_magic == IDX_IMAGES_MAGIC ? "image" : "label", magic, is,
                         want_magic);
         }
     }
     if ((size_t)r < need)
-        return fail(err, errlen, "%s: truncated: expected a %zu-byte header, got %lld", path,
+        return rt_fail(err, errlen, "%s: truncated: expected a %zu-byte header, got %lld", path,
                     need, r);
     for (int i = 0; i < ndim; i++)
         dims[i] = be32(hdr + 4 + 4 * i);
@@ -223,12 +208,12 @@ int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **p
     }
     if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536) {
         gzclose(gz);
-        return fail(err, errlen, "%s: bad image size %ux%u in header", path, dims[1], dims[2]);
+        return rt_fail(err, errlen, "%s: bad image size %ux%u in header", path, dims[1], dims[2]);
     }
     if ((expect_h && dims[1] != (uint32_t)expect_h) ||
         (expect_w && dims[2] != (uint32_t)expect_w)) {
         gzclose(gz);
-        return fail(err, errlen, "%s: images are %ux%u, the model expects %dx%d", path,
+        return rt_fail(err, errlen, "%s: images are %ux%u, the model expects %dx%d", path,
                     dims[1], dims[2], expect_h ? expect_h : (int)dims[1],
                     expect_w ? expect_w : (int)dims[2]);
     }
@@ -266,11 +251,11 @@ int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size
     int32_t *out = malloc((count ? count : 1) * sizeof *out);
     if (!out) {
         free(bytes);
-        return fail(err, errlen, "%s: out of memory for %u labels", path, count);
+        return rt_fail(err, errlen, "%s: out of memory for %u labels", path, count);
     }
     for (uint32_t i = 0; i < count; i++) {
         if (num_classes > 0 && bytes[i] >= num_classes) {
-            fail(err, errlen, "%s: label %d of example %u is out of range: the model has %d classes",
+            rt_fail(err, errlen, "%s: label %d of example %u is out of range: the model has %d classes",
                  path, bytes[i], i, num_classes);
             free(bytes);
             free(out);
@@ -298,7 +283,7 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
     if (num_classes <= 0)
         num_classes = 10;
     if (C != 0 && C != 1)
-        return fail(err, errlen, "%s: IDX images have 1 channel, the model expects %d",
+        return rt_fail(err, errlen, "%s: IDX images have 1 channel, the model expects %d",
                     images_path, C);
     size_t n_img, n_lab;
     int h, w;
@@ -310,7 +295,7 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
     }
     if (n_img != n_lab) {
         rt_dataset_free(ds);
-        return fail(err, errlen, "%s has %zu images but %s has %zu labels", images_path, n_img,
+        return rt_fail(err, errlen, "%s has %zu images but %s has %zu labels", images_path, n_img,
                     labels_path, n_lab);
     }
     ds->n = n_img;
@@ -336,7 +321,7 @@ static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errl
             if (!nb) {
                 free(buf);
                 gzclose(gz);
-                return fail(err, errlen, "%s: out of memory", path);
+                return rt_fail(err, errlen, "%s: out of memory", path);
             }
             buf = nb;
             cap = ncap;
@@ -354,7 +339,7 @@ static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errl
     gzclose(gz);
     if (got == 0 || got % CIFAR_RECORD) {
         free(buf);
-        return fail(err, errlen,
+        return rt_fail(err, errlen,
                     "%s: truncated: %zu bytes is not a whole number of %d-byte records "
                     "(1 label + 3072 pixels)", path, got, CIFAR_RECORD);
     }
@@ -362,19 +347,19 @@ static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errl
     uint8_t *px = realloc(ds->pixels, (ds->n + m) * CIFAR_PIXELS);
     if (!px) {
         free(buf);
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     }
     ds->pixels = px;
     int32_t *lab = realloc(ds->labels, (ds->n + m) * sizeof *lab);
     if (!lab) {
         free(buf);
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     }
     ds->labels = lab;
     for (size_t i = 0; i < m; i++) {
         const uint8_t *rec = buf + i * CIFAR_RECORD;
         if (rec[0] >= ds->num_classes) {
-            fail(err, errlen, "%s: label %d of record %zu is out of range: the model has %d classes",
+            rt_fail(err, errlen, "%s: label %d of record %zu is out of range: the model has %d classes",
                  path, rec[0], i, ds->num_classes);
             free(buf);
             return -1;
@@ -392,7 +377,7 @@ int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C,
 {
     memset(ds, 0, sizeof *ds);
     if ((C && C != 3) || (H && H != 32) || (W && W != 32))
-        return fail(err, errlen, "%s: CIFAR-10 images are 3x32x32, the model expects %dx%dx%d",
+        return rt_fail(err, errlen, "%s: CIFAR-10 images are 3x32x32, the model expects %dx%dx%d",
                     npaths > 0 ? paths[0] : "cifar10", C ? C : 3, H ? H : 32, W ? W : 32);
     ds->C = 3;
     ds->H = 32;
@@ -420,14 +405,14 @@ static int find_file(const char *dir, const char *base, char *out, size_t outlen
                      size_t errlen)
 {
     if ((size_t)snprintf(out, outlen, "%s/%s", dir, base) >= outlen)
-        return fail(err, errlen, "%s: path too long", dir);
+        return rt_fail(err, errlen, "%s: path too long", dir);
     if (file_exists(out))
         return 0;
     if ((size_t)snprintf(out, outlen, "%s/%s.gz", dir, base) >= outlen)
-        return fail(err, errlen, "%s: path too long", dir);
+        return rt_fail(err, errlen, "%s: path too long", dir);
     if (file_exists(out))
         return 0;
-    return fail(err, errlen, "%s: no %s or %s.gz", dir, base, base);
+    return rt_fail(err, errlen, "%s: no %s or %s.gz", dir, base, base);
 }
 
 static int load_idx_dir(rt_data *d, const char *dir, int C, int H, int W, char *err,
@@ -443,7 +428,7 @@ static int load_idx_dir(rt_data *d, const char *dir, int C, int H, int W, char *
         rt_idx_load(&d->test, img, lab, C, H, W, d->num_classes, err, errlen))
         return -1;
     if (d->test.H != d->train.H || d->test.W != d->train.W)
-        return fail(err, errlen, "%s: test images are %dx%d but training images are %dx%d", dir,
+        return rt_fail(err, errlen, "%s: test images are %dx%d but training images are %dx%d", dir,
                     d->test.H, d->test.W, d->train.H, d->train.W);
     return 0;
 }
@@ -453,7 +438,7 @@ static int read_meta_names(rt_data *d, const char *path, char *err, size_t errle
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     char line[256];
     int k = 0;
     int rc = 0;
@@ -467,7 +452,7 @@ static int read_meta_names(rt_data *d, const char *path, char *err, size_t errle
         if (k < d->num_classes) {
             char *s = strdup(line);
             if (!s) {
-                rc = fail(err, errlen, "%s: out of memory", path);
+                rc = rt_fail(err, errlen, "%s: out of memory", path);
                 break;
             }
             free(d->class_names[k]);
@@ -477,7 +462,7 @@ static int read_meta_names(rt_data *d, const char *path, char *err, size_t errle
     }
     fclose(f);
     if (rc == 0 && k != d->num_classes)
-        rc = fail(err, errlen, "%s: %d class names, the data set has %d classes", path, k,
+        rc = rt_fail(err, errlen, "%s: %d class names, the data set has %d classes", path, k,
                   d->num_classes);
     return rc;
 }
@@ -489,9 +474,9 @@ static int load_cifar_dir(rt_data *d, const char *dir, int C, int H, int W, char
     const char *base = dir;
     if (find_file(dir, "data_batch_1.bin", probe, sizeof probe, err, errlen)) {
         if ((size_t)snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir) >= sizeof sub)
-            return fail(err, errlen, "%s: path too long", dir);
+            return rt_fail(err, errlen, "%s: path too long", dir);
         if (find_file(sub, "data_batch_1.bin", probe, sizeof probe, err, errlen))
-            return fail(err, errlen, "%s: no data_batch_1.bin (nor in cifar-10-batches-bin/)",
+            return rt_fail(err, errlen, "%s: no data_batch_1.bin (nor in cifar-10-batches-bin/)",
                         dir);
         base = sub;
     }
@@ -512,7 +497,7 @@ static int load_cifar_dir(rt_data *d, const char *dir, int C, int H, int W, char
     if (rt_cifar10_load(&d->test, &test, 1, C, H, W, d->num_classes, err, errlen))
         return -1;
     if ((size_t)snprintf(probe, sizeof probe, "%s/batches.meta.txt", base) >= sizeof probe)
-        return fail(err, errlen, "%s: path too long", base);
+        return rt_fail(err, errlen, "%s: path too long", base);
     if (file_exists(probe))
         return read_meta_names(d, probe, err, errlen);
     return 0;
@@ -522,7 +507,7 @@ static int default_names(rt_data *d, char *err, size_t errlen)
 {
     d->class_names = calloc((size_t)d->num_classes, sizeof *d->class_names);
     if (!d->class_names)
-        return fail(err, errlen, "out of memory");
+        return rt_fail(err, errlen, "out of memory");
     for (int i = 0; i < d->num_classes; i++) {
         const char *known = NULL;
         if (d->format == RT_DATA_FASHION_MNIST && i < 10)
@@ -533,7 +518,7 @@ static int default_names(rt_data *d, char *err, size_t errlen)
         snprintf(digits, sizeof digits, "%d", i);
         d->class_names[i] = strdup(known ? known : digits);
         if (!d->class_names[i])
-            return fail(err, errlen, "out of memory");
+            return rt_fail(err, errlen, "out of memory");
     }
     return 0;
 }
@@ -555,7 +540,7 @@ int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, 
             rc = load_cifar_dir(d, dir, C, H, W, err, errlen);
             break;
         default:
-            rc = fail(err, errlen, "%s: unknown data format %d", dir, (int)fmt);
+            rc = rt_fail(err, errlen, "%s: unknown data format %d", dir, (int)fmt);
         }
     }
     if (rc)
@@ -582,9 +567,9 @@ int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float 
     if (!idx)
         n = ds->n;
     if (n == 0)
-        return fail(err, errlen, "dataset statistics: no examples");
+        return rt_fail(err, errlen, "dataset statistics: no examples");
     if (ds->C < 1 || ds->C > RT_DATA_MAX_CHANNELS)
-        return fail(err, errlen, "dataset statistics: %d channels, at most %d supported", ds->C,
+        return rt_fail(err, errlen, "dataset statistics: %d channels, at most %d supported", ds->C,
                     RT_DATA_MAX_CHANNELS);
     /* A histogram of byte values per channel: exact, and one increment per pixel. */
     uint64_t hist[RT_DATA_MAX_CHANNELS][256];
@@ -593,7 +578,7 @@ int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float 
     for (size_t i = 0; i < n; i++) {
         size_t e = idx ? idx[i] : i;
         if (e >= ds->n)
-            return fail(err, errlen, "dataset statistics: index %zu out of range (%zu examples)",
+            return rt_fail(err, errlen, "dataset statistics: index %zu out of range (%zu examples)",
                         e, ds->n);
         const uint8_t *img = ds->pixels + e * (size_t)ds->C * plane;
         for (int c = 0; c < ds->C; c++)
@@ -622,17 +607,17 @@ int rt_batch_xform_init(rt_batch_xform *x, const rt_dataset *ds, int H, int W,
 {
     memset(x, 0, sizeof *x);
     if (ds->C < 1 || ds->C > RT_DATA_MAX_CHANNELS)
-        return fail(err, errlen, "batch: %d channels, at most %d supported", ds->C,
+        return rt_fail(err, errlen, "batch: %d channels, at most %d supported", ds->C,
                     RT_DATA_MAX_CHANNELS);
     if (H == 0)
         H = ds->H;
     if (W == 0)
         W = ds->W;
     if (H < ds->H || W < ds->W)
-        return fail(err, errlen, "batch: images are %dx%d, larger than the model's %dx%d input",
+        return rt_fail(err, errlen, "batch: images are %dx%d, larger than the model's %dx%d input",
                     ds->H, ds->W, H, W);
     if (!mean != !std)
-        return fail(err, errlen, "batch: normalisation needs both mean and std");
+        return rt_fail(err, errlen, "batch: normalisation needs both mean and std");
     x->C = ds->C;
     x->h = ds->H;
     x->w = ds->W;
@@ -642,7 +627,7 @@ int rt_batch_xform_init(rt_batch_xform *x, const rt_dataset *ds, int H, int W,
     x->left = (W - ds->W) / 2;
     for (int c = 0; c < ds->C; c++) {
         if (std && !(std[c] > 0 && isfinite(std[c]) && isfinite(mean[c])))
-            return fail(err, errlen, "batch: channel %d: bad normalisation mean %g std %g", c,
+            return rt_fail(err, errlen, "batch: channel %d: bad normalisation mean %g std %g", c,
                         (double)mean[c], (double)std[c]);
         for (int v = 0; v < 256; v++) {
             float f = (float)v / 255.0f;   /* as torchvision's ToTensor */
@@ -656,11 +641,11 @@ int rt_batch_fill(const rt_batch_xform *x, const rt_dataset *ds, const uint32_t 
                   size_t b, float *out, int32_t *labels, char *err, size_t errlen)
 {
     if (ds->C != x->C || ds->H != x->h || ds->W != x->w)
-        return fail(err, errlen, "batch: data set is %dx%dx%d, the transform was made for %dx%dx%d",
+        return rt_fail(err, errlen, "batch: data set is %dx%dx%d, the transform was made for %dx%dx%d",
                     ds->C, ds->H, ds->W, x->C, x->h, x->w);
     for (size_t i = 0; i < b; i++)
         if (idx[i] >= ds->n)
-            return fail(err, errlen, "batch: index %u out of range (%zu examples)", idx[i], ds->n);
+            return rt_fail(err, errlen, "batch: index %u out of range (%zu examples)", idx[i], ds->n);
     size_t in_plane = (size_t)x->h * x->w;
     size_t out_plane = (size_t)x->H * x->W;
     int framed = x->H != x->h || x->W != x->w;
@@ -701,19 +686,19 @@ int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, 
 {
     memset(s, 0, sizeof *s);
     if (n > UINT32_MAX)
-        return fail(err, errlen, "split: %zu examples, at most %u supported", n, UINT32_MAX);
+        return rt_fail(err, errlen, "split: %zu examples, at most %u supported", n, UINT32_MAX);
     if (kind == RT_SPLIT_NONE)
         valid_frac = 0;
     if (!(valid_frac >= 0 && valid_frac < 1))
-        return fail(err, errlen, "split: validation fraction %g is not in [0, 1)", valid_frac);
+        return rt_fail(err, errlen, "split: validation fraction %g is not in [0, 1)", valid_frac);
     if (kind != RT_SPLIT_NONE && kind != RT_SPLIT_TAIL && kind != RT_SPLIT_RANDOM)
-        return fail(err, errlen, "split: unknown kind %d", (int)kind);
+        return rt_fail(err, errlen, "split: unknown kind %d", (int)kind);
     if (kind == RT_SPLIT_RANDOM && !rng)
-        return fail(err, errlen, "split: a random split needs an rng");
+        return rt_fail(err, errlen, "split: a random split needs an rng");
     size_t nvalid = (size_t)floor(valid_frac * (double)n + 0.5);
     size_t ntrain = n - nvalid;
     if (ntrain == 0)
-        return fail(err, errlen, "split: no training examples left of %zu", n);
+        return rt_fail(err, errlen, "split: no training examples left of %zu", n);
     s->train = malloc(ntrain * sizeof *s->train);
     s->valid = malloc((nvalid ? nvalid : 1) * sizeof *s->valid);
     uint8_t *is_valid = calloc(n, 1);
@@ -722,7 +707,7 @@ int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, 
         free(is_valid);
         free(perm);
         rt_split_free(s);
-        return fail(err, errlen, "split: out of memory for %zu examples", n);
+        return rt_fail(err, errlen, "split: out of memory for %zu examples", n);
     }
     if (kind == RT_SPLIT_RANDOM) {
         for (size_t i = 0; i < n; i++)

@@ -11,28 +11,13 @@
  * the member's end, where libzip checks its CRC; only then is the caller's buffer
  * written. */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
-#include "netc_rt.h"
+#include "rt_io.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAX_HEADER 65536
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int host_is_little_endian(void)
 {
@@ -90,18 +75,18 @@ static uint8_t *build_npy(const rt_npz_array *a, size_t *len)
 static int check_array(const char *path, const rt_npz_array *a, char *err, size_t errlen)
 {
     if (!a->name || !a->name[0] || strlen(a->name) > 200)
-        return fail(err, errlen, "%s: an array name must be 1 to 200 bytes", path);
+        return rt_fail(err, errlen, "%s: an array name must be 1 to 200 bytes", path);
     if (a->ndim < 0 || a->ndim > RT_NPY_MAX_DIMS)
-        return fail(err, errlen, "%s: array '%s' has %d dimensions, at most %d", path, a->name,
+        return rt_fail(err, errlen, "%s: array '%s' has %d dimensions, at most %d", path, a->name,
                     a->ndim, RT_NPY_MAX_DIMS);
     size_t count = 1;
     for (int i = 0; i < a->ndim; i++) {
         if (a->shape[i] != 0 && count > (SIZE_MAX / 8) / a->shape[i])
-            return fail(err, errlen, "%s: array '%s' is too large", path, a->name);
+            return rt_fail(err, errlen, "%s: array '%s' is too large", path, a->name);
         count *= a->shape[i];
     }
     if (count && !a->data)
-        return fail(err, errlen, "%s: array '%s' has no data", path, a->name);
+        return rt_fail(err, errlen, "%s: array '%s' has no data", path, a->name);
     return 0;
 }
 
@@ -109,22 +94,22 @@ int rt_npz_write(const char *path, const rt_npz_array *arrays, size_t n, char *e
                  size_t errlen)
 {
     if (!host_is_little_endian())
-        return fail(err, errlen, "%s: .npz writing needs a little-endian host", path);
+        return rt_fail(err, errlen, "%s: .npz writing needs a little-endian host", path);
     if (n == 0)
-        return fail(err, errlen, "%s: no arrays to write", path);
+        return rt_fail(err, errlen, "%s: no arrays to write", path);
     for (size_t i = 0; i < n; i++) {
         if (check_array(path, &arrays[i], err, errlen))
             return -1;
         for (size_t j = 0; j < i; j++)
             if (strcmp(arrays[i].name, arrays[j].name) == 0)
-                return fail(err, errlen, "%s: array '%s' given twice", path, arrays[i].name);
+                return rt_fail(err, errlen, "%s: array '%s' given twice", path, arrays[i].name);
     }
     int code = 0;
     zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code);
     if (!za) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, code);
-        fail(err, errlen, "%s: cannot create: %s", path, zip_error_strerror(&ze));
+        rt_fail(err, errlen, "%s: cannot create: %s", path, zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return -1;
     }
@@ -135,31 +120,31 @@ int rt_npz_write(const char *path, const rt_npz_array *arrays, size_t n, char *e
         uint8_t *buf = build_npy(&arrays[i], &len);
         if (!buf) {
             zip_discard(za);
-            return fail(err, errlen, "%s: out of memory for array '%s'", path, arrays[i].name);
+            return rt_fail(err, errlen, "%s: out of memory for array '%s'", path, arrays[i].name);
         }
         zip_source_t *src = zip_source_buffer(za, buf, len, 1);
         if (!src) {
             free(buf);
-            fail(err, errlen, "%s: %s", path, zip_strerror(za));
+            rt_fail(err, errlen, "%s: %s", path, zip_strerror(za));
             zip_discard(za);
             return -1;
         }
         zip_int64_t idx = zip_file_add(za, member, src, ZIP_FL_ENC_UTF_8);
         if (idx < 0) {
             zip_source_free(src);
-            fail(err, errlen, "%s: cannot add '%s': %s", path, member, zip_strerror(za));
+            rt_fail(err, errlen, "%s: cannot add '%s': %s", path, member, zip_strerror(za));
             zip_discard(za);
             return -1;
         }
         /* Stored, as numpy.savez writes; the data is floats, which barely compress. */
         if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) != 0) {
-            fail(err, errlen, "%s: %s", path, zip_strerror(za));
+            rt_fail(err, errlen, "%s: %s", path, zip_strerror(za));
             zip_discard(za);
             return -1;
         }
     }
     if (zip_close(za) != 0) {
-        fail(err, errlen, "%s: cannot write: %s", path, zip_strerror(za));
+        rt_fail(err, errlen, "%s: cannot write: %s", path, zip_strerror(za));
         zip_discard(za);
         return -1;
     }
@@ -172,13 +157,13 @@ int rt_npz_open(rt_npz *z, const char *path, char *err, size_t errlen)
 {
     memset(z, 0, sizeof *z);
     if ((size_t)snprintf(z->path, sizeof z->path, "%s", path) >= sizeof z->path)
-        return fail(err, errlen, "%s: path too long", path);
+        return rt_fail(err, errlen, "%s: path too long", path);
     int code = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
     if (!za) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, code);
-        fail(err, errlen, "%s: cannot open: %s", path, zip_error_strerror(&ze));
+        rt_fail(err, errlen, "%s: cannot open: %s", path, zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return -1;
     }
@@ -364,9 +349,9 @@ static int open_array(rt_npz *z, const char *name, zip_file_t **zf, npy_info *in
     zip_t *za = z->zip;
     char member[256];
     if (!za)
-        return fail(err, errlen, "%s: archive not open", z->path);
+        return rt_fail(err, errlen, "%s: archive not open", z->path);
     if ((size_t)snprintf(member, sizeof member, "%s.npy", name) >= sizeof member)
-        return fail(err, errlen, "%s: array name '%.40s...' too long", z->path, name);
+        return rt_fail(err, errlen, "%s: array name '%.40s...' too long", z->path, name);
     zip_int64_t idx = zip_name_locate(za, member, 0);
     if (idx < 0) {
         snprintf(member, sizeof member, "%s", name);
@@ -375,27 +360,27 @@ static int open_array(rt_npz *z, const char *name, zip_file_t **zf, npy_info *in
     if (idx < 0) {
         char have[300];
         list_members(za, have, sizeof have);
-        return fail(err, errlen, "%s: no array '%s' (the archive has: %s)", z->path, name,
+        return rt_fail(err, errlen, "%s: no array '%s' (the archive has: %s)", z->path, name,
                     have[0] ? have : "nothing");
     }
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat_index(za, (zip_uint64_t)idx, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-        return fail(err, errlen, "%s: %s: %s", z->path, member, zip_strerror(za));
+        return rt_fail(err, errlen, "%s: %s: %s", z->path, member, zip_strerror(za));
     memset(info, 0, sizeof *info);
     info->size = st.size;
     *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
     if (!*zf)
-        return fail(err, errlen, "%s: %s: cannot open: %s", z->path, member, zip_strerror(za));
+        return rt_fail(err, errlen, "%s: %s: cannot open: %s", z->path, member, zip_strerror(za));
     uint8_t pre[12];
     zip_int64_t r = read_full(*zf, pre, 10);
     int rc = 0;
     if (r < 0)
-        rc = fail(err, errlen, "%s: %s: corrupt: %s", z->path, member, zip_file_strerror(*zf));
+        rc = rt_fail(err, errlen, "%s: %s: corrupt: %s", z->path, member, zip_file_strerror(*zf));
     else if (r < 10 || memcmp(pre, NPY_MAGIC, 6) != 0)
-        rc = fail(err, errlen, "%s: %s: not a .npy file (bad magic)", z->path, member);
+        rc = rt_fail(err, errlen, "%s: %s: not a .npy file (bad magic)", z->path, member);
     else if (pre[6] < 1 || pre[6] > 3)
-        rc = fail(err, errlen, "%s: %s: .npy format version %d.%d not supported", z->path,
+        rc = rt_fail(err, errlen, "%s: %s: .npy format version %d.%d not supported", z->path,
                   member, pre[6], pre[7]);
     size_t hlen = 0;
     size_t prefix = 10;
@@ -404,25 +389,25 @@ static int open_array(rt_npz *z, const char *name, zip_file_t **zf, npy_info *in
     } else if (rc == 0) {
         prefix = 12;
         if (read_full(*zf, pre + 10, 2) != 2)
-            rc = fail(err, errlen, "%s: %s: truncated header", z->path, member);
+            rc = rt_fail(err, errlen, "%s: %s: truncated header", z->path, member);
         hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 |
                (size_t)pre[11] << 24;
     }
     if (rc == 0 && hlen > NPY_MAX_HEADER)
-        rc = fail(err, errlen, "%s: %s: header of %zu bytes is implausible", z->path, member,
+        rc = rt_fail(err, errlen, "%s: %s: header of %zu bytes is implausible", z->path, member,
                   hlen);
     char *text = NULL;
     if (rc == 0) {
         text = malloc(hlen + 1);
         if (!text)
-            rc = fail(err, errlen, "%s: out of memory", z->path);
+            rc = rt_fail(err, errlen, "%s: out of memory", z->path);
         else if (read_full(*zf, text, hlen) != (zip_int64_t)hlen)
-            rc = fail(err, errlen, "%s: %s: truncated header", z->path, member);
+            rc = rt_fail(err, errlen, "%s: %s: truncated header", z->path, member);
         else if (parse_dict(text, hlen, info)) {
             size_t shown = hlen;
             while (shown > 0 && isspace((unsigned char)text[shown - 1]))
                 shown--;
-            rc = fail(err, errlen, "%s: %s: cannot parse the header %.*s", z->path, member,
+            rc = rt_fail(err, errlen, "%s: %s: cannot parse the header %.*s", z->path, member,
                       (int)(shown < 120 ? shown : 120), text);
         }
     }
@@ -453,7 +438,7 @@ int rt_npz_read_f32(rt_npz *z, const char *name, float *dst, int ndim, const siz
                     char *err, size_t errlen)
 {
     if (!host_is_little_endian())
-        return fail(err, errlen, "%s: .npz reading needs a little-endian host", z->path);
+        return rt_fail(err, errlen, "%s: .npz reading needs a little-endian host", z->path);
     zip_file_t *zf;
     npy_info info;
     if (open_array(z, name, &zf, &info, err, errlen))
@@ -470,16 +455,16 @@ int rt_npz_read_f32(rt_npz *z, const char *name, float *dst, int ndim, const siz
         count *= shape[i];
     size_t nbytes = count * sizeof(float);
     if (strcmp(info.descr, "<f4") != 0)
-        rc = fail(err, errlen, "%s: array '%s' has dtype '%s', expected '<f4' (float32)",
+        rc = rt_fail(err, errlen, "%s: array '%s' has dtype '%s', expected '<f4' (float32)",
                   z->path, name, info.descr);
     else if (info.fortran)
-        rc = fail(err, errlen, "%s: array '%s' is in Fortran order; netc reads C order only",
+        rc = rt_fail(err, errlen, "%s: array '%s' is in Fortran order; netc reads C order only",
                   z->path, name);
     else if (!same)
-        rc = fail(err, errlen, "%s: array '%s' has shape %s, expected %s", z->path, name, got,
+        rc = rt_fail(err, errlen, "%s: array '%s' has shape %s, expected %s", z->path, name, got,
                   want);
     else if (info.size != info.data_off + nbytes)
-        rc = fail(err, errlen, "%s: array '%s' holds %llu data bytes, shape %s needs %zu",
+        rc = rt_fail(err, errlen, "%s: array '%s' holds %llu data bytes, shape %s needs %zu",
                   z->path, name,
                   (unsigned long long)(info.size > info.data_off ? info.size - info.data_off : 0),
                   want, nbytes);
@@ -487,7 +472,7 @@ int rt_npz_read_f32(rt_npz *z, const char *name, float *dst, int ndim, const siz
     if (rc == 0) {
         tmp = malloc(nbytes ? nbytes : 1);
         if (!tmp)
-            rc = fail(err, errlen, "%s: out of memory for array '%s'", z->path, name);
+            rc = rt_fail(err, errlen, "%s: out of memory for array '%s'", z->path, name);
     }
     if (rc == 0) {
         /* Reading on to the end makes libzip check the member's CRC. */
@@ -495,10 +480,10 @@ int rt_npz_read_f32(rt_npz *z, const char *name, float *dst, int ndim, const siz
         zip_int64_t r = read_full(zf, tmp, nbytes);
         zip_int64_t r2 = r == (zip_int64_t)nbytes ? zip_fread(zf, &extra, 1) : 0;
         if (r < 0 || r2 < 0)
-            rc = fail(err, errlen, "%s: array '%s' is corrupt: %s", z->path, name,
+            rc = rt_fail(err, errlen, "%s: array '%s' is corrupt: %s", z->path, name,
                       zip_file_strerror(zf));
         else if (r != (zip_int64_t)nbytes || r2 != 0)
-            rc = fail(err, errlen, "%s: array '%s': data size does not match its header",
+            rc = rt_fail(err, errlen, "%s: array '%s': data size does not match its header",
                       z->path, name);
     }
     zip_fclose(zf);

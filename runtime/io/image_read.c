@@ -8,24 +8,10 @@
  * label comes along, so predict can show it. */
 #include <errno.h>
 #include <png.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "netc_rt.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
+#include "rt_io.h"
 
 void rt_image_free(rt_image *img)
 {
@@ -74,15 +60,15 @@ static int read_pgm(const char *path, FILE *f, rt_image *img, char *err, size_t 
 {
     char magic[2];
     if (fread(magic, 1, 2, f) != 2)
-        return fail(err, errlen, "%s: not a PGM image", path);
+        return rt_fail(err, errlen, "%s: not a PGM image", path);
     int binary = magic[1] == '5';
     long w = pgm_number(f), h = pgm_number(f), maxval = pgm_number(f);
     if (w <= 0 || h <= 0 || maxval <= 0 || maxval > 65535 || w * h > 100000000L)
-        return fail(err, errlen, "%s: bad PGM header (width %ld, height %ld, maxval %ld)", path, w, h, maxval);
+        return rt_fail(err, errlen, "%s: bad PGM header (width %ld, height %ld, maxval %ld)", path, w, h, maxval);
     size_t n = (size_t)w * (size_t)h;
     img->pixels = malloc(n);
     if (!img->pixels)
-        return fail(err, errlen, "%s: out of memory for a %ldx%ld image", path, w, h);
+        return rt_fail(err, errlen, "%s: out of memory for a %ldx%ld image", path, w, h);
     img->C = 1;
     img->H = (int)h;
     img->W = (int)w;
@@ -93,15 +79,15 @@ static int read_pgm(const char *path, FILE *f, rt_image *img, char *err, size_t 
             if (maxval > 255 && b0 != EOF)
                 b1 = fgetc(f);
             if (b0 == EOF || b1 == EOF)
-                return fail(err, errlen, "%s: truncated: %zu of %zu pixels", path, i, n);
+                return rt_fail(err, errlen, "%s: truncated: %zu of %zu pixels", path, i, n);
             v = maxval > 255 ? b0 << 8 | b1 : b0;
         } else {
             v = pgm_number(f);
             if (v < 0)
-                return fail(err, errlen, "%s: truncated or bad pixel value at pixel %zu of %zu", path, i, n);
+                return rt_fail(err, errlen, "%s: truncated or bad pixel value at pixel %zu of %zu", path, i, n);
         }
         if (v > maxval)
-            return fail(err, errlen, "%s: pixel %zu is %ld, above maxval %ld", path, i, v, maxval);
+            return rt_fail(err, errlen, "%s: pixel %zu is %ld, above maxval %ld", path, i, v, maxval);
         img->pixels[i] = (uint8_t)((v * 255 + maxval / 2) / maxval);
     }
     return 0;
@@ -115,25 +101,25 @@ static int read_png(const char *path, rt_image *img, char *err, size_t errlen)
     memset(&png, 0, sizeof png);
     png.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&png, path))
-        return fail(err, errlen, "%s: not a readable PNG: %s", path, png.message);
+        return rt_fail(err, errlen, "%s: not a readable PNG: %s", path, png.message);
     int color = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
     png.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     size_t C = color ? 3 : 1, H = png.height, W = png.width;
     if (H * W > 100000000u) {
         png_image_free(&png);
-        return fail(err, errlen, "%s: a %zux%zu image is too large", path, W, H);
+        return rt_fail(err, errlen, "%s: a %zux%zu image is too large", path, W, H);
     }
     uint8_t *hwc = malloc(PNG_IMAGE_SIZE(png));
     img->pixels = malloc(C * H * W);
     if (!hwc || !img->pixels) {
         free(hwc);
         png_image_free(&png);
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     }
     png_color black = { 0, 0, 0 };
     if (!png_image_finish_read(&png, &black, hwc, 0, NULL)) {
         free(hwc);
-        return fail(err, errlen, "%s: corrupt PNG: %s", path, png.message);
+        return rt_fail(err, errlen, "%s: corrupt PNG: %s", path, png.message);
     }
     /* interleaved HWC -> planar CHW */
     for (size_t c = 0; c < C; c++)
@@ -192,13 +178,13 @@ static int read_item(const char *path, unsigned long index, rt_image *img, char 
         return -1;
     if (index >= n) {
         free(pixels);
-        return fail(err, errlen, "%s: no item %lu: the file holds %zu images (0..%zu)", path, index, n, n ? n - 1 : 0);
+        return rt_fail(err, errlen, "%s: no item %lu: the file holds %zu images (0..%zu)", path, index, n, n ? n - 1 : 0);
     }
     size_t plane = (size_t)h * w;
     img->pixels = malloc(plane);
     if (!img->pixels) {
         free(pixels);
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     }
     memcpy(img->pixels, pixels + index * plane, plane);
     free(pixels);
@@ -221,7 +207,7 @@ int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen)
     } else {
         FILE *f = fopen(spec, "rb");
         if (!f)
-            return fail(err, errlen, "%s: cannot open: %s", spec, strerror(errno));
+            return rt_fail(err, errlen, "%s: cannot open: %s", spec, strerror(errno));
         unsigned char head[8] = { 0 };
         size_t got = fread(head, 1, sizeof head, f);
         rewind(f);
@@ -233,7 +219,7 @@ int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen)
             rc = read_png(spec, img, err, errlen);
         } else {
             fclose(f);
-            rc = fail(err, errlen, "%s: not a PGM (P2/P5) or PNG image, nor IDXFILE:INDEX", spec);
+            rc = rt_fail(err, errlen, "%s: not a PGM (P2/P5) or PNG image, nor IDXFILE:INDEX", spec);
         }
     }
     if (rc)

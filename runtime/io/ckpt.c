@@ -18,27 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
-#include "netc_rt.h"
+#include "rt_io.h"
 
 #define CKPT_MAGIC "NETCCKPT"
 #define CKPT_VERSION 1u
 /* magic, version, nsections, file size, model hash */
 #define CKPT_FIXED 32
 #define CRC_CHUNK ((size_t)1 << 20)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* The format is little-endian; section data is written as it lies in memory. */
 static int host_is_little_endian(void)
@@ -320,21 +306,21 @@ static int sync_dir(const char *path)
 int rt_ckpt_commit(rt_ckpt_writer *w, const char *path, char *err, size_t errlen)
 {
     if (w->err[0])
-        return fail(err, errlen, "%s: %s", path, w->err);
+        return rt_fail(err, errlen, "%s: %s", path, w->err);
     if (!host_is_little_endian())
-        return fail(err, errlen, "%s: checkpoints need a little-endian host", path);
+        return rt_fail(err, errlen, "%s: checkpoints need a little-endian host", path);
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-        return fail(err, errlen, "%s: path too long", path);
+        return rt_fail(err, errlen, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
     FILE *f = fdopen(fd, "wb");
     if (!f) {
         int e = errno;
         close(fd);
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot open: %s", tmp, strerror(e));
+        return rt_fail(err, errlen, "%s: cannot open: %s", tmp, strerror(e));
     }
     const char *step = "write";
     int rc = write_all(w, f);
@@ -355,10 +341,10 @@ int rt_ckpt_commit(rt_ckpt_writer *w, const char *path, char *err, size_t errlen
     }
     if (rc) {
         unlink(tmp);
-        return fail(err, errlen, "%s: cannot %s %s: %s", path, step, tmp, strerror(e));
+        return rt_fail(err, errlen, "%s: cannot %s %s: %s", path, step, tmp, strerror(e));
     }
     if (sync_dir(path) != 0)
-        return fail(err, errlen, "%s: written, but cannot fsync its directory: %s", path,
+        return rt_fail(err, errlen, "%s: written, but cannot fsync its directory: %s", path,
                     strerror(errno));
     return 0;
 }
@@ -383,7 +369,7 @@ static int check_crc(rt_ckpt *ck, uint64_t size, char *err, size_t errlen)
 {
     uint8_t *buf = malloc(CRC_CHUNK);
     if (!buf)
-        return fail(err, errlen, "%s: out of memory", ck->path);
+        return rt_fail(err, errlen, "%s: out of memory", ck->path);
     uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
     uint64_t left = size - 4;
     rewind(ck->f);
@@ -391,7 +377,7 @@ static int check_crc(rt_ckpt *ck, uint64_t size, char *err, size_t errlen)
         size_t k = left < CRC_CHUNK ? (size_t)left : CRC_CHUNK;
         if (read_exact(ck->f, buf, k)) {
             free(buf);
-            return fail(err, errlen, "%s: read error: %s", ck->path,
+            return rt_fail(err, errlen, "%s: read error: %s", ck->path,
                         ferror(ck->f) ? strerror(errno) : "file shrank while reading");
         }
         crc = crc_update(crc, buf, k);
@@ -400,9 +386,9 @@ static int check_crc(rt_ckpt *ck, uint64_t size, char *err, size_t errlen)
     free(buf);
     uint8_t tail[4];
     if (read_exact(ck->f, tail, 4))
-        return fail(err, errlen, "%s: read error", ck->path);
+        return rt_fail(err, errlen, "%s: read error", ck->path);
     if (get32(tail) != crc)
-        return fail(err, errlen, "%s: corrupted: checksum mismatch", ck->path);
+        return rt_fail(err, errlen, "%s: corrupted: checksum mismatch", ck->path);
     return 0;
 }
 
@@ -413,33 +399,33 @@ static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, siz
     uint64_t end = size - 4;
     uint8_t b[8 * RT_CKPT_MAX_DIMS + 8];
     if (fseeko(ck->f, CKPT_FIXED, SEEK_SET) || read_exact(ck->f, b, 2))
-        return fail(err, errlen, "%s: corrupted: bad header", ck->path);
+        return rt_fail(err, errlen, "%s: corrupted: bad header", ck->path);
     size_t mlen = get16(b);
     if (mlen > RT_CKPT_MAX_NAME || read_exact(ck->f, ck->model, mlen))
-        return fail(err, errlen, "%s: corrupted: bad model name", ck->path);
+        return rt_fail(err, errlen, "%s: corrupted: bad model name", ck->path);
     ck->model[mlen] = 0;
     uint64_t off = CKPT_FIXED + 2 + mlen;
     if (nsec > end / 13)   /* no record is shorter than 13 bytes */
-        return fail(err, errlen, "%s: corrupted: %u sections in %llu bytes", ck->path, nsec,
+        return rt_fail(err, errlen, "%s: corrupted: %u sections in %llu bytes", ck->path, nsec,
                     (unsigned long long)size);
     ck->sec = calloc(nsec ? nsec : 1, sizeof *ck->sec);
     if (!ck->sec)
-        return fail(err, errlen, "%s: out of memory", ck->path);
+        return rt_fail(err, errlen, "%s: out of memory", ck->path);
     for (uint32_t i = 0; i < nsec; i++) {
         rt_ckpt_section *s = &ck->sec[i];
         if (off + 2 > end || read_exact(ck->f, b, 2))
-            return fail(err, errlen, "%s: corrupted: section %u runs past the end", ck->path, i);
+            return rt_fail(err, errlen, "%s: corrupted: section %u runs past the end", ck->path, i);
         size_t nlen = get16(b);
         if (nlen == 0 || nlen > RT_CKPT_MAX_NAME || read_exact(ck->f, s->name, nlen) ||
             read_exact(ck->f, b, 2))
-            return fail(err, errlen, "%s: corrupted: section %u has a bad name", ck->path, i);
+            return rt_fail(err, errlen, "%s: corrupted: section %u has a bad name", ck->path, i);
         s->name[nlen] = 0;
         s->dtype = (rt_dtype)b[0];
         s->ndim = b[1];
         size_t esize = rt_dtype_size(s->dtype);
         if (esize == 0 || s->ndim > RT_CKPT_MAX_DIMS ||
             read_exact(ck->f, b, 8 * (size_t)s->ndim + 8))
-            return fail(err, errlen, "%s: corrupted: section '%s' has a bad type", ck->path,
+            return rt_fail(err, errlen, "%s: corrupted: section '%s' has a bad type", ck->path,
                         s->name);
         uint64_t count = 1;
         int overflow = 0;
@@ -456,19 +442,19 @@ static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, siz
         off += pad8(off);
         if (overflow || count > UINT64_MAX / esize || nbytes != count * esize ||
             nbytes > end || off > end - nbytes)
-            return fail(err, errlen, "%s: corrupted: section '%s' has a bad size", ck->path,
+            return rt_fail(err, errlen, "%s: corrupted: section '%s' has a bad size", ck->path,
                         s->name);
         s->offset = off;
         off += nbytes;
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(ck->sec[j].name, s->name) == 0)
-                return fail(err, errlen, "%s: corrupted: section '%s' appears twice", ck->path,
+                return rt_fail(err, errlen, "%s: corrupted: section '%s' appears twice", ck->path,
                             s->name);
         if (fseeko(ck->f, (off_t)off, SEEK_SET))
-            return fail(err, errlen, "%s: seek error", ck->path);
+            return rt_fail(err, errlen, "%s: seek error", ck->path);
     }
     if (off != end)
-        return fail(err, errlen, "%s: corrupted: %llu bytes after the last section", ck->path,
+        return rt_fail(err, errlen, "%s: corrupted: %llu bytes after the last section", ck->path,
                     (unsigned long long)(end - off));
     ck->nsec = nsec;
     return 0;
@@ -477,42 +463,42 @@ static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, siz
 static int open_checked(rt_ckpt *ck, const char *path, char *err, size_t errlen)
 {
     if ((size_t)snprintf(ck->path, sizeof ck->path, "%s", path) >= sizeof ck->path)
-        return fail(err, errlen, "%s: path too long", path);
+        return rt_fail(err, errlen, "%s: path too long", path);
     if (!host_is_little_endian())
-        return fail(err, errlen, "%s: checkpoints need a little-endian host", path);
+        return rt_fail(err, errlen, "%s: checkpoints need a little-endian host", path);
     ck->f = fopen(path, "rb");
     if (!ck->f)
-        return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(ck->f), &st) != 0)
-        return fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+        return rt_fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(err, errlen, "%s: not a regular file", path);
+        return rt_fail(err, errlen, "%s: not a regular file", path);
     uint64_t size = (uint64_t)st.st_size;
     uint8_t h[CKPT_FIXED];
     size_t got = fread(h, 1, sizeof h, ck->f);
     if (got == 0)
-        return fail(err, errlen, "%s: empty file (truncated checkpoint)", path);
+        return rt_fail(err, errlen, "%s: empty file (truncated checkpoint)", path);
     size_t cmp = got < 8 ? got : 8;
     if (memcmp(h, CKPT_MAGIC, cmp) != 0)
-        return fail(err, errlen, "%s: not a netc checkpoint (bad magic)", path);
+        return rt_fail(err, errlen, "%s: not a netc checkpoint (bad magic)", path);
     if (got < 12)
-        return fail(err, errlen, "%s: truncated: %zu bytes", path, got);
+        return rt_fail(err, errlen, "%s: truncated: %zu bytes", path, got);
     ck->version = get32(h + 8);
     if (ck->version != CKPT_VERSION)
-        return fail(err, errlen, "%s: checkpoint format version %u, this netc reads version %u",
+        return rt_fail(err, errlen, "%s: checkpoint format version %u, this netc reads version %u",
                     path, ck->version, CKPT_VERSION);
     if (got < CKPT_FIXED || size < CKPT_FIXED + 2 + 4)
-        return fail(err, errlen, "%s: truncated: %llu bytes, shorter than the header", path,
+        return rt_fail(err, errlen, "%s: truncated: %llu bytes, shorter than the header", path,
                     (unsigned long long)size);
     uint32_t nsec = get32(h + 12);
     uint64_t recorded = get64(h + 16);
     ck->model_hash = get64(h + 24);
     if (size < recorded)
-        return fail(err, errlen, "%s: truncated: %llu bytes, the header says %llu", path,
+        return rt_fail(err, errlen, "%s: truncated: %llu bytes, the header says %llu", path,
                     (unsigned long long)size, (unsigned long long)recorded);
     if (size > recorded)
-        return fail(err, errlen, "%s: corrupted: %llu bytes, the header says %llu", path,
+        return rt_fail(err, errlen, "%s: corrupted: %llu bytes, the header says %llu", path,
                     (unsigned long long)size, (unsigned long long)recorded);
     if (check_crc(ck, size, err, errlen))
         return -1;
@@ -535,11 +521,11 @@ int rt_ckpt_check_model(const rt_ckpt *ck, const char *model_name, uint64_t mode
     if (ck->model_hash == model_hash && strcmp(ck->model, model_name) == 0)
         return 0;
     if (strcmp(ck->model, model_name) == 0)
-        return fail(err, errlen,
+        return rt_fail(err, errlen,
                     "checkpoint %s was written by a different structure of model '%s' "
                     "(hash %016llx), not this model (hash %016llx)", ck->path, ck->model,
                     (unsigned long long)ck->model_hash, (unsigned long long)model_hash);
-    return fail(err, errlen,
+    return rt_fail(err, errlen,
                 "checkpoint %s was written by model '%s' (hash %016llx), not this model "
                 "'%s' (hash %016llx)", ck->path, ck->model, (unsigned long long)ck->model_hash,
                 model_name, (unsigned long long)model_hash);
@@ -560,12 +546,12 @@ static int check_section(const rt_ckpt *ck, const char *name, rt_dtype dtype, si
     const rt_ckpt_section *s = rt_ckpt_find(ck, name);
     *out = s;
     if (!s)
-        return fail(err, errlen, "%s: no section '%s'", ck->path, name);
+        return rt_fail(err, errlen, "%s: no section '%s'", ck->path, name);
     if (s->dtype != dtype)
-        return fail(err, errlen, "%s: section '%s' holds %s, expected %s", ck->path, name,
+        return rt_fail(err, errlen, "%s: section '%s' holds %s, expected %s", ck->path, name,
                     rt_dtype_name(s->dtype), rt_dtype_name(dtype));
     if (s->count != count)
-        return fail(err, errlen, "%s: section '%s' has %llu %s values, the model expects %zu",
+        return rt_fail(err, errlen, "%s: section '%s' has %llu %s values, the model expects %zu",
                     ck->path, name, (unsigned long long)s->count, rt_dtype_name(dtype), count);
     return 0;
 }
@@ -577,7 +563,7 @@ static int copy_section(rt_ckpt *ck, const rt_ckpt_section *s, void *dst, char *
     if (nbytes == 0)
         return 0;
     if (fseeko(ck->f, (off_t)s->offset, SEEK_SET) || read_exact(ck->f, dst, nbytes))
-        return fail(err, errlen, "%s: read error in section '%s'", ck->path, s->name);
+        return rt_fail(err, errlen, "%s: read error in section '%s'", ck->path, s->name);
     return 0;
 }
 

@@ -1,4 +1,8 @@
-/* ---- kernels (kernels.c; scalar references in kernels_ref.c) ----
+/* rt_kernels.h -- the kernel layer of the runtime (runtime/kernels/): the compute kernels
+ * that generated code calls, one file per family (conv.c, dense.c, pool.c, batchnorm.c,
+ * dropout.c, activation.c, shape.c, loss.c, optim.c, init.c), each fast file with its
+ * scalar reference beside it (conv_ref.c, ...).  Depends on the core layer and OpenBLAS.
+ *
  * Tensors are float32 NCHW, contiguous; the batch size N is a runtime argument.
  * Arguments: outputs, inputs, weights, then sizes/descriptors; backward kernels end in
  * `accum` for the input gradient (0 = overwrite, 1 = add into) and always ADD into
@@ -8,13 +12,15 @@
  * allocates: scratch memory comes from the caller, sized by the *_workspace_floats
  * helpers.
  * Every kernel has a plain scalar twin with the suffix _ref and the same signature,
- * declared at the end of this section; the unit tests hold the two together.
- * This file is a section of netc_rt.h, included after rt_rng is declared. */
+ * declared at the end of this header; the unit tests hold the two together.
+ * A generated model links with this layer and the core alone: -lopenblas -lm. */
 #ifndef NETC_RT_KERNELS_H
 #define NETC_RT_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include "../core/rt_core.h"
+#include "conv_layout.h"
 
 /* Convolution geometry.  OH = (H + pad_t + pad_b - kh) / stride + 1, likewise OW; the
  * pads may differ per side ('same' with an even kernel pads more at bottom/right). */
@@ -28,10 +34,9 @@ typedef struct { int C, H, W, kh, kw, stride, pad, OH, OW; } rt_pool_desc;
 /* conv2d: out [N,K,OH,OW] = conv(inp [N,C,H,W], weight [K,C,kh,kw]) + bias [K] (bias
  * may be NULL).  work: rt_conv2d_workspace_floats(d) floats, forward and backward alike;
  * its contents on entry are never read.  The batch is worked on in RT_CONV_SLOTS fixed
- * ranges of images, each with its own part of the workspace (layout and size: kernels.c;
- * the compiler's conv2d_work in compiler/ops.c computes the same size), so results do
- * not depend on the number of threads. */
-enum { RT_CONV_SLOTS = 4 };
+ * ranges of images, each with its own part of the workspace (layout and size:
+ * conv_layout.h, which the compiler's planner includes too), so results do not depend
+ * on the number of threads. */
 size_t rt_conv2d_workspace_floats(const rt_conv_desc *d);
 void rt_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
                        float *work, int N, const rt_conv_desc *d);
@@ -162,6 +167,8 @@ void rt_adam_update(float *param, float *m, float *v, const float *grad, size_t 
 /* AdamW: param *= 1 - lr*weight_decay first (decoupled), then Adam without L2. */
 void rt_adamw_update(float *param, float *m, float *v, const float *grad, size_t n, float lr,
                      float beta1, float beta2, float eps, float weight_decay, int t);
+/* The optimizer step of net->h over all n parameters (increments net->t first). */
+void rt_optimizer_step(rt_net *net, size_t n);
 
 /* Initialisation matching PyTorch's defaults, drawing from rng in order (weight first).
  * conv/linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (this is
@@ -173,7 +180,7 @@ void rt_init_dense(float *weight, float *bias, rt_rng *rng, int C, int OC);
 void rt_init_batchnorm(float *gamma, float *beta, float *running_mean, float *running_var,
                        int C);
 
-/* ---- reference kernels (kernels_ref.c): same contracts, simplest loops ---- */
+/* ---- reference kernels (*_ref.c): same contracts, simplest loops ---- */
 void rt_conv2d_forward_ref(float *out, const float *inp, const float *weight,
                            const float *bias, float *work, int N, const rt_conv_desc *d);
 void rt_conv2d_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -1,4 +1,4 @@
-/* parallel.c -- the pool of worker threads that kernels.c splits its work over.
+/* parallel.c -- the pool of worker threads that the kernels (runtime/kernels/) split their work over.
  *
  * Fork-join over a task range, with one job at a time: the caller publishes the job
  * (function, context, task count) and bumps a generation counter; helpers, which spin
@@ -17,7 +17,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include "rt_parallel.h"
+#include "rt_core.h"
 
 /* Spin iterations before sleeping: ~0.2-0.5 ms of pause instructions. */
 enum { SPIN = 20000 };

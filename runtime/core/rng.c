@@ -3,7 +3,7 @@
  * draws from an rt_rng the caller owns, so a run with the same seed gives the same
  * numbers, and the state fits in a checkpoint. */
 #include <math.h>
-#include "netc_rt.h"
+#include "rt_core.h"
 
 void rt_rng_seed(rt_rng *r, uint64_t seed, uint64_t stream)
 {

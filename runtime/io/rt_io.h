@@ -1,5 +1,6 @@
-/* I/O section of netc_rt.h: data sets (data.c), checkpoints (ckpt.c), NumPy .npz
- * archives (npz.c) and the epoch progress bar (progress.c).
+/* rt_io.h -- the I/O layer of the runtime (runtime/io/): data sets (data.c), checkpoints
+ * (ckpt.c), NumPy .npz archives (npz.c), images for `predict` (image_read.c) and the
+ * epoch progress bar (progress.c).  Depends on the core layer, zlib, libzip and libpng.
  *
  * Every function that can fail returns 0 on success and non-zero on failure, and then
  * has written into err[errlen] one line naming the file and the problem, e.g.
@@ -12,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "../core/rt_core.h"
 
 /* ---- data sets (data.c) ----
  * A data set keeps its images as bytes ([n][C][H][W] uint8, 1 byte a pixel) and
@@ -281,5 +283,18 @@ void rt_progress_update_at(rt_progress *p, size_t step, size_t images, double lo
                            double now);
 /* Erases the bar so the caller's epoch summary starts on a clean line. */
 void rt_progress_end(rt_progress *p);
+
+/* ---- images for predict (image_read.c) ----
+ * An 8-bit image as bytes [C][H][W]. */
+typedef struct {
+    int C, H, W;
+    uint8_t *pixels;
+    int32_t label;            /* the true label when known (an IDX item with labels), else -1 */
+} rt_image;
+
+/* Reads a PGM (P2/P5), a PNG (gray or RGB; via libpng) or, for "PATH:INDEX", item INDEX
+ * of an IDX images file (and its label, if the matching labels file is beside it). */
+int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen);
+void rt_image_free(rt_image *img);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "netc_rt.h"
+#include "rt_io.h"
 
 #define REDRAW_SECONDS 0.1
 #define BAR_WIDTH 20

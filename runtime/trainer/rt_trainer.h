@@ -1,4 +1,5 @@
-/* Trainer section of netc_rt.h: the program `netc build` makes of a model.
+/* rt_trainer.h -- the trainer layer of the runtime (runtime/trainer/): the program
+ * `netc build` makes of a model.  Depends on every layer below (io, kernels, core).
  *
  * A built trainer is the generated model plus a two-line main that calls
  * rt_trainer_main with the model's rt_model table.  Everything else -- the command
@@ -12,7 +13,6 @@
  *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
  *   train_schedule.c learning-rate schedules
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
- *   image_read.c     PGM / PNG / IDX-item images for `predict`
  *   cli_eval.c       the `eval`, `predict`, `export` and `info` commands
  * Functions below the program's entry point are the trainer's internals, declared
  * here (a section per file) so that tests/unit/test_trainer.c can reach them. */
@@ -20,7 +20,8 @@
 #define NETC_RT_TRAINER_H
 
 #include <stdio.h>
-#include "netc_rt.h"
+#include "../io/rt_io.h"
+#include "../kernels/rt_kernels.h"
 
 /* ---- the program (cli_main.c) ----
  * `PROG COMMAND [OPTIONS]`; returns the process exit status: 0 success, 1 failure
@@ -141,19 +142,6 @@ void rt_soft_targets(float *targets, const int32_t *labels, int n, int K, float 
  * Beta(alpha, alpha).  Returns lam. */
 float rt_mixup(float *out, float *targets, uint32_t *perm, const float *x, const int32_t *labels,
                int n, size_t image_floats, int K, double alpha, float smoothing, rt_rng *rng);
-
-/* ---- images for predict (image_read.c) ----
- * An 8-bit image as bytes [C][H][W]. */
-typedef struct {
-    int C, H, W;
-    uint8_t *pixels;
-    int32_t label;            /* the true label when known (an IDX item with labels), else -1 */
-} rt_image;
-
-/* Reads a PGM (P2/P5), a PNG (gray or RGB; via libpng) or, for "PATH:INDEX", item INDEX
- * of an IDX images file (and its label, if the matching labels file is beside it). */
-int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen);
-void rt_image_free(rt_image *img);
 
 /* ---- data and checkpoint plumbing (train_data.c) ---- */
 

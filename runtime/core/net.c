@@ -1,9 +1,9 @@
-/* net.c — the memory of a generated model (rt_net) and the optimizer dispatch.
+/* net.c — the memory of a generated model (rt_net).
  * Parameters, gradients and optimizer state share one layout, so the optimizer is
- * one flat loop (rt_*_update in kernels.c) over all of them. */
+ * one flat loop (rt_optimizer_step, kernels/optim.c) over all of them. */
 #include <stdlib.h>
 #include <string.h>
-#include "netc_rt.h"
+#include "rt_core.h"
 
 static void *zalloc_aligned(size_t bytes)
 {
@@ -42,23 +42,4 @@ void rt_net_free(rt_net *net)
     free(net->state);
     free(net->arena);
     memset(net, 0, sizeof *net);
-}
-
-void rt_optimizer_step(rt_net *net, size_t n)
-{
-    const rt_hparams *h = &net->h;
-    int t = (int)++net->t;
-    switch (h->optimizer) {
-    case RT_SGD:
-        rt_sgd_update(net->params, net->opt1, net->grads, n, h->lr, h->momentum, 0.0f, h->weight_decay, h->nesterov, t);
-        break;
-    case RT_ADAM:
-        rt_adam_update(net->params, net->opt1, net->opt2, net->grads, n, h->lr, h->beta1, h->beta2, h->eps,
-                       h->weight_decay, t);
-        break;
-    case RT_ADAMW:
-        rt_adamw_update(net->params, net->opt1, net->opt2, net->grads, n, h->lr, h->beta1, h->beta2, h->eps,
-                        h->weight_decay, t);
-        break;
-    }
 }

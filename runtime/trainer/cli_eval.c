@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 static int need_option(const rt_cli_args *a, const char *cmd, const char *name, const char **value)
 {

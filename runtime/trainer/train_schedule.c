@@ -13,7 +13,7 @@
  *                  c = floor(1 + s / (2 step_size)), per step s (momentum is not cycled). */
 #include <math.h>
 #include <string.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 static const double PI = 3.14159265358979323846;
 

@@ -13,32 +13,18 @@
  * Each image draws its random numbers from the caller's rng in a fixed order, so a
  * seeded run is reproducible and a checkpoint of the rng resumes the same stream. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 static const double PI = 3.14159265358979323846;
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int rt_augment_init(rt_augment *a, const rt_train_config *c, int C, int H, int W, const float *bg, char *err,
                     size_t errlen)
 {
     memset(a, 0, sizeof *a);
     if (C < 1 || C > RT_DATA_MAX_CHANNELS || H < 1 || W < 1)
-        return fail(err, errlen, "augmentation: cannot handle images of %dx%dx%d", C, H, W);
+        return rt_fail(err, errlen, "augmentation: cannot handle images of %dx%dx%d", C, H, W);
     a->C = C;
     a->H = H;
     a->W = W;
@@ -51,12 +37,12 @@ int rt_augment_init(rt_augment *a, const rt_train_config *c, int C, int H, int W
     a->pad_crop = (int)c->aug_pad_crop;
     a->flip = c->aug_flip;
     if (rt_augment_active(a) && (H < 2 || W < 2))
-        return fail(err, errlen, "augmentation needs images, but the data are %dx%dx%d", C, H, W);
+        return rt_fail(err, errlen, "augmentation needs images, but the data are %dx%dx%d", C, H, W);
     if (!rt_augment_active(a))
         return 0;
     a->scratch = malloc((size_t)C * H * W * sizeof *a->scratch);
     if (!a->scratch)
-        return fail(err, errlen, "augmentation: out of memory");
+        return rt_fail(err, errlen, "augmentation: out of memory");
     return 0;
 }
 

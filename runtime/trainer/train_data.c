@@ -7,26 +7,12 @@
  * settings, so eval and predict rebuild exactly what train saw from the checkpoint. */
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include "netc_rt.h"
+#include "rt_trainer.h"
 
 /* The random streams of a seed: the model's init uses stream 0 (generated code). */
 #define STREAM_SPLIT 1
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int contains_nocase(const char *s, const char *word)
 {
@@ -63,10 +49,10 @@ int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m
     int ok = model_is_flat(m) ? (long)t->C * t->H * t->W == m->in_c : t->H <= m->in_h && t->W <= m->in_w;
     if (!ok) {
         if (model_is_flat(m))
-            fail(err, errlen, "%s: images are %dx%dx%d (%ld values), but model %s takes %d values", c->data, t->C,
+            rt_fail(err, errlen, "%s: images are %dx%dx%d (%ld values), but model %s takes %d values", c->data, t->C,
                  t->H, t->W, (long)t->C * t->H * t->W, m->name, m->in_c);
         else
-            fail(err, errlen, "%s: images are %dx%dx%d, larger than the %dx%dx%d input of model %s (smaller images are "
+            rt_fail(err, errlen, "%s: images are %dx%dx%d, larger than the %dx%dx%d input of model %s (smaller images are "
                  "padded, larger ones are not cropped)", c->data, t->C, t->H, t->W, m->in_c, m->in_h, m->in_w, m->name);
         rt_data_free(d);
         return -1;
@@ -171,16 +157,16 @@ char *rt_ckpt_get_text(rt_ckpt *ck, const char *name, char *err, size_t errlen)
 {
     const rt_ckpt_section *s = rt_ckpt_find(ck, name);
     if (!s) {
-        fail(err, errlen, "%s: no section '%s'", ck->path, name);
+        rt_fail(err, errlen, "%s: no section '%s'", ck->path, name);
         return NULL;
     }
     if (s->dtype != RT_DT_U8 || s->count > (1u << 24)) {
-        fail(err, errlen, "%s: section '%s' is not text", ck->path, name);
+        rt_fail(err, errlen, "%s: section '%s' is not text", ck->path, name);
         return NULL;
     }
     char *text = malloc((size_t)s->count + 1);
     if (!text) {
-        fail(err, errlen, "%s: out of memory", ck->path);
+        rt_fail(err, errlen, "%s: out of memory", ck->path);
         return NULL;
     }
     if (rt_ckpt_get(ck, name, RT_DT_U8, text, (size_t)s->count, err, errlen)) {
@@ -190,7 +176,7 @@ char *rt_ckpt_get_text(rt_ckpt *ck, const char *name, char *err, size_t errlen)
     text[s->count] = 0;
     if (strlen(text) != s->count) {
         free(text);
-        fail(err, errlen, "%s: section '%s' holds a NUL byte", ck->path, name);
+        rt_fail(err, errlen, "%s: section '%s' holds a NUL byte", ck->path, name);
         return NULL;
     }
     return text;
@@ -256,7 +242,7 @@ int rt_trainer_load_weights(const char *path, const rt_model *m, rt_net *net, rt
         info->nclasses = m->classes;
         info->class_names = split_lines(names, m->classes);
         if (!info->class_names)
-            rc = fail(err, errlen, "%s: out of memory", path);
+            rc = rt_fail(err, errlen, "%s: out of memory", path);
     }
     free(config);
     free(names);
@@ -286,7 +272,7 @@ int rt_trainer_export_npz(const char *path, const rt_model *m, const rt_net *net
 {
     rt_npz_array *a = calloc((size_t)m->ntensors, sizeof *a);
     if (!a)
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     for (int i = 0; i < m->ntensors; i++) {
         const rt_tensor_info *t = &m->tensors[i];
         a[i].name = t->name;
@@ -308,7 +294,7 @@ int rt_trainer_import_npz(const char *path, const rt_model *m, rt_net *net, char
     if (!params || !state) {
         free(params);
         free(state);
-        return fail(err, errlen, "%s: out of memory", path);
+        return rt_fail(err, errlen, "%s: out of memory", path);
     }
     memcpy(params, net->params, m->nparams * sizeof *params);
     memcpy(state, net->state, m->nstate * sizeof *state);

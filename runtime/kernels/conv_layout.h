@@ -1,0 +1,54 @@
+/* conv_layout.h -- the workspace of one conv2d layer, stated once.  The kernels
+ * (runtime/kernels/conv.c) carve the caller's workspace by it and the compiler's planner
+ * (compiler/ops) reserves exactly its size in the arena, so the two cannot drift.  Plain
+ * C99 on integers, no runtime types, so the compiler can include it too.
+ *
+ * The images of a batch are split into RT_CONV_SLOTS slots (contiguous ranges), which the
+ * thread pool takes as tasks.  The workspace holds, per slot: a col matrix [C*kh*kw,
+ * OH*OW]; the image as a zero-padded plane xp [C, H + pad_t + pad_b, W + pad_l + pad_r];
+ * and the output gradient as a zero-padded plane dyp [K, H + kh - 1, W + kw - 1] (for the
+ * direct convolution), each followed by RT_CONV_SLACK floats of room for whole-vector loads
+ * and stores; then, for every slot but the first, a partial weight and bias gradient
+ * [K*C*kh*kw + K]; then, once, the weights packed for the direct convolution, forward
+ * [(K + 8) * C*kh*kw] and backward [(C + 8) * K*kh*kw].  All but the partial gradients
+ * are absent for a pointwise (1x1, stride 1, unpadded) convolution. */
+#ifndef NETC_CONV_LAYOUT_H
+#define NETC_CONV_LAYOUT_H
+
+#include <stddef.h>
+
+enum { RT_CONV_SLOTS = 4, RT_CONV_SLACK = 16 };
+
+/* Floats of each region, as above. */
+typedef struct {
+    size_t col, xp, dyp, part, packed;
+} rt_conv_sizes;
+
+static inline rt_conv_sizes rt_conv_sizes_of(size_t C, size_t H, size_t W, size_t K, size_t kh, size_t kw,
+                                       size_t stride, size_t pad_t, size_t pad_l, size_t pad_b, size_t pad_r,
+                                       size_t OH, size_t OW)
+{
+    size_t ckk = C * kh * kw;
+    rt_conv_sizes z = { 0, 0, 0, K * ckk + K, 0 };
+    if (kh == 1 && kw == 1 && stride == 1 && pad_t + pad_l + pad_b + pad_r == 0)
+        return z;
+    z.col = ckk * OH * OW + RT_CONV_SLACK;
+    z.xp = C * (H + pad_t + pad_b) * (W + pad_l + pad_r) + RT_CONV_SLACK;
+    z.dyp = K * (H + kh - 1) * (W + kw - 1) + RT_CONV_SLACK;
+    z.packed = (K + 8) * ckk + (C + 8) * K * kh * kw;
+    return z;
+}
+
+/* The floats one slot's private buffers take. */
+static inline size_t rt_conv_slot_floats(rt_conv_sizes z)
+{
+    return z.col + z.xp + z.dyp;
+}
+
+/* The whole workspace, in floats. */
+static inline size_t rt_conv_sizes_total(rt_conv_sizes z)
+{
+    return RT_CONV_SLOTS * rt_conv_slot_floats(z) + (RT_CONV_SLOTS - 1) * z.part + z.packed;
+}
+
+#endif
