@@ -61,11 +61,12 @@ $(B)/libnetcrt_$(1).a: $(filter $(B)/rt/$(1)/%,$(RT_OBJ))
 endef
 $(foreach l,$(RT_LAYERS),$(eval $(call rt_layer_lib,$(l))))
 
-$(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y
+# Order-only on the installer, so that `make -j` on a fresh machine waits for bison and flex.
+$(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y | $(B)/.deps
 	@mkdir -p $(B)/cc
 	bison -Wall -Werror --defines=$(B)/cc/parser.tab.h -o $(B)/cc/parser.tab.c $<
 
-$(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h
+$(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h | $(B)/.deps
 	flex --header-file=$(B)/cc/lexer.yy.h -o $(B)/cc/lexer.yy.c $<
 
 # Generated scanner/parser code gets the same warnings minus the ones it trips by design.
@@ -77,7 +78,7 @@ $(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def $(B)/cc/parser.tab.h 
 	@mkdir -p $(B)/cc
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/rt/%.o: runtime/%.c $(RT_HDR)
+$(B)/rt/%.o: runtime/%.c $(RT_HDR) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RTFLAGS) -c -o $@ $<
 
