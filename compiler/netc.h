@@ -127,7 +127,7 @@ int parse_program(const SrcFile *src, Program *out);
 /* ---- ops.def, ops.c: the op table ---- */
 
 typedef enum {
-#define OP(id, name, min_in, max_in, args, shape, params, flops, kernel) OP_##id,
+#define OP(id, name, min_in, max_in, args, shape, params, flops, rules) OP_##id,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -181,7 +181,7 @@ typedef struct {
     int note_input;
 } ShapeError;
 
-typedef struct OpKernel OpKernel;
+typedef struct OpRules OpRules;
 
 typedef struct {
     const char *name;
@@ -190,7 +190,7 @@ typedef struct {
     bool (*shape)(const Graph *g, GNode *n, ShapeError *e);
     void (*params)(const Graph *g, GNode *n);  /* fills n->param; NULL: none */
     long long (*flops)(const Graph *g, const GNode *n);  /* NULL: 0 */
-    const OpKernel *kernel;                /* gradient rule and code emitters (codegen.c) */
+    const OpRules *rules;                  /* planning facts, gradient rule, code emitters */
 } OpInfo;
 
 extern const OpInfo op_table[OP_COUNT];
@@ -348,17 +348,19 @@ void print_plan(FILE *out, const Plan *p);
 size_t place_buffers(Buffer *buf, int n, char strategy[64]);
 size_t live_lower_bound(const Buffer *buf, int n);
 
-/* ---- the op table's gradient rules and code emitters (ops.c, via codegen.c) ---- */
+/* ---- the op table's lowering rules (ops.c, read by plan.c and codegen.c): what an op
+ * needs from the planner (saved values, aux buffers, workspace, in-place and view
+ * flags), its gradient rule and the emitters that write its runtime calls ---- */
 
 typedef struct EmitCtx EmitCtx;
 
 enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads */
-/* K_INPLACE: the forward may write over its first input; K_INPLACE_BWD: the backward may
- * write the input gradient over the output gradient; K_VIEW: the output is the input
- * (flatten), K_VIEW_INFER: it is in inference (dropout). */
-enum { K_INPLACE = 1, K_INPLACE_BWD = 2, K_VIEW = 4, K_VIEW_INFER = 8 };
+/* OPF_INPLACE: the forward may write over its first input; OPF_INPLACE_BWD: the backward
+ * may write the input gradient over the output gradient; OPF_VIEW: the output is the
+ * input (flatten), OPF_VIEW_INFER: it is in inference (dropout). */
+enum { OPF_INPLACE = 1, OPF_INPLACE_BWD = 2, OPF_VIEW = 4, OPF_VIEW_INFER = 8 };
 
-struct OpKernel {
+struct OpRules {
     unsigned saves;
     unsigned flags;
     /* Buffers the forward writes for the backward (argmax, mask, batch stats): fills

@@ -384,7 +384,7 @@ static bool shape_softmax(const Graph *g, GNode *n, ShapeError *e)
 }
 
 
-/* ---- gradient rules and kernels: what each op's backward reads, and the runtime
+/* ---- lowering rules: what each op's backward reads, and the runtime
  * calls its forward, backward and initialisation emit (see codegen.c) ---- */
 
 static long long in_numel(EmitCtx *c, int k)
@@ -468,7 +468,7 @@ static void conv2d_backward(EmitCtx *c)
          emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
 }
 
-static const OpKernel conv2d_kernel = {
+static const OpRules conv2d_rules = {
     .saves = SAVES_INPUT, .work = conv2d_work, .decl = conv2d_decl, .init = conv2d_init,
     .forward = conv2d_forward, .backward = conv2d_backward,
 };
@@ -496,7 +496,7 @@ static void dense_backward(EmitCtx *c)
          emit_node(c)->out.d[0], accum);
 }
 
-static const OpKernel dense_kernel = {
+static const OpRules dense_rules = {
     .saves = SAVES_INPUT, .init = dense_init, .forward = dense_forward, .backward = dense_backward,
 };
 
@@ -535,7 +535,7 @@ static void maxpool_backward(EmitCtx *c)
          emit_id(c), accum);
 }
 
-static const OpKernel maxpool2d_kernel = {
+static const OpRules maxpool2d_rules = {
     .aux = maxpool_aux, .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward,
 };
 
@@ -551,7 +551,7 @@ static void avgpool_backward(EmitCtx *c)
     emit(c, "rt_avgpool2d_backward(%s, %s, n, &%s_desc, %s);", din, emit_dout(c), emit_id(c), accum);
 }
 
-static const OpKernel avgpool2d_kernel = {
+static const OpRules avgpool2d_rules = {
     .decl = pool_decl, .forward = avgpool_forward, .backward = avgpool_backward,
 };
 
@@ -571,7 +571,7 @@ static void global_avgpool_backward(EmitCtx *c)
     emit(c, "rt_global_avgpool_backward(%s, %s, n, %lld, %lld, %s);", din, emit_dout(c), C, HW, accum);
 }
 
-static const OpKernel global_avgpool_kernel = {
+static const OpRules global_avgpool_rules = {
     .forward = global_avgpool_forward, .backward = global_avgpool_backward,
 };
 
@@ -622,7 +622,7 @@ static void batchnorm_backward(EmitCtx *c)
          emit_aux(c, 1, "float"), emit_param(c, "weight"), C, HW, accum);
 }
 
-static const OpKernel batchnorm_kernel = {
+static const OpRules batchnorm_rules = {
     .saves = SAVES_INPUT, .aux = batchnorm_aux, .init = batchnorm_init, .forward = batchnorm_forward,
     .backward = batchnorm_backward,
 };
@@ -671,8 +671,8 @@ static void dropout_backward(EmitCtx *c)
              emit_aux(c, 0, "uint32_t"), emit_float(c, attr_float(n, "p")), shape_numel(&n->out), accum);
 }
 
-static const OpKernel dropout_kernel = {
-    .flags = K_INPLACE | K_INPLACE_BWD | K_VIEW_INFER, .aux = dropout_aux, .forward = dropout_forward,
+static const OpRules dropout_rules = {
+    .flags = OPF_INPLACE | OPF_INPLACE_BWD | OPF_VIEW_INFER, .aux = dropout_aux, .forward = dropout_forward,
     .backward = dropout_backward,
 };
 
@@ -725,20 +725,20 @@ static void activation_backward(EmitCtx *c)
          shape_numel(&n->out), accum);
 }
 
-static const OpKernel activation_kernel = {
-    .saves = SAVES_OUTPUT, .flags = K_INPLACE | K_INPLACE_BWD, .forward = activation_forward,
+static const OpRules activation_rules = {
+    .saves = SAVES_OUTPUT, .flags = OPF_INPLACE | OPF_INPLACE_BWD, .forward = activation_forward,
     .backward = activation_backward,
 };
-static const OpKernel leaky_relu_kernel = {
-    .saves = SAVES_INPUT, .flags = K_INPLACE | K_INPLACE_BWD, .forward = activation_forward,
+static const OpRules leaky_relu_rules = {
+    .saves = SAVES_INPUT, .flags = OPF_INPLACE | OPF_INPLACE_BWD, .forward = activation_forward,
     .backward = activation_backward,
 };
 
 /* flatten is a view: same memory, same gradient. */
-static const OpKernel view_kernel = { .flags = K_VIEW };
+static const OpRules view_rules = { .flags = OPF_VIEW };
 
 /* input and softmax are folded into the caller's data and the loss step. */
-static const OpKernel folded_kernel = { 0 };
+static const OpRules folded_rules = { 0 };
 
 static void pad_forward(EmitCtx *c)
 {
@@ -756,7 +756,7 @@ static void pad_backward(EmitCtx *c)
          in->d[2], attr_int(emit_node(c), "p"), accum);
 }
 
-static const OpKernel pad_kernel = { .forward = pad_forward, .backward = pad_backward };
+static const OpRules pad_rules = { .forward = pad_forward, .backward = pad_backward };
 
 /* The inputs of an n-ary op as a C array initialiser "{ a, b, ... }". */
 static void emit_input_array(EmitCtx *c, const char *name)
@@ -789,7 +789,7 @@ static void add_backward(EmitCtx *c)
     }
 }
 
-static const OpKernel add_kernel = { .flags = K_INPLACE, .forward = add_forward, .backward = add_backward };
+static const OpRules add_rules = { .flags = OPF_INPLACE, .forward = add_forward, .backward = add_backward };
 
 static void concat_forward(EmitCtx *c)
 {
@@ -824,13 +824,13 @@ static void concat_backward(EmitCtx *c)
     }
 }
 
-static const OpKernel concat_kernel = { .forward = concat_forward, .backward = concat_backward };
+static const OpRules concat_rules = { .forward = concat_forward, .backward = concat_backward };
 
 /* ---- the table ---- */
 
 const OpInfo op_table[OP_COUNT] = {
-#define OP(id, name, min_in, max_in, args, shape, params, flops, kernel) \
-    [OP_##id] = { name, min_in, max_in, args, shape, params, flops, &kernel },
+#define OP(id, name, min_in, max_in, args, shape, params, flops, rules) \
+    [OP_##id] = { name, min_in, max_in, args, shape, params, flops, &rules },
 #include "ops.def"
 #undef OP
 };
