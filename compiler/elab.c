@@ -377,8 +377,8 @@ static void report_unknown_arg(const OpInfo *op, const Arg *a)
 {
     const char *cands[MAX_ARGS + 1];
     int n = 0;
-    for (int i = 0; op->args[i].name; i++)
-        cands[n++] = op->args[i].name;
+    for (int i = 0; op->rules->args[i].name; i++)
+        cands[n++] = op->rules->args[i].name;
     cands[n++] = "name";
     char msg[256];
     snprintf(msg, sizeof msg, "%s has no argument '%s'", op->name, a->key);
@@ -438,7 +438,7 @@ static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgL
 {
     const Arg *by_slot[MAX_ARGS] = { 0 };
     int nspec = 0;
-    while (op->args[nspec].name)
+    while (op->rules->args[nspec].name)
         nspec++;
     bool ok = true;
     int slot = 0;
@@ -462,21 +462,22 @@ static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgL
             continue;
         }
         if (by_slot[idx]) {
-            error_at(a->key ? a->key_loc : a->v.loc, "%s: argument '%s' is given twice", op->name, op->args[idx].name);
+            error_at(a->key ? a->key_loc : a->v.loc, "%s: argument '%s' is given twice", op->name,
+                     op->rules->args[idx].name);
             ok = false;
             continue;
         }
         by_slot[idx] = a;
         if (a->v.kind == V_TENSOR) {
             error_at(a->v.loc, "%s: '%s' must be a number, got a tensor (tensor inputs come first)", op->name,
-                     op->args[idx].name);
+                     op->rules->args[idx].name);
             ok = false;
-        } else if (!convert_arg(E, op, &op->args[idx], a->v, &n->attr[idx])) {
+        } else if (!convert_arg(E, op, &op->rules->args[idx], a->v, &n->attr[idx])) {
             ok = false;
         }
     }
     for (int i = 0; i < nspec && ok; i++) {
-        const ArgSpec *spec = &op->args[i];
+        const ArgSpec *spec = &op->rules->args[i];
         if (by_slot[i])
             continue;
         if (spec->required) {
@@ -519,18 +520,19 @@ static bool check_sizes(const GNode *n)
 
 static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList *args)
 {
+    const OpRules *r = op->rules;
     int nin = 0;
     while (nin < args->n && !args->a[nin].key && args->a[nin].v.kind == V_TENSOR)
         nin++;
-    if (nin < op->min_in || (op->max_in >= 0 && nin > op->max_in) || nin > MAX_INPUTS) {
-        int want = op->max_in < 0 ? op->min_in : op->max_in;
-        if (op->min_in == 1 && nin == 0)
+    if (nin < r->min_in || (r->max_in >= 0 && nin > r->max_in) || nin > MAX_INPUTS) {
+        int want = r->max_in < 0 ? r->min_in : r->max_in;
+        if (r->min_in == 1 && nin == 0)
             error_at(call->loc, "%s needs a tensor input: write x -> %s(...) or %s(x, ...)", op->name, op->name,
                      op->name);
         else if (nin > MAX_INPUTS)
             error_at(call->loc, "%s takes at most %d tensor inputs, got %d", op->name, MAX_INPUTS, nin);
         else
-            error_at(call->loc, "%s takes %s%d tensor input%s, got %d", op->name, op->max_in < 0 ? "at least " : "",
+            error_at(call->loc, "%s takes %s%d tensor input%s, got %d", op->name, r->max_in < 0 ? "at least " : "",
                      want, want == 1 ? "" : "s", nin);
         return none();
     }
@@ -550,7 +552,7 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
     if (given_name ? !set_given_name(E, n, given_name) : !(n->name = layer_name(E, n)))
         return none();
     ShapeError err = { .arg = -1, .note_input = -1 };
-    if (!op->shape(E->g, n, &err)) {
+    if (!r->shape(E->g, n, &err)) {
         Loc at = err.arg >= 0 && n->attr[err.arg].given ? n->attr[err.arg].loc : n->loc;
         error_at(at, "%s", err.msg);
         if (err.note_input >= 0) {
@@ -560,8 +562,8 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
         }
         return none();
     }
-    if (op->params)
-        op->params(E->g, n);
+    if (r->params)
+        r->params(E->g, n);
     if (!check_sizes(n))
         return none();
     return (Value){ .kind = V_TENSOR, .node = id, .loc = call->loc };
@@ -714,7 +716,7 @@ static Value eval_call(Elab *E, const Node *call, const Value *chained)
     ArgList *args = xcalloc(1, sizeof *args);
     eval_args(E, call, chained, args);
     /* A word where an op expects its tensor inputs is an unknown name. */
-    for (int i = 0; op && i < op->min_in && i < args->n && !args->failed; i++) {
+    for (int i = 0; op && i < op->rules->min_in && i < args->n && !args->failed; i++) {
         if (!args->a[i].key && args->a[i].v.kind == V_SYM) {
             no_symbol(E, args->a[i].v);
             args->failed = true;

@@ -46,7 +46,7 @@ long long graph_flops(const Graph *g)
 {
     long long total = 0;
     for (int i = 0; i < g->n; i++)
-        if (op_table[g->node[i].op].flops)
-            total += op_table[g->node[i].op].flops(g, &g->node[i]);
+        if (op_table[g->node[i].op].rules->flops)
+            total += op_table[g->node[i].op].rules->flops(g, &g->node[i]);
     return total;
 }
