@@ -1074,7 +1074,8 @@ static int bind_model_params(Elab *E, const Node *model, const Define *defs, int
     return 0;
 }
 
-/* The model's output must be one rank-1 tensor, and softmax can only end the graph. */
+/* The model's output must be one rank-1 tensor, and an op folded into the loss
+ * (softmax) can only end the graph. */
 static void check_output(Elab *E, const Node *model)
 {
     char buf[64];
@@ -1101,8 +1102,9 @@ static void check_output(Elab *E, const Node *model)
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
         for (int k = 0; k < n->nin; k++) {
-            if (g->node[n->in[k]].op == OP_SOFTMAX) {
-                error_at(n->in_loc[k], "softmax must be the model's last op, but %s uses its output", n->name);
+            const OpInfo *src = &op_table[g->node[n->in[k]].op];
+            if (src->rules->flags & OPF_IN_LOSS) {
+                error_at(n->in_loc[k], "%s must be the model's last op, but %s uses its output", src->name, n->name);
                 break;
             }
         }

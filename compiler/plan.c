@@ -47,11 +47,7 @@ bool plan_is_view(const Plan *p, int node)
     return (f & OPF_VIEW) || (p->mode == MODE_INFER && (f & OPF_VIEW_INFER));
 }
 
-static bool folded(const Plan *p, int node)
-{
-    const GNode *n = &p->g->node[node];
-    return n->op == OP_INPUT || n->op == OP_SOFTMAX;
-}
+static bool folded(const Plan *p, int node) { return rules_of(p, node)->flags & OPF_FOLDED; }
 
 static void mark_requires_grad(Plan *p)
 {
@@ -63,7 +59,7 @@ static void mark_requires_grad(Plan *p)
             req |= n->param[k].trainable;
         for (int k = 0; k < n->nin; k++)
             req |= p->requires_grad[n->in[k]];
-        p->requires_grad[i] = req && n->op != OP_INPUT;
+        p->requires_grad[i] = req;
     }
 }
 
@@ -473,7 +469,7 @@ Plan *plan_build(const Graph *g, Mode mode, int batch)
     p->work_bwd = xcalloc((size_t)n, sizeof *p->work_bwd);
     p->requires_grad = xcalloc((size_t)n, sizeof *p->requires_grad);
     const GNode *out = &g->node[g->output];
-    p->logits = out->op == OP_SOFTMAX ? out->in[0] : g->output;
+    p->logits = rules_of(p, g->output)->flags & OPF_IN_LOSS ? out->in[0] : g->output;
     mark_requires_grad(p);
     make_schedule(p);
     make_buffers(p);

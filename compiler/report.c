@@ -107,7 +107,7 @@ void print_dot(FILE *out, const Graph *g)
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
         fprintf(out, "  n%d [label=\"%s\\n%s %s\"%s];\n", i, n->name, op_table[n->op].name, shape_str(&n->out, shape),
-                i == g->output ? ", style=bold" : n->op == OP_INPUT ? ", style=rounded" : "");
+                i == g->output ? ", style=bold" : i == g->input ? ", style=rounded" : "");
     }
     for (int i = 0; i < g->n; i++)
         for (int k = 0; k < g->node[i].nin; k++)
