@@ -97,16 +97,20 @@ static size_t conv2d_work(const Graph *g, const GNode *n)
     return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part + packed) * sizeof(float);
 }
 
+/* The geometry as an rt_conv_desc (runtime/rt_kernels.h), by field name. */
 static void conv2d_decl(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
-    const Shape *in = &emit_graph(c)->node[n->in[0]].out;
+    const Shape *in = in_shape(emit_graph(c), n, 0);
     int pad[4];
     conv_padding(n, in, pad);
     long long k = attr_int(n, "kernel");
-    emit(c, "static const rt_conv_desc %s_desc = { %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %d, %d, %lld, %lld };",
-         emit_id(c), in->d[0], in->d[1], in->d[2], n->out.d[0], k, k, attr_int(n, "stride"), pad[0], pad[1], pad[2],
+    emit(c, "static const rt_conv_desc %s_desc = {", emit_id(c));
+    emit(c, "    .C = %lld, .H = %lld, .W = %lld, .K = %lld, .kh = %lld, .kw = %lld, .stride = %lld,", in->d[0],
+         in->d[1], in->d[2], n->out.d[0], k, k, attr_int(n, "stride"));
+    emit(c, "    .pad_t = %d, .pad_l = %d, .pad_b = %d, .pad_r = %d, .OH = %lld, .OW = %lld,", pad[0], pad[1], pad[2],
          pad[3], n->out.d[1], n->out.d[2]);
+    emit(c, "};");
 }
 
 static void conv2d_init(EmitCtx *c)

@@ -33,14 +33,17 @@ static bool shape_pool(const Graph *g, GNode *n, ShapeError *e)
     return true;
 }
 
+/* The geometry as an rt_pool_desc (runtime/rt_kernels.h), by field name. */
 static void pool_decl(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
-    const Shape *in = &emit_graph(c)->node[n->in[0]].out;
+    const Shape *in = in_shape(emit_graph(c), n, 0);
     long long k = attr_int(n, "kernel");
-    emit(c, "static const rt_pool_desc %s_desc = { %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld };",
-         emit_id(c), in->d[0], in->d[1], in->d[2], k, k, attr_int(n, "stride"), attr_int(n, "pad"), n->out.d[1],
-         n->out.d[2]);
+    emit(c, "static const rt_pool_desc %s_desc = {", emit_id(c));
+    emit(c, "    .C = %lld, .H = %lld, .W = %lld, .kh = %lld, .kw = %lld, .stride = %lld, .pad = %lld, .OH = %lld, "
+            ".OW = %lld,", in->d[0], in->d[1], in->d[2], k, k, attr_int(n, "stride"), attr_int(n, "pad"),
+         n->out.d[1], n->out.d[2]);
+    emit(c, "};");
 }
 
 /* ---- maxpool2d ---- */
