@@ -258,6 +258,8 @@ struct Graph {
 
 int graph_add(Graph *g, OpKind op, Loc loc);
 void graph_free(Graph *g);
+/* Parameter values of one node or of the graph: trainable ones, or the state. */
+long long node_params(const GNode *n, bool trainable);
 long long graph_params(const Graph *g, bool trainable);
 long long graph_flops(const Graph *g);
 

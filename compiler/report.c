@@ -4,15 +4,6 @@
 #include <string.h>
 #include "netc.h"
 
-static long long node_params(const GNode *n, bool trainable)
-{
-    long long total = 0;
-    for (int p = 0; p < n->nparam; p++)
-        if (n->param[p].trainable == trainable)
-            total += param_numel(&n->param[p]);
-    return total;
-}
-
 /* The inputs column names a node's inputs unless it simply follows the row above. */
 static void inputs_text(const Graph *g, int i, char *buf, size_t len)
 {
