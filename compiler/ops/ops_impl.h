@@ -3,9 +3,10 @@
  * Each family file (conv.c, pool.c, norm.c, dropout.c, activation.c, dense.c,
  * shape.c) defines, for each of its ops, one OpRules entry naming that op's argument
  * schema, shape rule, parameter and FLOP rules, planning facts, gradient rule and
- * emitters, all static functions of the same file; the entry is the file's only
- * export.  ops.c builds the table from ops.def and holds the helpers declared here:
- * shape-rule checks and failures, parameter shapes, and the emitters' common pieces. */
+ * emitters, all static functions of the same file; the entries are what the file
+ * exports (conv.c also conv_padding, for netc.h).  ops.c builds the table from
+ * ops.def and holds the helpers declared here: shape-rule checks and failures,
+ * parameter shapes, and the emitters' common pieces. */
 #ifndef NETC_OPS_IMPL_H
 #define NETC_OPS_IMPL_H
 
