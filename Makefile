@@ -18,7 +18,7 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS)
 RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
 LDLIBS  := -lopenblas -lzip -lz -lpng -lm
 
-CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
+CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard compiler/ops/*.c)
 CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o
 # The runtime's layers, each a folder and a library depending only on the ones before it
 # (runtime/netc_rt.h); libnetcrt.a is all of them, for the trainers and the tests.
@@ -74,8 +74,8 @@ $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-param
 $(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
-	@mkdir -p $(B)/cc
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
 $(B)/rt/%.o: runtime/%.c $(RT_HDR) | $(B)/.deps

@@ -347,7 +347,7 @@ static void emit_schedule(EmitCtx *c)
         const Step *st = &p->step[s];
         c->node = st->node;
         c->backward = st->kind == STEP_BWD;
-        const OpKernel *k = st->node >= 0 ? op_table[c->g->node[st->node].op].kernel : NULL;
+        const OpRules *k = st->node >= 0 ? op_table[c->g->node[st->node].op].rules : NULL;
         switch (st->kind) {
         case STEP_FWD:
             emit_comment(c);
@@ -389,7 +389,7 @@ static void write_source(FILE *out, const Graph *g, char **ids, const char *pref
 
     for (int i = 0; i < g->n; i++) {
         c.node = i;
-        const OpKernel *k = op_table[g->node[i].op].kernel;
+        const OpRules *k = op_table[g->node[i].op].rules;
         if (k->decl)
             k->decl(&c);
     }
@@ -400,7 +400,7 @@ static void write_source(FILE *out, const Graph *g, char **ids, const char *pref
     fprintf(out, "    rt_rng rng;\n    rt_rng_seed(&rng, seed, 0);\n");
     for (int i = 0; i < g->n; i++) {
         c.node = i;
-        const OpKernel *k = op_table[g->node[i].op].kernel;
+        const OpRules *k = op_table[g->node[i].op].rules;
         if (k->init)
             k->init(&c);
     }

@@ -373,19 +373,6 @@ static bool convert_arg(Elab *E, const OpInfo *op, const ArgSpec *spec, Value v,
     return false;
 }
 
-static void report_unknown_arg(const OpInfo *op, const Arg *a)
-{
-    const char *cands[MAX_ARGS + 1];
-    int n = 0;
-    for (int i = 0; op->args[i].name; i++)
-        cands[n++] = op->args[i].name;
-    cands[n++] = "name";
-    char msg[256];
-    snprintf(msg, sizeof msg, "%s has no argument '%s'", op->name, a->key);
-    did_you_mean(msg, sizeof msg, a->key, cands, n);
-    error_at(a->key_loc, "%s", msg);
-}
-
 /* Remembers a node whose name was written in the source, the only kind a default
  * name can collide with, so naming stays linear in the graph's size. */
 static void add_named(Elab *E, int id)
@@ -431,62 +418,117 @@ static bool set_given_name(Elab *E, GNode *n, const Arg *a)
     return true;
 }
 
-/* Binds the non-tensor arguments (positional after the inputs, then keywords) to the
- * op's schema, fills defaults, and reports what is missing, doubled or unknown. */
+/* ---- binding a call's arguments: one binder for ops and blocks ---- */
+
+/* What a call's arguments bind to, in order: an op's arguments (its schema) or a
+ * block's parameters; and how messages name the callee. */
+typedef struct {
+    const char *prefix, *name;         /* "" and "conv2d", or "block " and "res" */
+    const char *slot[MAX_CALL_ARGS];   /* the arguments' or parameters' names */
+    int n;
+    bool op;                           /* an op: tensor inputs come first, `name` names the layer */
+} Signature;
+
+static void op_signature(const OpInfo *op, Signature *s)
+{
+    *s = (Signature){ .prefix = "", .name = op->name, .op = true };
+    for (const ArgSpec *a = op->rules->args; a->name; a++)
+        s->slot[s->n++] = a->name;
+}
+
+static void block_signature(const Node *def, Signature *s)
+{
+    *s = (Signature){ .prefix = "block ", .name = def->name };
+    for (const Node *p = def->list; p && s->n < MAX_CALL_ARGS; p = p->next)
+        s->slot[s->n++] = p->name;
+}
+
+static void report_unknown_slot(const Signature *s, const Arg *a)
+{
+    const char *cands[MAX_CALL_ARGS + 1];
+    int n = 0;
+    for (; n < s->n; n++)
+        cands[n] = s->slot[n];
+    if (s->op)
+        cands[n++] = "name";
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s%s has no %s '%s'", s->prefix, s->name, s->op ? "argument" : "parameter", a->key);
+    did_you_mean(msg, sizeof msg, a->key, cands, n);
+    error_at(a->key_loc, "%s", msg);
+}
+
+/* Binds one argument to its slot: a positional one to the next slot (*next), a keyword
+ * to the slot of that name; records it in by_slot and returns the slot.  Reports a
+ * positional argument too many, an unknown keyword or a slot given twice, and returns
+ * -1.  Callers bind their arguments in order, so messages come in source order. */
+static int bind_arg(const Signature *s, const Arg *a, int *next, const Arg *by_slot[MAX_CALL_ARGS])
+{
+    int k = 0;
+    if (!a->key) {
+        if (*next >= s->n) {
+            bool tensor = s->op && a->v.kind == V_TENSOR;
+            error_at(a->v.loc, "%s%s takes %d argument%s%s%s", s->prefix, s->name, s->n, s->n == 1 ? "" : "s",
+                     s->op ? " after its input" : "", tensor ? "; tensor inputs come first" : "");
+            return -1;
+        }
+        k = (*next)++;
+    } else {
+        while (k < s->n && strcmp(s->slot[k], a->key) != 0)
+            k++;
+        if (k == s->n) {
+            report_unknown_slot(s, a);
+            return -1;
+        }
+    }
+    if (by_slot[k]) {
+        error_at(a->key ? a->key_loc : a->v.loc, "%s%s: %s '%s' is given twice", s->prefix, s->name,
+                 s->op ? "argument" : "parameter", s->slot[k]);
+        return -1;
+    }
+    by_slot[k] = a;
+    return k;
+}
+
+/* Binds an op call's non-tensor arguments (positional after the inputs, then keywords)
+ * to its schema and converts each to its type; then fills defaults, and reports an
+ * argument that is missing.  `name = "..."` names the layer (*given_name). */
 static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgList *args, int first, GNode *n,
                          const Arg **given_name)
 {
-    const Arg *by_slot[MAX_ARGS] = { 0 };
-    int nspec = 0;
-    while (op->args[nspec].name)
-        nspec++;
+    Signature sig;
+    op_signature(op, &sig);
+    const ArgSpec *spec = op->rules->args;
+    const Arg *by_slot[MAX_CALL_ARGS] = { 0 };
     bool ok = true;
-    int slot = 0;
+    int next = 0;
     for (int i = first; i < args->n; i++) {
         const Arg *a = &args->a[i];
-        int idx;
-        if (!a->key) {
-            if (slot >= nspec) {
-                error_at(a->v.loc, "%s takes %d argument%s after its input%s", op->name, nspec, nspec == 1 ? "" : "s",
-                         a->v.kind == V_TENSOR ? "; tensor inputs come first" : "");
-                ok = false;
-                continue;
-            }
-            idx = slot++;
-        } else if (strcmp(a->key, "name") == 0) {
+        if (a->key && strcmp(a->key, "name") == 0) {
             *given_name = a;
             continue;
-        } else if ((idx = op_arg_index(op, a->key)) < 0) {
-            report_unknown_arg(op, a);
-            ok = false;
-            continue;
         }
-        if (by_slot[idx]) {
-            error_at(a->key ? a->key_loc : a->v.loc, "%s: argument '%s' is given twice", op->name, op->args[idx].name);
+        int k = bind_arg(&sig, a, &next, by_slot);
+        if (k < 0) {
             ok = false;
-            continue;
-        }
-        by_slot[idx] = a;
-        if (a->v.kind == V_TENSOR) {
+        } else if (a->v.kind == V_TENSOR) {
             error_at(a->v.loc, "%s: '%s' must be a number, got a tensor (tensor inputs come first)", op->name,
-                     op->args[idx].name);
+                     spec[k].name);
             ok = false;
-        } else if (!convert_arg(E, op, &op->args[idx], a->v, &n->attr[idx])) {
+        } else if (!convert_arg(E, op, &spec[k], a->v, &n->attr[k])) {
             ok = false;
         }
     }
-    for (int i = 0; i < nspec && ok; i++) {
-        const ArgSpec *spec = &op->args[i];
-        if (by_slot[i])
+    for (int k = 0; k < sig.n && ok; k++) {
+        if (by_slot[k])
             continue;
-        if (spec->required) {
-            error_at(call->loc, "%s: missing argument '%s'", op->name, spec->name);
+        if (spec[k].required) {
+            error_at(call->loc, "%s: missing argument '%s'", op->name, spec[k].name);
             ok = false;
-        } else if (spec->same_as) {
-            n->attr[i] = n->attr[op_arg_index(op, spec->same_as)];
-            n->attr[i].given = false;
+        } else if (spec[k].same_as) {
+            n->attr[k] = n->attr[op_arg_index(op, spec[k].same_as)];
+            n->attr[k].given = false;
         } else {
-            n->attr[i] = (Attr){ .i = (long long)spec->def, .f = spec->def };
+            n->attr[k] = (Attr){ .i = (long long)spec[k].def, .f = spec[k].def };
         }
     }
     return ok;
@@ -519,18 +561,19 @@ static bool check_sizes(const GNode *n)
 
 static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList *args)
 {
+    const OpRules *r = op->rules;
     int nin = 0;
     while (nin < args->n && !args->a[nin].key && args->a[nin].v.kind == V_TENSOR)
         nin++;
-    if (nin < op->min_in || (op->max_in >= 0 && nin > op->max_in) || nin > MAX_INPUTS) {
-        int want = op->max_in < 0 ? op->min_in : op->max_in;
-        if (op->min_in == 1 && nin == 0)
+    if (nin < r->min_in || (r->max_in >= 0 && nin > r->max_in) || nin > MAX_INPUTS) {
+        int want = r->max_in < 0 ? r->min_in : r->max_in;
+        if (r->min_in == 1 && nin == 0)
             error_at(call->loc, "%s needs a tensor input: write x -> %s(...) or %s(x, ...)", op->name, op->name,
                      op->name);
         else if (nin > MAX_INPUTS)
             error_at(call->loc, "%s takes at most %d tensor inputs, got %d", op->name, MAX_INPUTS, nin);
         else
-            error_at(call->loc, "%s takes %s%d tensor input%s, got %d", op->name, op->max_in < 0 ? "at least " : "",
+            error_at(call->loc, "%s takes %s%d tensor input%s, got %d", op->name, r->max_in < 0 ? "at least " : "",
                      want, want == 1 ? "" : "s", nin);
         return none();
     }
@@ -550,7 +593,7 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
     if (given_name ? !set_given_name(E, n, given_name) : !(n->name = layer_name(E, n)))
         return none();
     ShapeError err = { .arg = -1, .note_input = -1 };
-    if (!op->shape(E->g, n, &err)) {
+    if (!r->shape(E->g, n, &err)) {
         Loc at = err.arg >= 0 && n->attr[err.arg].given ? n->attr[err.arg].loc : n->loc;
         error_at(at, "%s", err.msg);
         if (err.note_input >= 0) {
@@ -560,8 +603,8 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
         }
         return none();
     }
-    if (op->params)
-        op->params(E->g, n);
+    if (r->params)
+        r->params(E->g, n);
     if (!check_sizes(n))
         return none();
     return (Value){ .kind = V_TENSOR, .node = id, .loc = call->loc };
@@ -587,60 +630,20 @@ static const Node *find_param(const Node *def, const char *name)
  * (evaluated in the block's scope, so a default may use earlier parameters). */
 static bool bind_block_args(Elab *E, const Node *def, const Node *call, const ArgList *args)
 {
-    const Node *p = def->list;
-    const Arg *by_param[MAX_CALL_ARGS] = { 0 };
-    int nparams = 0;
-    for (const Node *q = def->list; q; q = q->next)
-        nparams++;
-    if (nparams > MAX_CALL_ARGS)
-        nparams = MAX_CALL_ARGS;
+    Signature sig;
+    block_signature(def, &sig);
+    const Arg *by_slot[MAX_CALL_ARGS] = { 0 };
     bool ok = true;
-    int slot = 0;
-    for (int i = 0; i < args->n; i++) {
-        const Arg *a = &args->a[i];
-        int idx = 0;
-        if (!a->key) {
-            if (slot >= nparams) {
-                error_at(a->v.loc, "block %s takes %d argument%s", def->name, nparams, nparams == 1 ? "" : "s");
-                ok = false;
-                continue;
-            }
-            idx = slot++;
-        } else {
-            const Node *q = def->list;
-            while (q && strcmp(q->name, a->key) != 0) {
-                q = q->next;
-                idx++;
-            }
-            if (!q || idx >= MAX_CALL_ARGS) {
-                const char *cands[MAX_CALL_ARGS];
-                int nc = 0;
-                for (const Node *r = def->list; r && nc < MAX_CALL_ARGS; r = r->next)
-                    cands[nc++] = r->name;
-                char msg[256];
-                snprintf(msg, sizeof msg, "block %s has no parameter '%s'", def->name, a->key);
-                did_you_mean(msg, sizeof msg, a->key, cands, nc);
-                error_at(a->key_loc, "%s", msg);
-                ok = false;
-                continue;
-            }
-        }
-        if (by_param[idx]) {
-            const Node *q = def->list;
-            for (int k = 0; k < idx; k++)
-                q = q->next;
-            error_at(a->key ? a->key_loc : a->v.loc, "block %s: parameter '%s' is given twice", def->name, q->name);
+    int next = 0;
+    for (int i = 0; i < args->n; i++)
+        if (bind_arg(&sig, &args->a[i], &next, by_slot) < 0)
             ok = false;
-            continue;
-        }
-        by_param[idx] = a;
-    }
     if (!ok)
         return false;
-    p = def->list;
-    for (int i = 0; p && i < nparams; p = p->next, i++) {
-        if (by_param[i]) {
-            bind(E, p->name, by_param[i]->v, p->loc);
+    const Node *p = def->list;
+    for (int k = 0; k < sig.n; p = p->next, k++) {
+        if (by_slot[k]) {
+            bind(E, p->name, by_slot[k]->v, p->loc);
         } else if (p->lhs) {
             Value v = eval(E, p->lhs);
             if (v.kind == V_NONE)
@@ -714,7 +717,7 @@ static Value eval_call(Elab *E, const Node *call, const Value *chained)
     ArgList *args = xcalloc(1, sizeof *args);
     eval_args(E, call, chained, args);
     /* A word where an op expects its tensor inputs is an unknown name. */
-    for (int i = 0; op && i < op->min_in && i < args->n && !args->failed; i++) {
+    for (int i = 0; op && i < op->rules->min_in && i < args->n && !args->failed; i++) {
         if (!args->a[i].key && args->a[i].v.kind == V_SYM) {
             no_symbol(E, args->a[i].v);
             args->failed = true;
@@ -1072,7 +1075,8 @@ static int bind_model_params(Elab *E, const Node *model, const Define *defs, int
     return 0;
 }
 
-/* The model's output must be one rank-1 tensor, and softmax can only end the graph. */
+/* The model's output must be one rank-1 tensor, and an op folded into the loss
+ * (softmax) can only end the graph. */
 static void check_output(Elab *E, const Node *model)
 {
     char buf[64];
@@ -1099,8 +1103,9 @@ static void check_output(Elab *E, const Node *model)
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
         for (int k = 0; k < n->nin; k++) {
-            if (g->node[n->in[k]].op == OP_SOFTMAX) {
-                error_at(n->in_loc[k], "softmax must be the model's last op, but %s uses its output", n->name);
+            const OpInfo *src = &op_table[g->node[n->in[k]].op];
+            if (src->rules->flags & OPF_IN_LOSS) {
+                error_at(n->in_loc[k], "%s must be the model's last op, but %s uses its output", src->name, n->name);
                 break;
             }
         }

@@ -32,13 +32,20 @@ void graph_free(Graph *g)
     *g = (Graph){ 0 };
 }
 
+long long node_params(const GNode *n, bool trainable)
+{
+    long long total = 0;
+    for (int p = 0; p < n->nparam; p++)
+        if (n->param[p].trainable == trainable)
+            total += param_numel(&n->param[p]);
+    return total;
+}
+
 long long graph_params(const Graph *g, bool trainable)
 {
     long long total = 0;
     for (int i = 0; i < g->n; i++)
-        for (int p = 0; p < g->node[i].nparam; p++)
-            if (g->node[i].param[p].trainable == trainable)
-                total += param_numel(&g->node[i].param[p]);
+        total += node_params(&g->node[i], trainable);
     return total;
 }
 
@@ -46,7 +53,7 @@ long long graph_flops(const Graph *g)
 {
     long long total = 0;
     for (int i = 0; i < g->n; i++)
-        if (op_table[g->node[i].op].flops)
-            total += op_table[g->node[i].op].flops(g, &g->node[i]);
+        if (op_table[g->node[i].op].rules->flops)
+            total += op_table[g->node[i].op].rules->flops(g, &g->node[i]);
     return total;
 }

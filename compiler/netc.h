@@ -3,7 +3,7 @@
  * The pipeline, in the order main() runs it:
  *   source (diag.c)  ->  tokens and AST (lexer.l, parser.y, ast.c)
  *   -> graph IR by elaboration: parameters, loops and blocks evaluated away (elab.c)
- *   -> shapes checked per op through the op table (ops.def, ops.c)
+ *   -> shapes checked per op through the op table (ops.def, ops/)
  *   -> train settings checked against their schema (train.c)
  *   -> reports: summary, dot (report.c).
  * Every AST node and graph node keeps the Loc it came from, so any pass can point at
@@ -124,10 +124,12 @@ const char *operator_text(Operator op);
 /* Parses a file; syntax errors are reported through diag.  Returns 0 if clean. */
 int parse_program(const SrcFile *src, Program *out);
 
-/* ---- ops.def, ops.c: the op table ---- */
+/* ---- ops.def, ops/: the op table ----
+ * One entry (OpRules, below) per op of ops.def, in the op's family file under
+ * compiler/ops/; the table maps each OpKind to its name and entry. */
 
 typedef enum {
-#define OP(id, name, min_in, max_in, args, shape, params, flops, kernel) OP_##id,
+#define OP(id, name, rules) OP_##id,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -181,16 +183,11 @@ typedef struct {
     int note_input;
 } ShapeError;
 
-typedef struct OpKernel OpKernel;
+typedef struct OpRules OpRules;
 
 typedef struct {
     const char *name;
-    int min_in, max_in;                    /* max_in -1: any number */
-    const ArgSpec *args;                   /* terminated by a NULL name */
-    bool (*shape)(const Graph *g, GNode *n, ShapeError *e);
-    void (*params)(const Graph *g, GNode *n);  /* fills n->param; NULL: none */
-    long long (*flops)(const Graph *g, const GNode *n);  /* NULL: 0 */
-    const OpKernel *kernel;                /* gradient rule and code emitters (codegen.c) */
+    const OpRules *rules;     /* everything else about the op */
 } OpInfo;
 
 extern const OpInfo op_table[OP_COUNT];
@@ -201,7 +198,7 @@ long long attr_int(const GNode *n, const char *arg);
 double attr_float(const GNode *n, const char *arg);
 bool attr_is_same(const GNode *n, const char *arg);
 const char *shape_str(const Shape *s, char buf[64]);
-/* Padding of a conv2d node: top, left, bottom, right (resolves `same`). */
+/* Padding of a conv2d node: top, left, bottom, right (resolves `same`; ops/conv.c). */
 void conv_padding(const GNode *n, const Shape *in, int pad[4]);
 long long shape_numel(const Shape *s);
 long long param_numel(const ParamInfo *p);
@@ -261,6 +258,8 @@ struct Graph {
 
 int graph_add(Graph *g, OpKind op, Loc loc);
 void graph_free(Graph *g);
+/* Parameter values of one node or of the graph: trainable ones, or the state. */
+long long node_params(const GNode *n, bool trainable);
 long long graph_params(const Graph *g, bool trainable);
 long long graph_flops(const Graph *g);
 
@@ -348,17 +347,34 @@ void print_plan(FILE *out, const Plan *p);
 size_t place_buffers(Buffer *buf, int n, char strategy[64]);
 size_t live_lower_bound(const Buffer *buf, int n);
 
-/* ---- the op table's gradient rules and code emitters (ops.c, via codegen.c) ---- */
+/* ---- the op table's entries (compiler/ops/; read by elab.c, plan.c, codegen.c): what
+ * a call of the op accepts and makes, what it needs from the planner (saved values,
+ * aux buffers, workspace, flags), its gradient rule and the emitters that write its
+ * runtime calls ---- */
 
 typedef struct EmitCtx EmitCtx;
 
 enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads */
-/* K_INPLACE: the forward may write over its first input; K_INPLACE_BWD: the backward may
- * write the input gradient over the output gradient; K_VIEW: the output is the input
- * (flatten), K_VIEW_INFER: it is in inference (dropout). */
-enum { K_INPLACE = 1, K_INPLACE_BWD = 2, K_VIEW = 4, K_VIEW_INFER = 8 };
+/* OPF_INPLACE: the forward may write over its first input; OPF_INPLACE_BWD: the backward
+ * may write the input gradient over the output gradient; OPF_VIEW: the output is the
+ * input (flatten), OPF_VIEW_INFER: it is in inference (dropout).
+ * OPF_GRAPH_INPUT: the graph's input, made by the `input` declaration and never called;
+ * OPF_IN_LOSS: folded into the loss step, which reads this op's input as the logits, so
+ * it can only end the model (softmax).  Either makes the op OPF_FOLDED: it has no
+ * forward or backward step and no emitters of its own. */
+enum {
+    OPF_INPLACE = 1, OPF_INPLACE_BWD = 2, OPF_VIEW = 4, OPF_VIEW_INFER = 8,
+    OPF_GRAPH_INPUT = 16, OPF_IN_LOSS = 32, OPF_FOLDED = OPF_GRAPH_INPUT | OPF_IN_LOSS,
+};
 
-struct OpKernel {
+struct OpRules {
+    /* A call: tensor inputs, arguments, the output shape, the parameters it creates. */
+    int min_in, max_in;                    /* max_in -1: any number */
+    const ArgSpec *args;                   /* terminated by a NULL name */
+    bool (*shape)(const Graph *g, GNode *n, ShapeError *e);
+    void (*params)(const Graph *g, GNode *n);  /* fills n->param; NULL: none */
+    long long (*flops)(const Graph *g, const GNode *n);  /* NULL: 0 */
+    /* The planner's facts. */
     unsigned saves;
     unsigned flags;
     /* Buffers the forward writes for the backward (argmax, mask, batch stats): fills
@@ -366,6 +382,7 @@ struct OpKernel {
     int (*aux)(const Graph *g, const GNode *n, Mode mode, int batch, const char *names[MAX_AUX],
                size_t bytes[MAX_AUX]);
     size_t (*work)(const Graph *g, const GNode *n);   /* workspace bytes */
+    /* The emitters: the C the op lowers to (the backward is its gradient rule). */
     void (*decl)(EmitCtx *c);                         /* file-scope declarations */
     void (*init)(EmitCtx *c);                         /* parameter initialisation */
     void (*forward)(EmitCtx *c);

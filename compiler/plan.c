@@ -39,19 +39,15 @@ static void add_step(Plan *p, StepKind kind, int node)
     p->step[p->nstep++] = (Step){ kind, node };
 }
 
-static const OpKernel *kernel_of(const Plan *p, int node) { return op_table[p->g->node[node].op].kernel; }
+static const OpRules *rules_of(const Plan *p, int node) { return op_table[p->g->node[node].op].rules; }
 
 bool plan_is_view(const Plan *p, int node)
 {
-    unsigned f = kernel_of(p, node)->flags;
-    return (f & K_VIEW) || (p->mode == MODE_INFER && (f & K_VIEW_INFER));
+    unsigned f = rules_of(p, node)->flags;
+    return (f & OPF_VIEW) || (p->mode == MODE_INFER && (f & OPF_VIEW_INFER));
 }
 
-static bool folded(const Plan *p, int node)
-{
-    const GNode *n = &p->g->node[node];
-    return n->op == OP_INPUT || n->op == OP_SOFTMAX;
-}
+static bool folded(const Plan *p, int node) { return rules_of(p, node)->flags & OPF_FOLDED; }
 
 static void mark_requires_grad(Plan *p)
 {
@@ -63,7 +59,7 @@ static void mark_requires_grad(Plan *p)
             req |= n->param[k].trainable;
         for (int k = 0; k < n->nin; k++)
             req |= p->requires_grad[n->in[k]];
-        p->requires_grad[i] = req && n->op != OP_INPUT;
+        p->requires_grad[i] = req;
     }
 }
 
@@ -92,7 +88,7 @@ static void make_buffers(Plan *p)
         p->aux[i][0] = p->aux[i][1] = -1;
         if (folded(p, i))
             continue;
-        const OpKernel *k = kernel_of(p, i);
+        const OpRules *k = rules_of(p, i);
         if (plan_is_view(p, i))
             p->out[i] = p->out[n->in[0]];
         else
@@ -162,7 +158,7 @@ static void step_buffers(Plan *p, int s, void (*visit)(Plan *, int buf, int step
     case STEP_BWD: {
         if (plan_is_view(p, i))
             return;
-        unsigned saves = kernel_of(p, i)->saves;
+        unsigned saves = rules_of(p, i)->saves;
         visit(p, p->grad[i], s);
         for (int k = 0; k < n->nin; k++) {
             if (saves & SAVES_INPUT)
@@ -219,15 +215,15 @@ static void work_in_place(Plan *p)
             continue;
         int i = st->node;
         const GNode *n = &p->g->node[i];
-        unsigned flags = kernel_of(p, i)->flags;
+        unsigned flags = rules_of(p, i)->flags;
         if (plan_is_view(p, i))
             continue;
-        if (st->kind == STEP_FWD && (flags & K_INPLACE)) {
+        if (st->kind == STEP_FWD && (flags & OPF_INPLACE)) {
             int in = p->out[n->in[0]], out = p->out[i];
             if (can_share(p, in, out) && p->buf[in].last == s)
                 merge_buffer(p, out, in);
         }
-        if (st->kind == STEP_BWD && (flags & K_INPLACE_BWD) && n->nin == 1 && p->requires_grad[n->in[0]]) {
+        if (st->kind == STEP_BWD && (flags & OPF_INPLACE_BWD) && n->nin == 1 && p->requires_grad[n->in[0]]) {
             int din = p->grad[n->in[0]], dout = p->grad[i];
             if (can_share(p, din, dout) && p->buf[din].first == s && p->buf[dout].last == s) {
                 int last = p->buf[din].last;
@@ -473,7 +469,7 @@ Plan *plan_build(const Graph *g, Mode mode, int batch)
     p->work_bwd = xcalloc((size_t)n, sizeof *p->work_bwd);
     p->requires_grad = xcalloc((size_t)n, sizeof *p->requires_grad);
     const GNode *out = &g->node[g->output];
-    p->logits = out->op == OP_SOFTMAX ? out->in[0] : g->output;
+    p->logits = rules_of(p, g->output)->flags & OPF_IN_LOSS ? out->in[0] : g->output;
     mark_requires_grad(p);
     make_schedule(p);
     make_buffers(p);

@@ -4,15 +4,6 @@
 #include <string.h>
 #include "netc.h"
 
-static long long node_params(const GNode *n, bool trainable)
-{
-    long long total = 0;
-    for (int p = 0; p < n->nparam; p++)
-        if (n->param[p].trainable == trainable)
-            total += param_numel(&n->param[p]);
-    return total;
-}
-
 /* The inputs column names a node's inputs unless it simply follows the row above. */
 static void inputs_text(const Graph *g, int i, char *buf, size_t len)
 {
@@ -107,7 +98,7 @@ void print_dot(FILE *out, const Graph *g)
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
         fprintf(out, "  n%d [label=\"%s\\n%s %s\"%s];\n", i, n->name, op_table[n->op].name, shape_str(&n->out, shape),
-                i == g->output ? ", style=bold" : n->op == OP_INPUT ? ", style=rounded" : "");
+                i == g->output ? ", style=bold" : i == g->input ? ", style=rounded" : "");
     }
     for (int i = 0; i < g->n; i++)
         for (int k = 0; k < g->node[i].nin; k++)

@@ -69,15 +69,6 @@ static const GNode *find_node(const Graph *g, const char *name)
     return NULL;
 }
 
-static long long node_params(const GNode *n, bool trainable)
-{
-    long long total = 0;
-    for (int p = 0; p < n->nparam; p++)
-        if (n->param[p].trainable == trainable)
-            total += param_numel(&n->param[p]);
-    return total;
-}
-
 static bool shape_is(const Shape *s, int rank, long long d0, long long d1, long long d2)
 {
     long long d[3] = { d0, d1, d2 };

@@ -1,0 +1,60 @@
+/* activation.c — the element-wise activations: relu, leaky_relu, elu, sigmoid, tanh.
+ *
+ * Each keeps its input's shape and calls rt_NAME_forward / rt_NAME_backward, NAME the
+ * op's name, with the op's one float argument (leaky_relu's slope, elu's alpha) before
+ * the element count when it has one.  The backward reads the output, except
+ * leaky_relu's, which reads the input (SAVES_INPUT); every one may run in place. */
+#include "ops_impl.h"
+
+static const ArgSpec leaky_relu_args[] = { OPTIONAL("slope", A_FLOAT, 0.01), END_ARGS };
+static const ArgSpec elu_args[] = { OPTIONAL("alpha", A_FLOAT, 1.0), END_ARGS };
+
+static bool shape_same(const Graph *g, GNode *n, ShapeError *e)
+{
+    (void)e;
+    n->out = *in_shape(g, n, 0);
+    return true;
+}
+
+/* "slope, " for an activation with an argument, else "". */
+static void activation_extra(EmitCtx *c, char buf[40])
+{
+    const ArgSpec *arg = &op_table[emit_node(c)->op].rules->args[0];
+    buf[0] = 0;
+    if (arg->name)
+        snprintf(buf, 40, "%s, ", emit_float(c, attr_float(emit_node(c), arg->name)));
+}
+
+static void activation_forward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    char extra[40];
+    activation_extra(c, extra);
+    emit(c, "rt_%s_forward(%s, %s, %s(size_t)n * %lld);", op_table[n->op].name, emit_out(c), emit_in(c, 0), extra,
+         shape_numel(&n->out));
+}
+
+static void activation_backward(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    char extra[40], din[224];
+    activation_extra(c, extra);
+    const char *saved = op_table[n->op].rules->saves & SAVES_INPUT ? emit_in(c, 0) : emit_out(c);
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_%s_backward(%s, %s, %s, %s(size_t)n * %lld, %s);", op_table[n->op].name, din, emit_dout(c), saved,
+         extra, shape_numel(&n->out), accum);
+}
+
+/* An activation's entry: its arguments and what its backward reads; the rest is common. */
+#define ACTIVATION(arg_schema, saved)                                                      \
+    {                                                                                      \
+        .min_in = 1, .max_in = 1, .args = arg_schema, .shape = shape_same, .saves = saved, \
+        .flags = OPF_INPLACE | OPF_INPLACE_BWD,                                            \
+        .forward = activation_forward, .backward = activation_backward,                    \
+    }
+
+const OpRules relu_rules = ACTIVATION(no_args, SAVES_OUTPUT);
+const OpRules leaky_relu_rules = ACTIVATION(leaky_relu_args, SAVES_INPUT);
+const OpRules elu_rules = ACTIVATION(elu_args, SAVES_OUTPUT);
+const OpRules sigmoid_rules = ACTIVATION(no_args, SAVES_OUTPUT);
+const OpRules tanh_rules = ACTIVATION(no_args, SAVES_OUTPUT);

@@ -1,0 +1,140 @@
+/* conv.c — the convolution family: conv2d.
+ *
+ * Everything about the op in one place: its arguments, the shape rule (PyTorch floor
+ * mode; `pad = same` as Keras: out = ceil(in / stride), the odd pixel at the
+ * bottom/right), the weight [out, in, kh, kw] and bias in PyTorch's order, FLOPs, the
+ * runtime's workspace, and the emitters: a descriptor with the geometry, PyTorch's
+ * default initialisation, im2col + sgemm forward, and a backward that reads the
+ * input. */
+#include "ops_impl.h"
+
+static const ArgSpec conv2d_args[] = {
+    REQUIRED("out", A_INT), REQUIRED("kernel", A_INT), OPTIONAL("stride", A_INT, 1),
+    OPTIONAL("pad", A_PAD, 0), OPTIONAL("bias", A_BOOL, 1), END_ARGS,
+};
+
+void conv_padding(const GNode *n, const Shape *in, int pad[4])
+{
+    long long k = attr_int(n, "kernel"), s = attr_int(n, "stride");
+    if (!attr_is_same(n, "pad")) {
+        long long p = attr_int(n, "pad");
+        pad[0] = pad[1] = pad[2] = pad[3] = (int)p;
+        return;
+    }
+    /* Keras/TensorFlow 'same': out = ceil(in / stride); the odd pixel goes bottom/right. */
+    for (int axis = 0; axis < 2; axis++) {
+        long long size = in->d[1 + axis];
+        long long out = (size + s - 1) / s;
+        long long total = (out - 1) * s + k - size;
+        if (total < 0)
+            total = 0;
+        pad[axis] = (int)(total / 2);          /* top, left */
+        pad[2 + axis] = (int)(total - total / 2); /* bottom, right */
+    }
+}
+
+static bool shape_conv2d(const Graph *g, GNode *n, ShapeError *e)
+{
+    if (!need_rank3(g, n, e) || !need_positive(n, "out", e) || !need_positive(n, "kernel", e) ||
+        !need_positive(n, "stride", e))
+        return false;
+    const Shape *in = in_shape(g, n, 0);
+    if (!attr_is_same(n, "pad") && attr_int(n, "pad") < 0)
+        return shape_fail(e, op_arg_index(&op_table[n->op], "pad"), -1, "conv2d: 'pad' must be >= 0, got %lld",
+                          attr_int(n, "pad"));
+    int pad[4];
+    conv_padding(n, in, pad);
+    long long k = attr_int(n, "kernel"), s = attr_int(n, "stride");
+    long long ph = in->d[1] + pad[0] + pad[2], pw = in->d[2] + pad[1] + pad[3];
+    if (k > ph || k > pw)
+        return shape_fail(e, op_arg_index(&op_table[n->op], "kernel"), 0,
+                          "conv2d: kernel %lld is larger than its padded input %lldx%lld", k, ph, pw);
+    n->out = shape3(attr_int(n, "out"), window_out(in->d[1], pad[0], pad[2], k, s),
+                    window_out(in->d[2], pad[1], pad[3], k, s));
+    return true;
+}
+
+static void params_conv2d(const Graph *g, GNode *n)
+{
+    long long k = attr_int(n, "kernel");
+    long long w[4] = { attr_int(n, "out"), in_shape(g, n, 0)->d[0], k, k };
+    add_param(n, "weight", true, 4, w);
+    if (attr_int(n, "bias"))
+        add_param(n, "bias", true, 1, w);
+}
+
+static long long flops_conv2d(const Graph *g, const GNode *n)
+{
+    long long k = attr_int(n, "kernel");
+    long long macs = mul_sat(mul_sat(shape_numel(&n->out), in_shape(g, n, 0)->d[0]), k * k);
+    return mul_sat(2, macs);
+}
+
+/* rt_conv2d_workspace_floats (runtime/kernels.c), in bytes: per slot of images an im2col
+ * matrix [C*k*k, OH*OW], the zero-padded input [C, H+pads, W+pads] and the zero-padded
+ * output gradient [K, H+k-1, W+k-1], each followed by CONV_SLACK floats; for every slot
+ * but the first a partial weight and bias gradient [K*C*k*k + K]; once, the packed
+ * weights [(K+8)*C*k*k + (C+8)*K*k*k].  All but the partial gradients are absent for a
+ * pointwise convolution.  CONV_SLOTS and CONV_SLACK are the runtime's RT_CONV_SLOTS
+ * and CONV_SLACK. */
+enum { CONV_SLOTS = 4, CONV_SLACK = 16 };
+
+static size_t conv2d_work(const Graph *g, const GNode *n)
+{
+    const Shape *in = &g->node[n->in[0]].out;
+    int pad[4];
+    conv_padding(n, in, pad);
+    long long k = attr_int(n, "kernel");
+    bool pointwise = k == 1 && attr_int(n, "stride") == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
+    long long C = in->d[0], H = in->d[1], W = in->d[2], K = n->out.d[0];
+    long long ckk = C * k * k;
+    long long col = ckk * n->out.d[1] * n->out.d[2] + CONV_SLACK;
+    long long xp = C * (H + pad[0] + pad[2]) * (W + pad[1] + pad[3]) + CONV_SLACK;
+    long long dyp = K * (H + k - 1) * (W + k - 1) + CONV_SLACK;
+    long long slot = pointwise ? 0 : col + xp + dyp;
+    long long part = K * ckk + K;
+    long long packed = pointwise ? 0 : (K + 8) * ckk + (C + 8) * K * k * k;
+    return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part + packed) * sizeof(float);
+}
+
+/* The geometry as an rt_conv_desc (runtime/rt_kernels.h), by field name. */
+static void conv2d_decl(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    const Shape *in = in_shape(emit_graph(c), n, 0);
+    int pad[4];
+    conv_padding(n, in, pad);
+    long long k = attr_int(n, "kernel");
+    emit(c, "static const rt_conv_desc %s_desc = {", emit_id(c));
+    emit(c, "    .C = %lld, .H = %lld, .W = %lld, .K = %lld, .kh = %lld, .kw = %lld, .stride = %lld,", in->d[0],
+         in->d[1], in->d[2], n->out.d[0], k, k, attr_int(n, "stride"));
+    emit(c, "    .pad_t = %d, .pad_l = %d, .pad_b = %d, .pad_r = %d, .OH = %lld, .OW = %lld,", pad[0], pad[1], pad[2],
+         pad[3], n->out.d[1], n->out.d[2]);
+    emit(c, "};");
+}
+
+static void conv2d_init(EmitCtx *c)
+{
+    emit(c, "rt_init_conv2d(%s, %s, &rng, &%s_desc);", emit_param(c, "weight"), emit_param(c, "bias"), emit_id(c));
+}
+
+static void conv2d_forward(EmitCtx *c)
+{
+    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c));
+}
+
+static void conv2d_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s);", din, emit_pgrad(c, "weight"),
+         emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
+}
+
+const OpRules conv2d_rules = {
+    .min_in = 1, .max_in = 1, .args = conv2d_args, .shape = shape_conv2d, .params = params_conv2d,
+    .flops = flops_conv2d,
+    .saves = SAVES_INPUT, .work = conv2d_work,
+    .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
+};

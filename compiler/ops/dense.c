@@ -1,0 +1,63 @@
+/* dense.c — the fully connected family: dense (alias linear).
+ *
+ * [features] to [out] through a weight [out, in] and a bias [out] in PyTorch's order;
+ * one sgemm over the batch in the runtime, PyTorch's default initialisation, and a
+ * backward that reads the input. */
+#include "ops_impl.h"
+
+static const ArgSpec dense_args[] = { REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), END_ARGS };
+
+static bool shape_dense(const Graph *g, GNode *n, ShapeError *e)
+{
+    char buf[64];
+    const Shape *in = in_shape(g, n, 0);
+    if (in->rank != 1)
+        return shape_fail(e, -1, 0, "dense expects a flat input [features], got %s; insert flatten() before it",
+                          shape_str(in, buf));
+    if (!need_positive(n, "out", e))
+        return false;
+    n->out = shape1(attr_int(n, "out"));
+    return true;
+}
+
+static void params_dense(const Graph *g, GNode *n)
+{
+    long long w[2] = { attr_int(n, "out"), in_shape(g, n, 0)->d[0] };
+    add_param(n, "weight", true, 2, w);
+    if (attr_int(n, "bias"))
+        add_param(n, "bias", true, 1, w);
+}
+
+static long long flops_dense(const Graph *g, const GNode *n)
+{
+    return mul_sat(2, mul_sat(attr_int(n, "out"), in_shape(g, n, 0)->d[0]));
+}
+
+static long long in_features(EmitCtx *c) { return in_shape(emit_graph(c), emit_node(c), 0)->d[0]; }
+
+static void dense_init(EmitCtx *c)
+{
+    emit(c, "rt_init_dense(%s, %s, &rng, %lld, %lld);", emit_param(c, "weight"), emit_param(c, "bias"),
+         in_features(c), emit_node(c)->out.d[0]);
+}
+
+static void dense_forward(EmitCtx *c)
+{
+    emit(c, "rt_dense_forward(%s, %s, %s, %s, n, %lld, %lld);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
+         emit_param(c, "bias"), in_features(c), emit_node(c)->out.d[0]);
+}
+
+static void dense_backward(EmitCtx *c)
+{
+    char din[224];
+    const char *accum = din_accum(c, 0, din);
+    emit(c, "rt_dense_backward(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);", din, emit_pgrad(c, "weight"),
+         emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), in_features(c),
+         emit_node(c)->out.d[0], accum);
+}
+
+const OpRules dense_rules = {
+    .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
+    .saves = SAVES_INPUT,
+    .init = dense_init, .forward = dense_forward, .backward = dense_backward,
+};
