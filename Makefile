@@ -74,7 +74,7 @@ $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-param
 $(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 

@@ -7,6 +7,7 @@
  * default initialisation, im2col + sgemm forward, and a backward that reads the
  * input. */
 #include "ops_impl.h"
+#include "../../runtime/kernels/conv_layout.h"
 
 static const ArgSpec conv2d_args[] = {
     REQUIRED("out", A_INT), REQUIRED("kernel", A_INT), OPTIONAL("stride", A_INT, 1),
@@ -70,31 +71,19 @@ static long long flops_conv2d(const Graph *g, const GNode *n)
     return mul_sat(2, macs);
 }
 
-/* rt_conv2d_workspace_floats (runtime/kernels.c), in bytes: per slot of images an im2col
- * matrix [C*k*k, OH*OW], the zero-padded input [C, H+pads, W+pads] and the zero-padded
- * output gradient [K, H+k-1, W+k-1], each followed by CONV_SLACK floats; for every slot
- * but the first a partial weight and bias gradient [K*C*k*k + K]; once, the packed
- * weights [(K+8)*C*k*k + (C+8)*K*k*k].  All but the partial gradients are absent for a
- * pointwise convolution.  CONV_SLOTS and CONV_SLACK are the runtime's RT_CONV_SLOTS
- * and CONV_SLACK. */
-enum { CONV_SLOTS = 4, CONV_SLACK = 16 };
-
+/* The workspace rt_conv2d_forward and _backward carve up, in bytes: the runtime's own
+ * layout (runtime/kernels/conv_layout.h), so the planner reserves exactly what the kernel
+ * uses (tests/unit/test_conv_layout.c checks every convolution of models/). */
 static size_t conv2d_work(const Graph *g, const GNode *n)
 {
-    const Shape *in = &g->node[n->in[0]].out;
+    const Shape *in = in_shape(g, n, 0);
     int pad[4];
     conv_padding(n, in, pad);
-    long long k = attr_int(n, "kernel");
-    bool pointwise = k == 1 && attr_int(n, "stride") == 1 && !pad[0] && !pad[1] && !pad[2] && !pad[3];
-    long long C = in->d[0], H = in->d[1], W = in->d[2], K = n->out.d[0];
-    long long ckk = C * k * k;
-    long long col = ckk * n->out.d[1] * n->out.d[2] + CONV_SLACK;
-    long long xp = C * (H + pad[0] + pad[2]) * (W + pad[1] + pad[3]) + CONV_SLACK;
-    long long dyp = K * (H + k - 1) * (W + k - 1) + CONV_SLACK;
-    long long slot = pointwise ? 0 : col + xp + dyp;
-    long long part = K * ckk + K;
-    long long packed = pointwise ? 0 : (K + 8) * ckk + (C + 8) * K * k * k;
-    return (size_t)(CONV_SLOTS * slot + (CONV_SLOTS - 1) * part + packed) * sizeof(float);
+    size_t k = (size_t)attr_int(n, "kernel");
+    rt_conv_sizes z = rt_conv_sizes_of((size_t)in->d[0], (size_t)in->d[1], (size_t)in->d[2], (size_t)n->out.d[0], k,
+                                       k, (size_t)attr_int(n, "stride"), (size_t)pad[0], (size_t)pad[1],
+                                       (size_t)pad[2], (size_t)pad[3], (size_t)n->out.d[1], (size_t)n->out.d[2]);
+    return rt_conv_sizes_total(z) * sizeof(float);
 }
 
 /* The geometry as an rt_conv_desc (runtime/rt_kernels.h), by field name. */
