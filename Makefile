@@ -19,7 +19,11 @@ RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
 LDLIBS  := -lopenblas -lzip -lz -lpng -lm
 
 CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard compiler/ops/*.c)
-CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o
+# common/: facts the compiler and the runtime share (the train settings, did-you-mean),
+# compiled once into both the compiler's library and the runtime's core layer.
+CM_OBJ  := $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/*.c))
+CM_HDR  := $(wildcard common/*.h common/*.def)
+CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o $(CM_OBJ)
 # The runtime's layers, each a folder and a library depending only on the ones before it
 # (runtime/netc_rt.h); libnetcrt.a is all of them, for the trainers and the tests.
 RT_LAYERS := core kernels io trainer
@@ -51,7 +55,7 @@ $(B)/netc: $(B)/cc/main.o $(B)/libnetcc.a
 $(B)/libnetcc.a: $(CC_OBJ)
 	ar rcs $@ $^
 
-$(B)/libnetcrt.a: $(RT_OBJ)
+$(B)/libnetcrt.a: $(RT_OBJ) $(CM_OBJ)
 	rm -f $@; ar rcs $@ $^
 
 # build/libnetcrt_LAYER.a: one library per runtime layer.
@@ -60,6 +64,7 @@ $(B)/libnetcrt_$(1).a: $(filter $(B)/rt/$(1)/%,$(RT_OBJ))
 	rm -f $$@; ar rcs $$@ $$^
 endef
 $(foreach l,$(RT_LAYERS),$(eval $(call rt_layer_lib,$(l))))
+$(B)/libnetcrt_core.a: $(CM_OBJ)
 
 # Order-only on the installer, so that `make -j` on a fresh machine waits for bison and flex.
 $(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y | $(B)/.deps
@@ -71,16 +76,20 @@ $(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h | $
 
 # Generated scanner/parser code gets the same warnings minus the ones it trips by design.
 $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-parameter -Wno-sign-compare
-$(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h
+$(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h $(CM_HDR)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h $(CM_HDR) $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/rt/%.o: runtime/%.c $(RT_HDR) | $(B)/.deps
+$(B)/rt/%.o: runtime/%.c $(RT_HDR) $(CM_HDR) | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(RTFLAGS) -c -o $@ $<
+
+$(B)/common/%.o: common/%.c $(CM_HDR)
+	@mkdir -p $(B)/common
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The fast kernels: sqrtf as an instruction rather than a libm call that may set errno,
 # so that Adam's loop vectorises (the results are the same: both are the correctly
@@ -89,7 +98,7 @@ RT_FAST := $(filter-out %_ref.o,$(filter $(B)/rt/kernels/%,$(RT_OBJ)))
 $(RT_FAST): RTFLAGS += -fno-math-errno
 
 # Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h $(CM_HDR)
 	@mkdir -p $(B)/tests
 	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetcrt.a $(LDLIBS)
 

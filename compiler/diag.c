@@ -7,7 +7,8 @@
  * The location is a Loc (line, column and byte range) kept on every AST and graph
  * node, so passes long after parsing can still point at the source.  After
  * MAX_ERRORS errors the run stops with a note, so garbage input cannot flood the
- * terminal.  Also here: allocation that never returns NULL, and did-you-mean. */
+ * terminal.  Also here: allocation that never returns NULL (did-you-mean is in
+ * common/suggest.c, shared with the trainer). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,51 +192,4 @@ void note_at(Loc loc, const char *fmt, ...)
     va_start(ap, fmt);
     report(loc, "note", fmt, ap);
     va_end(ap);
-}
-
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return 1000;
-    int row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *closest_name(const char *name, const char *const *cands, int n)
-{
-    const char *best = NULL;
-    int best_d = (int)strlen(name) / 3 + 1;
-    if (best_d > 3)
-        best_d = 3;
-    for (int i = 0; i < n; i++) {
-        int d = edit_distance(name, cands[i]);
-        if (d <= best_d && (!best || d < edit_distance(name, best)))
-            best = cands[i];
-    }
-    return best;
-}
-
-void did_you_mean(char *buf, size_t len, const char *name, const char *const *cands, int n)
-{
-    const char *c = closest_name(name, cands, n);
-    size_t used = strlen(buf);
-    if (c && used < len)
-        snprintf(buf + used, len - used, "; did you mean '%s'?", c);
 }

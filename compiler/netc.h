@@ -48,10 +48,8 @@ void diag_reset(void);
 /* Where diagnostics go (stderr by default); tests point it elsewhere. */
 void diag_set_stream(FILE *out);
 
-/* The candidate closest to `name` by edit distance, or NULL if none is close. */
-const char *closest_name(const char *name, const char *const *cands, int n);
-/* Appends "; did you mean 'x'?" to buf when a close candidate exists. */
-void did_you_mean(char *buf, size_t len, const char *name, const char *const *cands, int n);
+/* closest_name() and did_you_mean(), shared with the trainer. */
+#include "../common/suggest.h"
 
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t size);

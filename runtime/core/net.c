@@ -1,9 +1,36 @@
 /* net.c — the memory of a generated model (rt_net).
  * Parameters, gradients and optimizer state share one layout, so the optimizer is
- * one flat loop (rt_optimizer_step, kernels/optim.c) over all of them. */
+ * one flat loop (rt_optimizer_step, kernels/optim.c) over all of them.  A new net's
+ * optimizer is the train settings' default (common/settings.def) until the trainer sets
+ * its own. */
 #include <stdlib.h>
 #include <string.h>
 #include "rt_core.h"
+#include "../../common/settings.h"
+
+/* rt_optimizer is the optimizer setting's enum, value for value (rt_config_hparams casts). */
+_Static_assert(RT_SGD == (int)OPTIMIZER_SGD && RT_ADAM == (int)OPTIMIZER_ADAM && RT_ADAMW == (int)OPTIMIZER_ADAMW,
+               "rt_optimizer and the optimizer words of common/settings.def differ");
+
+static float default_of(setting_id id)
+{
+    return strtof(setting_specs[id].def, NULL);
+}
+
+static rt_hparams default_hparams(void)
+{
+    const setting_spec *opt = &setting_specs[SETTING_optimizer];
+    return (rt_hparams){
+        .optimizer = (rt_optimizer)setting_word_index(opt, opt->def),
+        .lr = default_of(SETTING_lr),
+        .momentum = default_of(SETTING_momentum),
+        .weight_decay = default_of(SETTING_weight_decay),
+        .beta1 = default_of(SETTING_beta1),
+        .beta2 = default_of(SETTING_beta2),
+        .eps = default_of(SETTING_eps),
+        .nesterov = strcmp(setting_specs[SETTING_nesterov].def, "true") == 0,
+    };
+}
 
 static void *zalloc_aligned(size_t bytes)
 {
@@ -29,7 +56,7 @@ int rt_net_alloc(rt_net *net, const rt_model *m)
         rt_net_free(net);
         return -1;
     }
-    net->h = (rt_hparams){ RT_ADAM, 1e-3f, 0.0f, 0.0f, 0.9f, 0.999f, 1e-8f, 0 };
+    net->h = default_hparams();
     return 0;
 }
 

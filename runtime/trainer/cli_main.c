@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "rt_trainer.h"
+#include "../../common/suggest.h"
 
 typedef struct {
     const char *name;          /* without "--" */
@@ -113,22 +114,26 @@ static void print_option(const char *left, const char *help)
 
 static void print_settings_help(const rt_model *m)
 {
+    static const char *const args[] = {
+        [SETTING_INT] = "N", [SETTING_FLOAT] = "X", [SETTING_STR] = "S", [SETTING_WORD] = "WORD", [SETTING_CALL] = "WORD",
+    };
     rt_train_config c;
     rt_config_init(&c);
     int model_ok = rt_config_parse_text(&c, m->settings ? m->settings : "", "", NULL, 0) == 0;
     printf("\ntrain settings (defaults: %s):\n", model_ok ? "this model's train section" : "netc's");
-    for (int i = 0; i < rt_config_count(); i++) {
-        const rt_cfg_entry *e = rt_config_entry(i);
-        char opt[64], left[160], help[1800], value[1100];
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const setting_spec *e = &setting_specs[i];
+        if (e->kind == SETTING_GROUP)
+            continue;
+        char opt[64], left[160], help[1800], value[1100], words[256];
         rt_config_option_name(e, opt, sizeof opt);
-        const char *arg = e->kind == RT_CFG_INT ? "N" : e->kind == RT_CFG_FLOAT ? "X" : e->kind == RT_CFG_STR ? "S" : "WORD";
-        if (e->kind == RT_CFG_BOOL)
+        if (e->kind == SETTING_BOOL)
             snprintf(left, sizeof left, "%s, --no-%s", opt, opt + 2);
         else
-            snprintf(left, sizeof left, "%s %s", opt, arg);
+            snprintf(left, sizeof left, "%s %s", opt, args[e->kind]);
         rt_config_value(&c, e, value, sizeof value);
-        if (e->kind == RT_CFG_WORD)
-            snprintf(help, sizeof help, "%s: %s (%s)", e->help, e->words, value);
+        if (e->kind == SETTING_WORD || e->kind == SETTING_CALL)
+            snprintf(help, sizeof help, "%s: %s (%s)", e->help, setting_words_text(e, 0, words, sizeof words), value);
         else if (value[0])
             snprintf(help, sizeof help, "%s (%s)", e->help, value);
         else
@@ -158,53 +163,29 @@ static void print_command_help(const rt_model *m, const char *prog, const cli_co
 
 /* ---- parsing ---- */
 
-static int edit_distance(const char *a, const char *b)
+/* The options of command c, without "--", into names[0..cap) (the settings' spelt
+ * into store); returns how many. */
+static int option_names(const cli_command *c, const char **names, int cap, char (*store)[64])
 {
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 60 || lb > 60)
-        return 99;
-    int row[64];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
+    int n = 0;
+    for (int i = 0; i < c->noptions && n < cap; i++)
+        names[n++] = c->options[i].name;
+    for (int i = 0; c->settings && i < SETTING_COUNT && n < cap; i++) {
+        if (setting_specs[i].kind == SETTING_GROUP)
+            continue;
+        char opt[64];
+        rt_config_option_name(&setting_specs[i], opt, sizeof opt);
+        snprintf(store[i], sizeof store[i], "%s", opt + 2);
+        names[n++] = store[i];
     }
-    return row[lb];
-}
-
-static void consider(const char *name, const char *cand, const char **best, int *dist, char *store, size_t len)
-{
-    int d = edit_distance(name, cand);
-    if (d < *dist) {
-        *dist = d;
-        snprintf(store, len, "%s", cand);
-        *best = store;
-    }
+    return n;
 }
 
 static void unknown_option(const char *prog, const cli_command *c, const char *name)
 {
-    const char *best = NULL;
-    int dist = 3;
-    char store[64];
-    for (int i = 0; i < c->noptions; i++)
-        consider(name, c->options[i].name, &best, &dist, store, sizeof store);
-    for (int i = 0; c->settings && i < rt_config_count(); i++) {
-        char opt[64];
-        rt_config_option_name(rt_config_entry(i), opt, sizeof opt);
-        consider(name, opt + 2, &best, &dist, store, sizeof store);
-    }
+    const char *names[2 * SETTING_COUNT];
+    char store[SETTING_COUNT][64];
+    const char *best = closest_name(name, names, option_names(c, names, 2 * SETTING_COUNT, store));
     if (best)
         fprintf(stderr, "%s %s: unknown option '--%s'; did you mean '--%s'?\n", prog, c->name, name, best);
     else
@@ -218,7 +199,7 @@ static int record(rt_cli_args *a, const cli_command *c, const char *name, const 
         fprintf(stderr, "%s %s: too many options\n", a->prog, c->name);
         return -1;
     }
-    const rt_cfg_entry *e = c->settings ? rt_config_find(name) : NULL;
+    const setting_spec *e = c->settings ? rt_config_find(name) : NULL;
     if (e) {
         rt_train_config scratch;
         rt_config_init(&scratch);
@@ -272,11 +253,11 @@ static int parse_args(const rt_model *m, const cli_command *c, int argc, char **
         for (int k = 0; k < c->noptions; k++)
             if (!strcmp(c->options[k].name, name))
                 opt = &c->options[k];
-        const rt_cfg_entry *e = c->settings && !opt ? rt_config_find(name) : NULL;
+        const setting_spec *e = c->settings && !opt ? rt_config_find(name) : NULL;
         int negated = 0;
         if (!opt && !e && c->settings && !strncmp(name, "no-", 3)) {
             e = rt_config_find(name + 3);
-            if (e && e->kind == RT_CFG_BOOL) {
+            if (e && e->kind == SETTING_BOOL) {
                 negated = 1;
                 memmove(name, name + 3, strlen(name + 3) + 1);
             } else {
@@ -287,7 +268,7 @@ static int parse_args(const rt_model *m, const cli_command *c, int argc, char **
             unknown_option(a->prog, c, name);
             return 2;
         }
-        int flag = opt ? opt->arg == NULL : e->kind == RT_CFG_BOOL;
+        int flag = opt ? opt->arg == NULL : e->kind == SETTING_BOOL;
         const char *value;
         if (negated) {
             if (eq) {
@@ -357,12 +338,12 @@ static int cmd_train(const rt_model *m, const rt_cli_args *a)
     snprintf(default_out, sizeof default_out, "%s.ckpt", m->name);
     o.out = rt_cli_get(a, "out") ? rt_cli_get(a, "out") : o.resume ? o.resume : default_out;
     for (int i = 0; i < a->ngiven; i++) {
-        const rt_cfg_entry *e = rt_config_find(a->given[i].name);
+        const setting_spec *e = rt_config_find(a->given[i].name);
         if (!e)
             continue;
         o.override_keys[o.noverrides] = e->key;
         o.override_values[o.noverrides] = a->given[i].value;
-        if (++o.noverrides == RT_CFG_MAX_ENTRIES) {
+        if (++o.noverrides == SETTING_COUNT) {
             fprintf(stderr, "%s train: too many settings on the command line\n", a->prog);
             return 2;
         }
@@ -416,11 +397,10 @@ int rt_trainer_main(const rt_model *m, int argc, char **argv)
             return rc;
         return commands[i].run(m, &a);
     }
-    const char *best = NULL;
-    int dist = 3;
-    char store[64];
+    const char *names[NCOMMANDS];
     for (int i = 0; i < NCOMMANDS; i++)
-        consider(name, commands[i].name, &best, &dist, store, sizeof store);
+        names[i] = commands[i].name;
+    const char *best = closest_name(name, names, NCOMMANDS);
     if (best)
         fprintf(stderr, "%s: unknown command '%s'; did you mean '%s'?\n", a.prog, name, best);
     else

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include "../io/rt_io.h"
 #include "../kernels/rt_kernels.h"
+#include "../../common/settings.h"
 
 /* ---- the program (cli_main.c) ----
  * `PROG COMMAND [OPTIONS]`; returns the process exit status: 0 success, 1 failure
@@ -32,24 +33,23 @@ int rt_trainer_main(const rt_model *m, int argc, char **argv);
 /* ---- train settings (train_config.c) ----
  * The settings of a .net train section (m->settings: "key=value" lines, every key the
  * compiler knows, defaults filled in), plus a few the trainer adds (limit, test_limit).
- * One table describes each key once: its kind, allowed words, range and help; it drives
- * parsing the model's settings and a checkpoint's, the command-line options, the help
- * text and the settings saved in checkpoints. */
-typedef enum { RT_CFG_INT, RT_CFG_FLOAT, RT_CFG_BOOL, RT_CFG_STR, RT_CFG_WORD } rt_cfg_kind;
-
-#define RT_CFG_MAX_ENTRIES 64
+ * They are listed once, in common/settings.def, for the compiler and the trainer
+ * alike: each key's kind, allowed words, range, default and help, as setting_specs[]
+ * indexed by setting_id (common/settings.h).  That table drives parsing the model's
+ * settings and a checkpoint's, the command-line options, the help text and the
+ * settings saved in checkpoints.  A word setting is held as its enum. */
 
 typedef struct {
-    char optimizer[16];       /* sgd | adam | adamw */
+    setting_optimizer optimizer;
     double lr, momentum, weight_decay, beta1, beta2, eps;
     int nesterov;
     long long batch, epochs, seed;
     char data[1024];
-    char format[32];          /* idx | cifar10 | mnist | fashion-mnist */
+    setting_format format;
     double valid_split;
-    char split[16];           /* tail | random */
+    setting_split split;
     double mean, std;         /* given only if set[] says so */
-    char schedule[32];        /* constant | cosine | step | cyclic | warm_restarts */
+    setting_schedule schedule;
     long long t_max, step_size, t_0, t_mult;
     double eta_min, gamma, base_lr, max_lr;
     double aug_crop, aug_rotate, aug_erase;
@@ -58,44 +58,30 @@ typedef struct {
     double mixup, label_smoothing;
     long long early_stopping;
     long long limit, test_limit;   /* trainer only: first N train / test images (0: all) */
-    unsigned char set[RT_CFG_MAX_ENTRIES];   /* set[i]: entry i has a value */
+    unsigned char set[SETTING_COUNT];   /* set[id]: setting id has a value */
 } rt_train_config;
 
-typedef struct {
-    const char *key;          /* as in the .net file: "schedule.t_max" */
-    rt_cfg_kind kind;
-    const char *words;        /* RT_CFG_WORD: the allowed words, space-separated */
-    size_t offset;            /* of the value in rt_train_config */
-    size_t size;              /* RT_CFG_STR/WORD: the buffer's size */
-    double lo, hi;            /* allowed range of a number */
-    const char *def;          /* default; NULL: none (the setting is optional) */
-    int trainer_only;         /* not a .net setting: an option of the trainer */
-    const char *help;
-} rt_cfg_entry;
-
-int rt_config_count(void);
-const rt_cfg_entry *rt_config_entry(int i);
 /* The entry for a key in .net spelling ("schedule.t_max") or option spelling
  * ("schedule-t-max", "t_max" is not accepted); NULL if none. */
-const rt_cfg_entry *rt_config_find(const char *name);
+const setting_spec *rt_config_find(const char *name);
 /* "--schedule-t-max": the option of an entry, into buf. */
-const char *rt_config_option_name(const rt_cfg_entry *e, char *buf, size_t len);
+const char *rt_config_option_name(const setting_spec *e, char *buf, size_t len);
 /* Every entry at its default (optional ones unset). */
 void rt_config_init(rt_train_config *c);
 /* Sets one key from text, checking type, words and range. */
-int rt_config_set(rt_train_config *c, const rt_cfg_entry *e, const char *value, char *err,
+int rt_config_set(rt_train_config *c, const setting_spec *e, const char *value, char *err,
                   size_t errlen);
 /* Applies "key=value" lines; origin names the text in errors ("model settings"). */
 int rt_config_parse_text(rt_train_config *c, const char *text, const char *origin, char *err,
                          size_t errlen);
 /* The value of one entry as text (a double in the fewest digits that read back exactly);
  * "" if unset.  Returns buf. */
-const char *rt_config_value(const rt_train_config *c, const rt_cfg_entry *e, char *buf,
+const char *rt_config_value(const rt_train_config *c, const setting_spec *e, char *buf,
                             size_t len);
 /* Every set entry as "key=value\n" lines, malloc'd; NULL if out of memory. */
 char *rt_config_format(const rt_train_config *c);
-/* Whether entry e is set. */
-int rt_config_is_set(const rt_train_config *c, const rt_cfg_entry *e);
+/* Whether entry e is set (c->set[SETTING_x] for a known one). */
+int rt_config_is_set(const rt_train_config *c, const setting_spec *e);
 /* Checks the settings together against the model: batch <= max_batch, the arguments
  * each schedule needs, augmentations this trainer implements, ... */
 int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size_t errlen);
@@ -235,8 +221,8 @@ typedef struct {
     const char *init_from;     /* .npz to initialise from, or NULL */
     long long save_every;      /* also checkpoint every N steps (0: at epoch ends only) */
     int quiet;                 /* no header lines */
-    const char *override_keys[RT_CFG_MAX_ENTRIES];
-    const char *override_values[RT_CFG_MAX_ENTRIES];
+    const char *override_keys[SETTING_COUNT];
+    const char *override_values[SETTING_COUNT];
     int noverrides;
 } rt_train_options;
 

@@ -25,12 +25,12 @@ static int contains_nocase(const char *s, const char *word)
 
 rt_data_format rt_trainer_data_format(const rt_train_config *c)
 {
-    if (!strcmp(c->format, "cifar10"))
-        return RT_DATA_CIFAR10;
-    if (!strcmp(c->format, "fashion-mnist"))
-        return RT_DATA_FASHION_MNIST;
-    if (!strcmp(c->format, "mnist"))
-        return RT_DATA_MNIST;
+    switch (c->format) {
+    case FORMAT_CIFAR10: return RT_DATA_CIFAR10;
+    case FORMAT_FASHION_MNIST: return RT_DATA_FASHION_MNIST;
+    case FORMAT_MNIST: return RT_DATA_MNIST;
+    case FORMAT_IDX: break;
+    }
     return contains_nocase(c->data, "fashion") ? RT_DATA_FASHION_MNIST : RT_DATA_MNIST;
 }
 
@@ -68,10 +68,10 @@ int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_con
                      char *err, size_t errlen)
 {
     float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
-    int norm = rt_config_is_set(c, rt_config_find("mean")) || rt_config_is_set(c, rt_config_find("std"));
+    int norm = c->set[SETTING_mean] || c->set[SETTING_std];
     for (int i = 0; i < RT_DATA_MAX_CHANNELS; i++) {
-        mean[i] = rt_config_is_set(c, rt_config_find("mean")) ? (float)c->mean : 0.0f;
-        std[i] = rt_config_is_set(c, rt_config_find("std")) ? (float)c->std : 1.0f;
+        mean[i] = c->set[SETTING_mean] ? (float)c->mean : 0.0f;
+        std[i] = c->set[SETTING_std] ? (float)c->std : 1.0f;
     }
     int H = model_is_flat(m) ? 0 : m->in_h, W = model_is_flat(m) ? 0 : m->in_w;
     return rt_batch_xform_init(x, ds, H, W, norm ? mean : NULL, norm ? std : NULL, err, errlen);
@@ -81,7 +81,7 @@ int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config
 {
     rt_rng rng;
     rt_rng_seed(&rng, (uint64_t)c->seed, STREAM_SPLIT);
-    rt_split_kind kind = c->valid_split <= 0 ? RT_SPLIT_NONE : !strcmp(c->split, "tail") ? RT_SPLIT_TAIL : RT_SPLIT_RANDOM;
+    rt_split_kind kind = c->valid_split <= 0 ? RT_SPLIT_NONE : c->split == SPLIT_TAIL ? RT_SPLIT_TAIL : RT_SPLIT_RANDOM;
     return rt_split_make(s, train->n, kind, c->valid_split, &rng, err, errlen);
 }
 

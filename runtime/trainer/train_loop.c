@@ -198,30 +198,22 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
 
 /* ---- settings ---- */
 
-/* Settings a resumed run may not change: they decide which examples it trains on.
- * (The data directory may move: the checkpoint checks the example count.) */
-static int fixed_on_resume(const char *key)
-{
-    static const char *const keys[] = { "format", "limit", "valid_split", "split", "seed" };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(key, keys[i]))
-            return 1;
-    return 0;
-}
-
+/* On a resume, a setting the list marks KEPT_ON_RESUME may not change (it decides which
+ * examples the run trains on; the data directory may move: the checkpoint checks the
+ * example count), one marked FREE_ON_RESUME changes silently, any other with a note. */
 static int apply_overrides(session *s, int resuming, char *err, size_t errlen)
 {
     const rt_train_options *o = s->o;
     for (int i = 0; i < o->noverrides; i++) {
-        const rt_cfg_entry *e = rt_config_find(o->override_keys[i]);
+        const setting_spec *e = rt_config_find(o->override_keys[i]);
         char before[1100], after[1100], opt[64], msg[300];
         rt_config_value(&s->cfg, e, before, sizeof before);
         if (rt_config_set(&s->cfg, e, o->override_values[i], msg, sizeof msg))
             return rt_fail(err, errlen, "%s: %s", rt_config_option_name(e, opt, sizeof opt), msg);
         rt_config_value(&s->cfg, e, after, sizeof after);
-        if (!resuming || !strcmp(before, after) || !strcmp(e->key, "epochs") || !strcmp(e->key, "test_limit"))
+        if (!resuming || !strcmp(before, after) || (e->flags & FREE_ON_RESUME))
             continue;
-        if (fixed_on_resume(e->key))
+        if (e->flags & KEPT_ON_RESUME)
             return rt_fail(err, errlen, "%s %s: a resumed run keeps the %s it started with (%s); start a new run to change it",
                         rt_config_option_name(e, opt, sizeof opt), after, e->key, before);
         fprintf(stderr, "%s: note: %s changes %s from %s to %s: the run will differ from an uninterrupted one\n", o->prog,
@@ -290,11 +282,10 @@ static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
         return -1;
     /* Cosine's T_max defaults to the epochs of the run that starts; it is then saved, so
      * a resume asking for more epochs continues the same schedule. */
-    const rt_cfg_entry *tmax = rt_config_find("schedule.t_max");
-    if (!strcmp(s->cfg.schedule, "cosine") && !rt_config_is_set(&s->cfg, tmax)) {
+    if (s->cfg.schedule == SCHEDULE_COSINE && !s->cfg.set[SETTING_t_max]) {
         char v[32];
         snprintf(v, sizeof v, "%lld", s->cfg.epochs > 0 ? s->cfg.epochs : 1);
-        rt_config_set(&s->cfg, tmax, v, NULL, 0);
+        rt_config_set(&s->cfg, &setting_specs[SETTING_t_max], v, NULL, 0);
     }
     s->config_text = rt_config_format(&s->cfg);
     if (!s->config_text)
@@ -439,9 +430,9 @@ static void print_header(const session *s)
     if (s->xf.H != s->xf.h || s->xf.W != s->xf.w)
         printf(", padded to %dx%d", s->xf.H, s->xf.W);
     printf("\n");
-    printf("%s lr %g", c->optimizer, c->lr);
-    if (strcmp(c->schedule, "constant"))
-        printf(" (%s schedule)", c->schedule);
+    printf("%s lr %g", setting_specs[SETTING_optimizer].words[c->optimizer], c->lr);
+    if (c->schedule != SCHEDULE_CONSTANT)
+        printf(" (%s schedule)", setting_specs[SETTING_schedule].words[c->schedule]);
     printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
            rt_batch_count(s->split.ntrain, (size_t)c->batch));
     if (s->o->resume)

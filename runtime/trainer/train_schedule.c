@@ -10,9 +10,9 @@
  *   step           lr gamma^floor(e / step_size), per epoch
  *   warm_restarts  as cosine over T_cur / T_i, T_i = T_0 t_mult^k, restarting, per epoch
  *   cyclic         triangular: base + (max - base) max(0, 1 - |s / step_size - 2c + 1|),
- *                  c = floor(1 + s / (2 step_size)), per step s (momentum is not cycled). */
+ *                  c = floor(1 + s / (2 step_size)), per step s (momentum is not cycled).
+ * The schedule is its enum (common/settings.def): one switch per batch, no string compare. */
 #include <math.h>
-#include <string.h>
 #include "rt_trainer.h"
 
 static const double PI = 3.14159265358979323846;
@@ -37,23 +37,25 @@ static void warm_restart_position(long long e, long long t_0, long long t_mult, 
 
 double rt_lr_at(const rt_train_config *c, long long epoch, long long step)
 {
-    const char *s = c->schedule;
-    if (!strcmp(s, "cosine")) {
-        long long t_max = rt_config_is_set(c, rt_config_find("schedule.t_max")) ? c->t_max : c->epochs;
+    switch (c->schedule) {
+    case SCHEDULE_CONSTANT: break;
+    case SCHEDULE_COSINE: {
+        long long t_max = c->set[SETTING_t_max] ? c->t_max : c->epochs;
         return cosine(c->lr, c->eta_min, (double)epoch, (double)(t_max > 0 ? t_max : 1));
     }
-    if (!strcmp(s, "step"))
+    case SCHEDULE_STEP:
         return c->lr * pow(c->gamma, (double)(epoch / (c->step_size > 0 ? c->step_size : 1)));
-    if (!strcmp(s, "warm_restarts")) {
+    case SCHEDULE_WARM_RESTARTS: {
         long long t_cur, t_i;
         warm_restart_position(epoch, c->t_0, c->t_mult, &t_cur, &t_i);
         return cosine(c->lr, c->eta_min, (double)t_cur, (double)t_i);
     }
-    if (!strcmp(s, "cyclic")) {
+    case SCHEDULE_CYCLIC: {
         double size = (double)(c->step_size > 0 ? c->step_size : 1);
         double cycle = floor(1.0 + (double)step / (2.0 * size));
         double x = fabs((double)step / size - 2.0 * cycle + 1.0);
         return c->base_lr + (c->max_lr - c->base_lr) * fmax(0.0, 1.0 - x);
+    }
     }
     return c->lr;
 }

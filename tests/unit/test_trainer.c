@@ -99,10 +99,10 @@ static void test_config(void)
 {
     rt_train_config c, d;
     rt_config_init(&c);
-    CHECK(!strcmp(c.optimizer, "adam") && c.batch == 100 && c.valid_split == 0.1, "defaults");
+    CHECK(c.optimizer == OPTIMIZER_ADAM && c.batch == 100 && c.valid_split == 0.1, "defaults");
     CHECK(!rt_config_is_set(&c, rt_config_find("mean")), "mean has no default");
     CHECK(rt_config_parse_text(&c, model_settings, "settings", err, sizeof err) == 0, "%s", err);
-    CHECK(!strcmp(c.optimizer, "sgd") && c.lr == 0.05 && c.nesterov == 1 && c.batch == 64 && c.t_max == 30 &&
+    CHECK(c.optimizer == OPTIMIZER_SGD && c.lr == 0.05 && c.nesterov == 1 && c.batch == 64 && c.t_max == 30 &&
               c.aug_pad_crop == 2 && c.mean == 0.2860 && !strcmp(c.data, "/x/y"),
           "parsed values");
     /* printed and read back: the same bits */
@@ -152,7 +152,12 @@ static void test_config(void)
     CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "schedule.step_size"), "step needs step_size: %s",
           err);
     set(&c, "schedule", "cyclic");
-    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "schedule.base_lr"), "cyclic: %s", err);
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "schedule.step_size"), "cyclic: %s", err);
+    set(&c, "schedule.step_size", "4");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && !strcmp(err, "schedule cyclic needs schedule.base_lr (in the "
+                                                                      ".net file: schedule = cyclic(base_lr = ...); "
+                                                                      "option --schedule-base-lr)"),
+          "cyclic without base_lr: %s", err);
     set(&c, "schedule", "constant");
     set(&c, "early_stopping", "3");
     set(&c, "valid_split", "0");
