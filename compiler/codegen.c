@@ -53,14 +53,14 @@ static const char *buffer_expr(EmitCtx *c, int buf, const char *ctype)
     return s;
 }
 
-const char *emit_in(EmitCtx *c, int k) { return buffer_expr(c, c->plan->out[emit_node(c)->in[k]], "float"); }
-const char *emit_out(EmitCtx *c) { return buffer_expr(c, c->plan->out[c->node], "float"); }
-const char *emit_dout(EmitCtx *c) { return buffer_expr(c, c->plan->grad[c->node], "float"); }
+const char *emit_in(EmitCtx *c, int k) { return buffer_expr(c, c->plan->node[emit_node(c)->in[k]].out, "float"); }
+const char *emit_out(EmitCtx *c) { return buffer_expr(c, c->plan->node[c->node].out, "float"); }
+const char *emit_dout(EmitCtx *c) { return buffer_expr(c, c->plan->node[c->node].grad, "float"); }
 
 const char *emit_din(EmitCtx *c, int k)
 {
     int in = emit_node(c)->in[k];
-    return c->plan->requires_grad[in] ? buffer_expr(c, c->plan->grad[in], "float") : "NULL";
+    return c->plan->node[in].requires_grad ? buffer_expr(c, c->plan->node[in].grad, "float") : "NULL";
 }
 
 /* The node whose gradient a view's gradient is (flatten passes it straight through). */
@@ -76,7 +76,7 @@ static int gradient_owner(const EmitCtx *c, int node)
 int emit_accum(EmitCtx *c, int k)
 {
     int in = emit_node(c)->in[k];
-    if (!c->plan->requires_grad[in])
+    if (!c->plan->node[in].requires_grad)
         return 0;
     int owner = gradient_owner(c, in);
     int was = c->written[owner];
@@ -105,11 +105,11 @@ const char *emit_param(EmitCtx *c, const char *suffix) { return member(c, "P", s
 const char *emit_pgrad(EmitCtx *c, const char *suffix) { return member(c, "G", suffix); }
 const char *emit_state(EmitCtx *c, const char *suffix) { return member(c, "S", suffix); }
 
-const char *emit_aux(EmitCtx *c, int k, const char *ctype) { return buffer_expr(c, c->plan->aux[c->node][k], ctype); }
+const char *emit_aux(EmitCtx *c, int k, const char *ctype) { return buffer_expr(c, c->plan->node[c->node].aux[k], ctype); }
 
 const char *emit_work(EmitCtx *c)
 {
-    int w = c->backward ? c->plan->work_bwd[c->node] : c->plan->work[c->node];
+    int w = c->backward ? c->plan->node[c->node].work_bwd : c->plan->node[c->node].work;
     return w < 0 ? "NULL" : buffer_expr(c, w, "float");
 }
 
@@ -310,7 +310,7 @@ static void emit_loss(EmitCtx *c, bool train)
 {
     const Plan *p = c->plan;
     int k = classes_of(c->g);
-    const char *logits = buffer_expr(c, p->out[p->logits], "float");
+    const char *logits = buffer_expr(c, p->node[p->logits].out, "float");
     const char *probs = buffer_expr(c, p->probs, "float");
     fprintf(c->out, "    /* loss: softmax cross-entropy on the logits of %s */\n", c->ids[p->logits]);
     if (!train) {
@@ -320,7 +320,7 @@ static void emit_loss(EmitCtx *c, bool train)
         emit(c, "else");
         emit(c, "    rt_softmax_forward(%s, %s, n, %d);", probs, logits, k);
     } else {
-        const char *dlogits = buffer_expr(c, p->grad[p->logits], "float");
+        const char *dlogits = buffer_expr(c, p->node[p->logits].grad, "float");
         emit(c, "float loss;");
         emit(c, "if (labels) {");
         emit(c, "    loss = rt_softmax_xent_forward(%s, %s, labels, n, %d);", probs, logits, k);

@@ -316,6 +316,17 @@ typedef struct {
     size_t offset;
 } Buffer;
 
+/* What the plan gives one graph node: its buffers (indices into Plan.buf) and
+ * whether its output needs a gradient. */
+typedef struct {
+    int out;                  /* output buffer (-1: the caller's input) */
+    int grad;                 /* output-gradient buffer (-1: none) */
+    int aux[MAX_AUX];         /* buffers kept for the backward (-1: none) */
+    int work;                 /* forward workspace buffer (-1: none) */
+    int work_bwd;             /* backward workspace buffer (-1: none) */
+    bool requires_grad;       /* its output needs a gradient */
+} NodePlan;
+
 typedef struct {
     Mode mode;
     int batch;
@@ -324,12 +335,7 @@ typedef struct {
     int nstep;
     Buffer *buf;
     int nbuf;
-    int *out;                 /* per node: its output buffer (-1: the caller's input) */
-    int *grad;                /* per node: its output-gradient buffer (-1: none) */
-    int (*aux)[MAX_AUX];      /* per node: buffers kept for the backward (-1: none) */
-    int *work;                /* per node: forward workspace buffer (-1: none) */
-    int *work_bwd;            /* per node: backward workspace buffer (-1: none) */
-    bool *requires_grad;      /* per node: its output needs a gradient */
+    NodePlan *node;           /* per graph node, indexed like g->node */
     int logits;               /* node whose output the loss reads */
     int probs;                /* buffer of the probabilities */
     size_t arena, no_reuse, lower_bound;
