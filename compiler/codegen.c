@@ -12,6 +12,7 @@
  * Identifiers come from layer names, sanitised and made unique, so nothing in a .net
  * file reaches the C text except as a checked identifier or an escaped string. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "netc.h"
@@ -473,13 +474,23 @@ static void write_model_table(FILE *out, const Graph *g, char **ids, const char 
             prefix, prefix, prefix);
 }
 
+/* DIR/NAME.EXT, without doubling a slash DIR already ends with. */
 static FILE *open_output(const char *dir, const char *prefix, const char *ext, char *path, size_t len)
 {
-    snprintf(path, len, "%s/%s.%s", dir, prefix, ext);
+    size_t dlen = strlen(dir);
+    snprintf(path, len, "%s%s%s.%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/", prefix, ext);
     FILE *f = fopen(path, "w");
     if (!f)
-        perror(path);
+        fprintf(stderr, "netc: cannot write %s: %s\n", path, strerror(errno));
     return f;
+}
+
+static bool close_output(FILE *f, const char *path)
+{
+    if (!f || fclose(f) == 0)
+        return true;
+    fprintf(stderr, "netc: cannot write %s: %s\n", path, strerror(errno));
+    return false;
 }
 
 int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch)
@@ -499,12 +510,8 @@ int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batc
         write_source(c, g, ids, prefix, train, infer, max_batch);
         write_model_table(c, g, ids, prefix, settings);
     }
-    if (h && fclose(h) != 0)
+    if (!close_output(h, hpath) || !close_output(c, cpath))
         rc = 2;
-    if (c && fclose(c) != 0)
-        rc = 2;
-    if (rc)
-        fprintf(stderr, "netc: cannot write %s/%s.[ch]\n", dir, prefix);
     free(settings);
     for (int i = 0; i < g->n; i++)
         free(ids[i]);
