@@ -222,6 +222,8 @@ struct GNode {
     Shape out;
     char *name;               /* layer name: given, or op_N */
     Loc loc;                  /* the op name at the call */
+    Loc site;                 /* where the model makes this layer: the call itself, or the
+                                 model's call of the block (outermost) that made it */
     Loc in_loc[MAX_INPUTS];   /* where each input operand was written */
     ParamInfo param[MAX_PARAMS];
     int nparam;
@@ -383,7 +385,8 @@ struct OpKernel {
 /* Writes DIR/NAME.h and DIR/NAME.c; returns 0 or reports and returns 2. */
 int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch);
 
-/* What an op's emitter uses to write its calls: C expressions for its buffers. */
+/* What an op's emitter uses to write its calls: the names of its buffers (pointers
+ * codegen.c declares atop the function, `x` for the caller's input, "NULL" for none). */
 const GNode *emit_node(EmitCtx *c);
 const Graph *emit_graph(EmitCtx *c);
 Mode emit_mode(EmitCtx *c);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every model in models/ compiles to C that gcc and clang accept with
-# -std=c11 -Wall -Wextra -Werror -pedantic, and the generated header's arena constant
+# Every model in models/ compiles to C that gcc and clang accept with -std=c11
+# -Wall -Wextra -Werror -pedantic -Wshadow, and the generated header's arena constant
 # matches `netc plan`'s figure.  Then `compile -o DIR`: DIR and its missing parents
 # are created, and a DIR that cannot be made or written says why, naming the path
 # once (no doubled slash), with exit status 2.
@@ -13,7 +13,7 @@ for net in models/*.net; do
   name=$(basename "$net" .net)
   ./netc compile "$net" --name "$name" --batch 100 -o "$tmp"
   for cc in gcc clang; do
-    $cc -std=c11 -Wall -Wextra -Werror -pedantic -Iruntime -I"$tmp" -c "$tmp/$name.c" -o "$tmp/$name-$cc.o"
+    $cc -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Iruntime -I"$tmp" -c "$tmp/$name.c" -o "$tmp/$name-$cc.o"
     n=$((n+1))
   done
   planned=$(./netc plan --batch 100 "$net" | sed -n 's/^Arena bytes: //p' | tr -d ,)
@@ -23,7 +23,7 @@ for net in models/*.net; do
     exit 1
   fi
 done
-echo "$n compilations of generated code clean (gcc and clang, -Werror -pedantic)"
+echo "$n compilations of generated code clean (gcc and clang, -Werror -pedantic -Wshadow)"
 
 fail() { echo "FAIL compile -o: $*" >&2; exit 1; }
 net=models/lenet_bn.net
