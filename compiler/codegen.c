@@ -5,18 +5,39 @@
  * (NAME_ARENA_BYTES among them), the functions and the rt_model table.  NAME.c holds
  * each layer's geometry as a constant descriptor, then the functions: init (PyTorch's
  * default initialisation), train_step (forward, loss, backward, optimizer, from the
- * train plan) and evaluate (from the inference plan).  Every buffer is the arena
- * base plus a literal offset chosen by the planner; every shape and loop bound is a
- * literal.  The per-op calls come from the emitters in the op table (ops.c); this
- * file only walks the schedule and answers their questions about buffers.
- * Identifiers come from layer names, sanitised and made unique, so nothing in a .net
- * file reaches the C text except as a checked identifier or an escaped string. */
+ * train plan) and evaluate (from the inference plan).
+ *
+ * Each function opens with a named pointer per buffer it uses, the arena base plus the
+ * planner's offset, its shape and live steps in a comment (`float *conv2d_1_out =
+ * (float *)(A + 0);  ... live steps 0-1`); a value living in another's memory (an
+ * in-place output or input gradient, a view) gets its own name set to the owner's.
+ * The calls then use the names, each step preceded by a comment with its number, the
+ * layer's call with the values of its arguments and where the model makes it.  A
+ * function is written to memory first: emitting its calls marks the names they use,
+ * and only those are declared, so the file compiles warning-free.  The per-op calls
+ * come from the emitters in the op table (ops.c); this file only walks the schedule
+ * and answers their questions about buffers.  Identifiers come from layer names,
+ * sanitised and made unique, so nothing in a .net file reaches the C text except as a
+ * checked identifier or an escaped string. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "netc.h"
 
 #define NSCRATCH 16
+
+enum { VAL_OUT, VAL_GRAD };   /* a node's output or output gradient */
+
+/* The named pointers of the function being written.  A plan buffer's name is its plan
+ * name made an identifier (conv2d_1.out -> conv2d_1_out); a node whose output or
+ * gradient lives in a buffer it does not own gets LAYER_out or LAYER_grad. */
+typedef struct {
+    char **buf;               /* per plan buffer: its name */
+    const char **buf_type;    /* per plan buffer: its element type once used, else NULL */
+    char *(*value)[2];        /* per node: its own name for a value in another's buffer, once used */
+    bool P, G, S;             /* the parameter, gradient and state structs are used */
+} Names;
 
 struct EmitCtx {
     FILE *out;
@@ -27,6 +48,7 @@ struct EmitCtx {
     bool *written;            /* per node: its gradient has a contribution already */
     const char *indent;
     bool backward;            /* emitting a backward step */
+    Names names;
     char scratch[NSCRATCH][192];
     int next_scratch;
 };
@@ -43,24 +65,56 @@ const Graph *emit_graph(EmitCtx *c) { return c->g; }
 Mode emit_mode(EmitCtx *c) { return c->plan ? c->plan->mode : MODE_TRAIN; }
 const char *emit_id(EmitCtx *c) { return c->ids[c->node]; }
 
-static const char *buffer_expr(EmitCtx *c, int buf, const char *ctype)
+/* The name of plan buffer `buf`, marked used as an array of `ctype`. */
+static const char *use_buffer(EmitCtx *c, int buf, const char *ctype)
 {
-    char *s = scratch(c);
-    if (buf < 0)
-        snprintf(s, 192, "x");
-    else
-        snprintf(s, 192, "(%s *)(A + %zu)", ctype, c->plan->buf[buf].offset);
-    return s;
+    if (!c->names.buf_type[buf])
+        c->names.buf_type[buf] = ctype;
+    return c->names.buf[buf];
 }
 
-const char *emit_in(EmitCtx *c, int k) { return buffer_expr(c, c->plan->out[emit_node(c)->in[k]], "float"); }
-const char *emit_out(EmitCtx *c) { return buffer_expr(c, c->plan->out[c->node], "float"); }
-const char *emit_dout(EmitCtx *c) { return buffer_expr(c, c->plan->grad[c->node], "float"); }
+static int value_buffer(const Plan *p, int node, int role)
+{
+    return role == VAL_OUT ? p->node[node].out : p->node[node].grad;
+}
+
+/* Does the node's output (gradient) live in a buffer made for another value? */
+static bool is_alias(const Plan *p, int node, int role)
+{
+    const Buffer *b = &p->buf[value_buffer(p, node, role)];
+    return b->node != node || b->kind != (role == VAL_OUT ? B_ACT : B_GRAD);
+}
+
+/* The name of a node's output or output gradient; the caller's input is `x`. */
+static const char *value_name(EmitCtx *c, int node, int role)
+{
+    int b = value_buffer(c->plan, node, role);
+    if (b < 0)
+        return role == VAL_OUT ? "x" : "NULL";
+    const char *owner = use_buffer(c, b, "float");
+    if (!is_alias(c->plan, node, role))
+        return owner;
+    char **name = &c->names.value[node][role];
+    if (!*name) {
+        *name = xcalloc(strlen(c->ids[node]) + 8, 1);
+        sprintf(*name, "%s_%s", c->ids[node], role == VAL_OUT ? "out" : "grad");
+    }
+    return *name;
+}
+
+static const char *buffer_name(EmitCtx *c, int buf, const char *ctype)
+{
+    return buf < 0 ? "NULL" : use_buffer(c, buf, ctype);
+}
+
+const char *emit_in(EmitCtx *c, int k) { return value_name(c, emit_node(c)->in[k], VAL_OUT); }
+const char *emit_out(EmitCtx *c) { return value_name(c, c->node, VAL_OUT); }
+const char *emit_dout(EmitCtx *c) { return value_name(c, c->node, VAL_GRAD); }
 
 const char *emit_din(EmitCtx *c, int k)
 {
     int in = emit_node(c)->in[k];
-    return c->plan->requires_grad[in] ? buffer_expr(c, c->plan->grad[in], "float") : "NULL";
+    return c->plan->node[in].requires_grad ? value_name(c, in, VAL_GRAD) : "NULL";
 }
 
 /* The node whose gradient a view's gradient is (flatten passes it straight through). */
@@ -76,7 +130,7 @@ static int gradient_owner(const EmitCtx *c, int node)
 int emit_accum(EmitCtx *c, int k)
 {
     int in = emit_node(c)->in[k];
-    if (!c->plan->requires_grad[in])
+    if (!c->plan->node[in].requires_grad)
         return 0;
     int owner = gradient_owner(c, in);
     int was = c->written[owner];
@@ -92,25 +146,30 @@ static const ParamInfo *find_param(const GNode *n, const char *suffix)
     return NULL;
 }
 
-static const char *member(EmitCtx *c, const char *base, const char *suffix)
+/* BASE->LAYER_SUFFIX, a tensor of the params (P), gradients (G) or state (S) struct. */
+static const char *member(EmitCtx *c, char base, bool *used, const char *suffix)
 {
     if (!find_param(emit_node(c), suffix))
         return "NULL";
+    *used = true;
     char *s = scratch(c);
-    snprintf(s, 192, "%s->%s_%s", base, emit_id(c), suffix);
+    snprintf(s, 192, "%c->%s_%s", base, emit_id(c), suffix);
     return s;
 }
 
-const char *emit_param(EmitCtx *c, const char *suffix) { return member(c, "P", suffix); }
-const char *emit_pgrad(EmitCtx *c, const char *suffix) { return member(c, "G", suffix); }
-const char *emit_state(EmitCtx *c, const char *suffix) { return member(c, "S", suffix); }
+const char *emit_param(EmitCtx *c, const char *suffix) { return member(c, 'P', &c->names.P, suffix); }
+const char *emit_pgrad(EmitCtx *c, const char *suffix) { return member(c, 'G', &c->names.G, suffix); }
+const char *emit_state(EmitCtx *c, const char *suffix) { return member(c, 'S', &c->names.S, suffix); }
 
-const char *emit_aux(EmitCtx *c, int k, const char *ctype) { return buffer_expr(c, c->plan->aux[c->node][k], ctype); }
+const char *emit_aux(EmitCtx *c, int k, const char *ctype)
+{
+    return buffer_name(c, c->plan->node[c->node].aux[k], ctype);
+}
 
 const char *emit_work(EmitCtx *c)
 {
-    int w = c->backward ? c->plan->work_bwd[c->node] : c->plan->work[c->node];
-    return w < 0 ? "NULL" : buffer_expr(c, w, "float");
+    const NodePlan *np = &c->plan->node[c->node];
+    return buffer_name(c, c->backward ? np->work_bwd : np->work, "float");
 }
 
 const char *emit_float(EmitCtx *c, double v)
@@ -277,42 +336,251 @@ static void write_header(FILE *out, const Graph *g, char **ids, const char *pref
     fprintf(out, "extern const rt_model %s_model;\n\n#endif\n", prefix);
 }
 
+/* ---- buffer names and their declarations ---- */
+
+/* Names every plan buffer.  They cannot clash: layer identifiers are unique, and no
+ * suffix (out, grad, work, work_bwd, argmax, mask, mean, invstd) ends with `_` and
+ * another, so LAYER_SUFFIX determines both; loss_probs has no layer. */
+static void names_begin(EmitCtx *c)
+{
+    const Plan *p = c->plan;
+    Names *nm = &c->names;
+    *nm = (Names){ 0 };
+    nm->buf = xcalloc((size_t)p->nbuf + 1, sizeof *nm->buf);
+    nm->buf_type = xcalloc((size_t)p->nbuf + 1, sizeof *nm->buf_type);
+    nm->value = xcalloc((size_t)c->g->n, sizeof *nm->value);
+    for (int b = 0; b < p->nbuf; b++) {
+        const Buffer *x = &p->buf[b];
+        if (x->node < 0) {
+            nm->buf[b] = sanitize(x->name);
+            continue;
+        }
+        const char *suffix = x->name + strlen(c->g->node[x->node].name) + 1;
+        nm->buf[b] = xcalloc(strlen(c->ids[x->node]) + strlen(suffix) + 2, 1);
+        sprintf(nm->buf[b], "%s_%s", c->ids[x->node], suffix);
+    }
+}
+
+static void names_end(EmitCtx *c)
+{
+    Names *nm = &c->names;
+    for (int b = 0; b < c->plan->nbuf; b++)
+        free(nm->buf[b]);
+    for (int i = 0; i < c->g->n; i++) {
+        free(nm->value[i][VAL_OUT]);
+        free(nm->value[i][VAL_GRAD]);
+    }
+    free(nm->buf);
+    free(nm->buf_type);
+    free(nm->value);
+    *nm = (Names){ 0 };
+}
+
+/* "[n, 16, 28, 28]": a tensor of the batch. */
+static const char *batch_shape(const Shape *s, char buf[72])
+{
+    char dims[64];
+    shape_str(s, dims);
+    snprintf(buf, 72, "[n%s%s", s->rank ? ", " : "", dims + 1);
+    return buf;
+}
+
+typedef struct {
+    const Buffer *buf;
+    int index;
+} ByOffset;
+
+static int by_offset(const void *a, const void *b)
+{
+    const ByOffset *x = a, *y = b;
+    if (x->buf->offset != y->buf->offset)
+        return x->buf->offset < y->buf->offset ? -1 : 1;
+    if (x->buf->first != y->buf->first)
+        return x->buf->first - y->buf->first;
+    return x->index - y->index;
+}
+
+/* For each used buffer, one other used buffer whose bytes it shares (-1: none): a sweep
+ * in offset order, keeping the buffer reaching furthest so far. */
+static int *sharing_partners(EmitCtx *c)
+{
+    const Plan *p = c->plan;
+    int *partner = xcalloc((size_t)p->nbuf + 1, sizeof *partner);
+    ByOffset *order = xcalloc((size_t)p->nbuf + 1, sizeof *order);
+    int n = 0;
+    for (int b = 0; b < p->nbuf; b++) {
+        partner[b] = -1;
+        if (c->names.buf_type[b])
+            order[n++] = (ByOffset){ &p->buf[b], b };
+    }
+    qsort(order, (size_t)n, sizeof *order, by_offset);
+    const Buffer *reach = NULL;
+    int reach_index = -1;
+    for (int i = 0; i < n; i++) {
+        const Buffer *x = order[i].buf;
+        if (reach && reach->offset + reach->bytes > x->offset)
+            partner[order[i].index] = reach_index;
+        if (!reach || x->offset + x->bytes > reach->offset + reach->bytes) {
+            reach = x;
+            reach_index = order[i].index;
+        }
+    }
+    free(order);
+    return partner;
+}
+
+/* A plan buffer's comment: its shape (or bytes), live steps, and a buffer sharing its bytes. */
+static void buffer_note(EmitCtx *c, int b, int partner, char *note, size_t len)
+{
+    const Plan *p = c->plan;
+    const Buffer *x = &p->buf[b];
+    char what[72], steps[48], bytes[32];
+    if (x->kind == B_ACT || x->kind == B_GRAD)
+        batch_shape(&c->g->node[x->node].out, what);
+    else if (x->kind == B_PROBS)
+        batch_shape(&c->g->node[p->logits].out, what);
+    else
+        snprintf(what, sizeof what, "%s bytes", commas((long long)x->bytes, bytes));
+    if (x->first == x->last)
+        snprintf(steps, sizeof steps, "live step %d", x->first);
+    else
+        snprintf(steps, sizeof steps, "live steps %d-%d", x->first, x->last);
+    int used = snprintf(note, len, "%s, %s", what, steps);
+    if (partner >= 0 && used > 0 && (size_t)used < len)
+        snprintf(note + used, len - (size_t)used, "; shares bytes with %s", c->names.buf[partner]);
+}
+
+/* One declaration line, its comment aligned. */
+static void declare(FILE *out, const char *decl, const char *note)
+{
+    fprintf(out, "    %-56s /* %s */\n", decl, note);
+}
+
+/* The pointers the function's calls used: the structs, then each plan buffer in plan
+ * order, then the values living in another's buffer. */
+static void write_declarations(EmitCtx *c, FILE *out, const char *prefix)
+{
+    const Plan *p = c->plan;
+    const Names *nm = &c->names;
+    bool arena = false;
+    for (int b = 0; b < p->nbuf; b++)
+        arena |= nm->buf_type[b] != NULL;
+    if (nm->P)
+        fprintf(out, "    %s_params *P = (%s_params *)net->params;\n", prefix, prefix);
+    if (nm->G)
+        fprintf(out, "    %s_params *G = (%s_params *)net->grads;\n", prefix, prefix);
+    if (nm->S)
+        fprintf(out, "    %s_state *S = (%s_state *)net->state;\n", prefix, prefix);
+    if (!arena)
+        return;
+    fprintf(out, "    unsigned char *A = (unsigned char *)net->arena;\n");
+    int *partner = sharing_partners(c);
+    char decl[320], note[320];
+    for (int b = 0; b < p->nbuf; b++) {
+        const char *type = nm->buf_type[b];
+        if (!type)
+            continue;
+        snprintf(decl, sizeof decl, "%s *%s = (%s *)(A + %zu);", type, nm->buf[b], type, p->buf[b].offset);
+        buffer_note(c, b, partner[b], note, sizeof note);
+        declare(out, decl, note);
+    }
+    free(partner);
+    for (int i = 0; i < c->g->n; i++)
+        for (int role = VAL_OUT; role <= VAL_GRAD; role++) {
+            if (!nm->value[i][role])
+                continue;
+            const char *owner = nm->buf[value_buffer(p, i, role)];
+            snprintf(decl, sizeof decl, "float *%s = %s;", nm->value[i][role], owner);
+            snprintf(note, sizeof note, "%s %s", plan_is_view(p, i) ? "a view of" : "in place over", owner);
+            declare(out, decl, note);
+        }
+}
+
 /* ---- functions ---- */
 
-static void emit_comment(EmitCtx *c)
+/* Appends printf-style text to buf, never past len. */
+static void add_text(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add_text(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+static void add_attr_text(char *buf, size_t len, const ArgSpec *spec, const Attr *a)
+{
+    switch (spec->type) {
+    case A_INT: add_text(buf, len, "%lld", a->i); break;
+    case A_FLOAT: add_text(buf, len, "%.9g", a->f); break;
+    case A_BOOL: add_text(buf, len, "%s", a->i ? "true" : "false"); break;
+    case A_PAD:
+        if (a->pad_same)
+            add_text(buf, len, "same");
+        else
+            add_text(buf, len, "%lld", a->i);
+        break;
+    case A_STR: add_text(buf, len, "\"\""); break;
+    }
+}
+
+/* The layer's call with its arguments' values, in the language's chain form:
+ * `conv2d_1 = x -> conv2d(16, 5, pad = 2)`, `add_1 = add(relu_2, conv2d_3)`.  The
+ * arguments written in the source are shown, the required ones positionally and the
+ * optional ones as keywords. */
+static void call_text(const Graph *g, const GNode *n, char *buf, size_t len)
+{
+    const OpInfo *op = &op_table[n->op];
+    snprintf(buf, len, "%s = ", n->name);
+    if (n->nin == 1)
+        add_text(buf, len, "%s -> ", g->node[n->in[0]].name);
+    add_text(buf, len, "%s(", op->name);
+    int shown = 0;
+    for (int k = 0; k < n->nin && n->nin > 1; k++)
+        add_text(buf, len, "%s%s", shown++ ? ", " : "", g->node[n->in[k]].name);
+    for (int i = 0; op->rules->args[i].name; i++) {
+        if (!n->attr[i].given)
+            continue;
+        add_text(buf, len, "%s", shown++ ? ", " : "");
+        if (!op->rules->args[i].required)
+            add_text(buf, len, "%s = ", op->rules->args[i].name);
+        add_attr_text(buf, len, &op->rules->args[i], &n->attr[i]);
+    }
+    add_text(buf, len, ")");
+}
+
+/* Where the model makes the layer: its call, or the model's call of the block that
+ * made it — `lenet_bn.net:12:12 in lenet_stage`. */
+static void site_text(const GNode *n, char *buf, size_t len)
+{
+    const Loc *at = &n->site;
+    const char *file = at->file ? at->file->name : "?";
+    const char *slash = strrchr(file, '/');
+    snprintf(buf, len, "%s:%d:%d", slash ? slash + 1 : file, at->line, at->col);
+    bool in_block = at->file && (at->off != n->loc.off || at->file != n->loc.file);
+    if (in_block && at->end > at->off)
+        add_text(buf, len, " in %.*s", at->end - at->off, at->file->text + at->off);
+}
+
+static void step_comment(EmitCtx *c, int step)
 {
     const GNode *n = emit_node(c);
-    char shape[64];
-    fprintf(c->out, "    /* %s = %s(...) at %s:%d:%d -> %s */\n", emit_id(c), op_table[n->op].name,
-            n->loc.file ? n->loc.file->name : "?", n->loc.line, n->loc.col, shape_str(&n->out, shape));
+    char call[512], shape[72], site[256];
+    call_text(c->g, n, call, sizeof call);
+    site_text(n, site, sizeof site);
+    fprintf(c->out, "    /* step %d: %s -> %s  %s */\n", step, call, batch_shape(&n->out, shape), site);
 }
 
-static void pointer_prologue(EmitCtx *c, const char *prefix);
-
-/* A batch outside 1..max returns NaN before touching memory: the caller sees a loss that
- * is not a number, never an overrun of the arena planned for the maximum batch. */
-static void function_prologue(EmitCtx *c, const char *prefix)
-{
-    fprintf(c->out, "    if (n < 1 || n > %d)\n        return NAN;\n", c->plan->batch);
-    pointer_prologue(c, prefix);
-}
-
-static void pointer_prologue(EmitCtx *c, const char *prefix)
-{
-    fprintf(c->out, "    %s_params *P = (%s_params *)net->params;\n", prefix, prefix);
-    fprintf(c->out, "    %s_params *G = (%s_params *)net->grads;\n", prefix, prefix);
-    fprintf(c->out, "    %s_state *S = (%s_state *)net->state;\n", prefix, prefix);
-    fprintf(c->out, "    unsigned char *A = (unsigned char *)net->arena;\n");
-    fprintf(c->out, "    (void)P;\n    (void)G;\n    (void)S;\n    (void)A;\n");
-}
-
-static void emit_loss(EmitCtx *c, bool train)
+static void emit_loss(EmitCtx *c, int step, bool train)
 {
     const Plan *p = c->plan;
     int k = classes_of(c->g);
-    const char *logits = buffer_expr(c, p->out[p->logits], "float");
-    const char *probs = buffer_expr(c, p->probs, "float");
-    fprintf(c->out, "    /* loss: softmax cross-entropy on the logits of %s */\n", c->ids[p->logits]);
+    const char *logits = value_name(c, p->logits, VAL_OUT);
+    const char *probs = use_buffer(c, p->probs, "float");
+    fprintf(c->out, "    /* step %d: loss, softmax cross-entropy on the logits of %s */\n", step, c->ids[p->logits]);
     if (!train) {
         emit(c, "float loss = 0.0f;");
         emit(c, "if (labels)");
@@ -320,7 +588,7 @@ static void emit_loss(EmitCtx *c, bool train)
         emit(c, "else");
         emit(c, "    rt_softmax_forward(%s, %s, n, %d);", probs, logits, k);
     } else {
-        const char *dlogits = buffer_expr(c, p->grad[p->logits], "float");
+        const char *dlogits = value_name(c, p->logits, VAL_GRAD);
         emit(c, "float loss;");
         emit(c, "if (labels) {");
         emit(c, "    loss = rt_softmax_xent_forward(%s, %s, labels, n, %d);", probs, logits, k);
@@ -341,8 +609,10 @@ static void emit_schedule(EmitCtx *c)
     const Plan *p = c->plan;
     bool train = p->mode == MODE_TRAIN;
     c->written = xcalloc((size_t)c->g->n + 1, sizeof *c->written);
-    if (train)
+    if (train) {
         fprintf(c->out, "    memset(G, 0, sizeof *G);\n");
+        c->names.G = true;
+    }
     for (int s = 0; s < p->nstep; s++) {
         const Step *st = &p->step[s];
         c->node = st->node;
@@ -350,29 +620,72 @@ static void emit_schedule(EmitCtx *c)
         const OpRules *k = st->node >= 0 ? op_table[c->g->node[st->node].op].rules : NULL;
         switch (st->kind) {
         case STEP_FWD:
-            emit_comment(c);
+            step_comment(c, s);
             if (plan_is_view(p, st->node))
                 fprintf(c->out, "    /* a view of its input: no code */\n");
             else
                 k->forward(c);
             break;
         case STEP_LOSS:
-            emit_loss(c, train);
+            emit_loss(c, s, train);
             break;
-        case STEP_BWD:
-            if (!k->backward || plan_is_view(p, st->node))
-                break;
-            fprintf(c->out, "    /* backward of %s */\n", emit_id(c));
-            k->backward(c);
+        case STEP_BWD: {
+            bool code = k->backward && !plan_is_view(p, st->node);
+            fprintf(c->out, "    /* step %d: backward of %s%s */\n", s, emit_id(c), code ? "" : ", a view: no code");
+            if (code)
+                k->backward(c);
             break;
+        }
         case STEP_OPT:
-            fprintf(c->out, "    /* optimizer over all %lld parameters */\n", graph_params(c->g, true));
+            fprintf(c->out, "    /* step %d: optimizer over all %lld parameters */\n", s, graph_params(c->g, true));
             emit(c, "rt_optimizer_step(net, %lld);", graph_params(c->g, true));
             break;
         }
     }
+    fprintf(c->out, "    return loss;\n");
     free(c->written);
     c->written = NULL;
+}
+
+static void emit_init(EmitCtx *c)
+{
+    fprintf(c->out, "    rt_rng rng;\n    rt_rng_seed(&rng, seed, 0);\n");
+    for (int i = 0; i < c->g->n; i++) {
+        c->node = i;
+        const OpRules *k = op_table[c->g->node[i].op].rules;
+        if (k->init)
+            k->init(c);
+    }
+}
+
+/* Writes one function: its body goes to memory first, so that the declarations above
+ * it are exactly the names its calls used.  A batch outside 1..max returns NaN before
+ * touching memory: the caller sees a loss that is not a number, never an overrun of
+ * the arena planned for the maximum batch. */
+static void write_function(EmitCtx *c, const char *prefix, const char *signature, bool batch_guard,
+                           void (*body)(EmitCtx *c))
+{
+    FILE *out = c->out;
+    char *text = NULL;
+    size_t len = 0;
+    names_begin(c);
+    c->out = open_memstream(&text, &len);
+    if (!c->out) {
+        perror("netc: open_memstream");
+        exit(2);
+    }
+    body(c);
+    fclose(c->out);
+    c->out = out;
+    fprintf(out, "%s\n{\n", signature);
+    if (batch_guard)
+        fprintf(out, "    if (n < 1 || n > %d)\n        return NAN;\n", c->plan->batch);
+    write_declarations(c, out, prefix);
+    if (!c->names.P && !c->names.S && !batch_guard)
+        fprintf(out, "    (void)net;\n");
+    fprintf(out, "\n%s}\n\n", text);
+    free(text);
+    names_end(c);
 }
 
 static void write_source(FILE *out, const Graph *g, char **ids, const char *prefix, const Plan *train,
@@ -380,8 +693,10 @@ static void write_source(FILE *out, const Graph *g, char **ids, const char *pref
 {
     EmitCtx c = { .out = out, .g = g, .ids = ids, .plan = train, .indent = "" };
     fprintf(out, "/* %s.c — generated by netc from model %s; do not edit.\n", prefix, g->model_name);
-    fprintf(out, " * Train arena %zu bytes (lower bound %zu), inference arena %zu bytes, batch <= %d. */\n",
+    fprintf(out, " * Train arena %zu bytes (lower bound %zu), inference arena %zu bytes, batch <= %d.\n",
             train->arena, train->lower_bound, infer->arena, max_batch);
+    fprintf(out, " * Each function names its buffers in the arena A (the planner's offsets, `netc plan`),\n"
+                 " * with the steps of its schedule during which each is live. */\n");
     fprintf(out, "#include <math.h>\n#include <stddef.h>\n#include <string.h>\n#include \"%s.h\"\n\n", prefix);
     fprintf(out, "_Static_assert(sizeof(%s_params) == ", prefix);
     print_macro_name(out, prefix);
@@ -393,31 +708,19 @@ static void write_source(FILE *out, const Graph *g, char **ids, const char *pref
         if (k->decl)
             k->decl(&c);
     }
+    fprintf(out, "\n");
 
     c.indent = "    ";
-    fprintf(out, "\nvoid %s_init(rt_net *net, uint64_t seed)\n{\n", prefix);
-    pointer_prologue(&c, prefix);
-    fprintf(out, "    rt_rng rng;\n    rt_rng_seed(&rng, seed, 0);\n");
-    for (int i = 0; i < g->n; i++) {
-        c.node = i;
-        const OpRules *k = op_table[g->node[i].op].rules;
-        if (k->init)
-            k->init(&c);
-    }
-    fprintf(out, "    (void)rng;\n}\n\n");
-
-    fprintf(out, "float %s_train_step(rt_net *net, const float *x, const int32_t *labels, const float *targets, "
-                 "int n, float *probs)\n{\n", prefix);
-    function_prologue(&c, prefix);
-    emit_schedule(&c);
-    fprintf(out, "    return loss;\n}\n\n");
-
+    char sig[512];
+    snprintf(sig, sizeof sig, "void %s_init(rt_net *net, uint64_t seed)", prefix);
+    write_function(&c, prefix, sig, false, emit_init);
+    snprintf(sig, sizeof sig, "float %s_train_step(rt_net *net, const float *x, const int32_t *labels, "
+                              "const float *targets, int n, float *probs)", prefix);
+    write_function(&c, prefix, sig, true, emit_schedule);
     c.plan = infer;
-    fprintf(out, "float %s_evaluate(rt_net *net, const float *x, const int32_t *labels, int n, float *probs)\n{\n",
-            prefix);
-    function_prologue(&c, prefix);
-    emit_schedule(&c);
-    fprintf(out, "    return loss;\n}\n\n");
+    snprintf(sig, sizeof sig, "float %s_evaluate(rt_net *net, const float *x, const int32_t *labels, int n, "
+                              "float *probs)", prefix);
+    write_function(&c, prefix, sig, true, emit_schedule);
 }
 
 static void write_string_literal(FILE *out, const char *s)
@@ -473,13 +776,23 @@ static void write_model_table(FILE *out, const Graph *g, char **ids, const char 
             prefix, prefix, prefix);
 }
 
+/* DIR/NAME.EXT, without doubling a slash DIR already ends with. */
 static FILE *open_output(const char *dir, const char *prefix, const char *ext, char *path, size_t len)
 {
-    snprintf(path, len, "%s/%s.%s", dir, prefix, ext);
+    size_t dlen = strlen(dir);
+    snprintf(path, len, "%s%s%s.%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/", prefix, ext);
     FILE *f = fopen(path, "w");
     if (!f)
-        perror(path);
+        fprintf(stderr, "netc: cannot write %s: %s\n", path, strerror(errno));
     return f;
+}
+
+static bool close_output(FILE *f, const char *path)
+{
+    if (!f || fclose(f) == 0)
+        return true;
+    fprintf(stderr, "netc: cannot write %s: %s\n", path, strerror(errno));
+    return false;
 }
 
 int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch)
@@ -499,12 +812,8 @@ int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batc
         write_source(c, g, ids, prefix, train, infer, max_batch);
         write_model_table(c, g, ids, prefix, settings);
     }
-    if (h && fclose(h) != 0)
+    if (!close_output(h, hpath) || !close_output(c, cpath))
         rc = 2;
-    if (c && fclose(c) != 0)
-        rc = 2;
-    if (rc)
-        fprintf(stderr, "netc: cannot write %s/%s.[ch]\n", dir, prefix);
     free(settings);
     for (int i = 0; i < g->n; i++)
         free(ids[i]);

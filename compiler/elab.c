@@ -675,6 +675,7 @@ static Value call_block(Elab *E, const Node *def, const Node *call, const ArgLis
     E->returned = false;
     E->nesting = 0;
     Value result = none();
+    int first_node = E->g->n;
     if (bind_block_args(E, def, call, args)) {
         exec(E, def->body);
         if (E->returned)
@@ -686,6 +687,8 @@ static Value call_block(Elab *E, const Node *def, const Node *call, const ArgLis
     E->scope = saved_scope;
     E->body = saved_body;
     E->block_depth--;
+    for (int i = first_node; i < E->g->n && E->block_depth == 0; i++)
+        E->g->node[i].site = call->loc;   /* a call in the model: the site of all it made */
     E->returned = saved_returned;
     E->nesting = saved_nesting;
     E->ret = saved_ret;

@@ -14,7 +14,7 @@ int graph_add(Graph *g, OpKind op, Loc loc)
         g->node = xrealloc(g->node, (size_t)g->cap * sizeof *g->node);
     }
     GNode *n = &g->node[g->n];
-    *n = (GNode){ .op = op, .loc = loc };
+    *n = (GNode){ .op = op, .loc = loc, .site = loc };
     return g->n++;
 }
 

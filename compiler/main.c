@@ -93,6 +93,35 @@ static void c_prefix(const Graph *g, const Options *o, char *buf, size_t len)
     buf[j] = 0;
 }
 
+/* Creates a directory and its missing parents, as mkdir -p does; reports and returns
+ * false when one cannot be made or a part of the path is not a directory. */
+static bool make_dirs(const char *dir)
+{
+    char path[PATH_MAX];
+    if (!dir[0] || snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        fprintf(stderr, "netc: cannot create directory '%s': %s\n", dir, dir[0] ? "path too long" : "empty name");
+        return false;
+    }
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char end = *p;
+        *p = 0;
+        struct stat st;
+        if (stat(path, &st) != 0 && mkdir(path, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "netc: cannot create directory '%s': %s\n", path, strerror(errno));
+            return false;
+        }
+        if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "netc: cannot create directory '%s': '%s' is not a directory\n", dir, path);
+            return false;
+        }
+        *p = end;
+        if (!end)
+            return true;
+    }
+}
+
 static int run_compile(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
@@ -102,7 +131,10 @@ static int run_compile(const Graph *g, const Options *o, FILE *out)
         fprintf(stderr, "netc: --name must give a C identifier\n");
         return 2;
     }
-    return generate_c(g, o->output ? o->output : ".", prefix, batch_of(g, o));
+    const char *dir = o->output ? o->output : ".";
+    if (!make_dirs(dir))
+        return 2;
+    return generate_c(g, dir, prefix, batch_of(g, o));
 }
 
 /* netc's home: $NETC_HOME, else the directory holding the netc executable or its
@@ -232,7 +264,7 @@ static void command_help(const Command *c)
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
                "  -b, --batch N            largest batch the program accepts (default: max(train batch, 256))\n");
     else if (c->writes_dir)
-        printf("  -o, --output DIR         directory for NAME.h and NAME.c (default: .)\n"
+        printf("  -o, --output DIR         directory for NAME.h and NAME.c, created if missing (default: .)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
                "  -b, --batch N            largest batch the code accepts (default: train batch)\n");
     else

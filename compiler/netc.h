@@ -217,6 +217,8 @@ struct GNode {
     Shape out;
     char *name;               /* layer name: given, or op_N */
     Loc loc;                  /* the op name at the call */
+    Loc site;                 /* where the model makes this layer: the call itself, or the
+                                 model's call of the block (outermost) that made it */
     Loc in_loc[MAX_INPUTS];   /* where each input operand was written */
     ParamInfo param[MAX_PARAMS];
     int nparam;
@@ -313,6 +315,17 @@ typedef struct {
     size_t offset;
 } Buffer;
 
+/* What the plan gives one graph node: its buffers (indices into Plan.buf) and
+ * whether its output needs a gradient. */
+typedef struct {
+    int out;                  /* output buffer (-1: the caller's input) */
+    int grad;                 /* output-gradient buffer (-1: none) */
+    int aux[MAX_AUX];         /* buffers kept for the backward (-1: none) */
+    int work;                 /* forward workspace buffer (-1: none) */
+    int work_bwd;             /* backward workspace buffer (-1: none) */
+    bool requires_grad;       /* its output needs a gradient */
+} NodePlan;
+
 typedef struct {
     Mode mode;
     int batch;
@@ -321,12 +334,7 @@ typedef struct {
     int nstep;
     Buffer *buf;
     int nbuf;
-    int *out;                 /* per node: its output buffer (-1: the caller's input) */
-    int *grad;                /* per node: its output-gradient buffer (-1: none) */
-    int (*aux)[MAX_AUX];      /* per node: buffers kept for the backward (-1: none) */
-    int *work;                /* per node: forward workspace buffer (-1: none) */
-    int *work_bwd;            /* per node: backward workspace buffer (-1: none) */
-    bool *requires_grad;      /* per node: its output needs a gradient */
+    NodePlan *node;           /* per graph node, indexed like g->node */
     int logits;               /* node whose output the loss reads */
     int probs;                /* buffer of the probabilities */
     size_t arena, no_reuse, lower_bound;
@@ -392,7 +400,8 @@ struct OpRules {
 /* Writes DIR/NAME.h and DIR/NAME.c; returns 0 or reports and returns 2. */
 int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch);
 
-/* What an op's emitter uses to write its calls: C expressions for its buffers. */
+/* What an op's emitter uses to write its calls: the names of its buffers (pointers
+ * codegen.c declares atop the function, `x` for the caller's input, "NULL" for none). */
 const GNode *emit_node(EmitCtx *c);
 const Graph *emit_graph(EmitCtx *c);
 Mode emit_mode(EmitCtx *c);

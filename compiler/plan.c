@@ -58,8 +58,8 @@ static void mark_requires_grad(Plan *p)
         for (int k = 0; k < n->nparam; k++)
             req |= n->param[k].trainable;
         for (int k = 0; k < n->nin; k++)
-            req |= p->requires_grad[n->in[k]];
-        p->requires_grad[i] = req;
+            req |= p->node[n->in[k]].requires_grad;
+        p->node[i].requires_grad = req;
     }
 }
 
@@ -73,7 +73,7 @@ static void make_schedule(Plan *p)
     if (p->mode == MODE_INFER)
         return;
     for (int i = g->n - 1; i >= 0; i--)
-        if (!folded(p, i) && p->requires_grad[i])
+        if (!folded(p, i) && p->node[i].requires_grad)
             add_step(p, STEP_BWD, i);
     add_step(p, STEP_OPT, -1);
 }
@@ -84,40 +84,38 @@ static void make_buffers(Plan *p)
     const Graph *g = p->g;
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
-        p->out[i] = p->grad[i] = p->work[i] = p->work_bwd[i] = -1;
-        p->aux[i][0] = p->aux[i][1] = -1;
         if (folded(p, i))
             continue;
         const OpRules *k = rules_of(p, i);
         if (plan_is_view(p, i))
-            p->out[i] = p->out[n->in[0]];
+            p->node[i].out = p->node[n->in[0]].out;
         else
-            p->out[i] = new_buffer(p, B_ACT, i, "out", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
+            p->node[i].out = new_buffer(p, B_ACT, i, "out", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
         if (k->aux) {
             const char *names[MAX_AUX];
             size_t bytes[MAX_AUX];
             int na = k->aux(g, n, p->mode, p->batch, names, bytes);
             for (int a = 0; a < na; a++)
-                p->aux[i][a] = new_buffer(p, B_AUX, i, names[a], bytes[a]);
+                p->node[i].aux[a] = new_buffer(p, B_AUX, i, names[a], bytes[a]);
         }
         size_t work = k->work ? k->work(g, n) : 0;
         if (work) {
-            p->work[i] = new_buffer(p, B_WORK, i, "work", work);
-            if (p->requires_grad[i])
-                p->work_bwd[i] = new_buffer(p, B_WORK, i, "work_bwd", work);
+            p->node[i].work = new_buffer(p, B_WORK, i, "work", work);
+            if (p->node[i].requires_grad)
+                p->node[i].work_bwd = new_buffer(p, B_WORK, i, "work_bwd", work);
         }
-        if (!p->requires_grad[i])
+        if (!p->node[i].requires_grad)
             continue;
         if (plan_is_view(p, i))
-            p->grad[i] = p->grad[n->in[0]];
+            p->node[i].grad = p->node[n->in[0]].grad;
         else
-            p->grad[i] = new_buffer(p, B_GRAD, i, "grad", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
+            p->node[i].grad = new_buffer(p, B_GRAD, i, "grad", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
     }
     const GNode *logits = &g->node[p->logits];
     p->probs = new_buffer(p, B_PROBS, -1, "probs", (size_t)shape_numel(&logits->out) * p->batch * sizeof(float));
-    if (p->out[p->logits] < 0) {
+    if (p->node[p->logits].out < 0) {
         /* The logits are the caller's input itself (a model without layers). */
-        p->out[p->logits] = -1;
+        p->node[p->logits].out = -1;
     }
 }
 
@@ -143,34 +141,34 @@ static void step_buffers(Plan *p, int s, void (*visit)(Plan *, int buf, int step
         if (plan_is_view(p, i))
             return;
         for (int k = 0; k < n->nin; k++)
-            visit(p, p->out[n->in[k]], s);
-        visit(p, p->out[i], s);
-        visit(p, p->aux[i][0], s);
-        visit(p, p->aux[i][1], s);
-        visit(p, p->work[i], s);
+            visit(p, p->node[n->in[k]].out, s);
+        visit(p, p->node[i].out, s);
+        for (int a = 0; a < MAX_AUX; a++)
+            visit(p, p->node[i].aux[a], s);
+        visit(p, p->node[i].work, s);
         return;
     case STEP_LOSS:
-        visit(p, p->out[i], s);
+        visit(p, p->node[i].out, s);
         visit(p, p->probs, s);
         if (p->mode == MODE_TRAIN)
-            visit(p, p->grad[i], s);
+            visit(p, p->node[i].grad, s);
         return;
     case STEP_BWD: {
         if (plan_is_view(p, i))
             return;
         unsigned saves = rules_of(p, i)->saves;
-        visit(p, p->grad[i], s);
+        visit(p, p->node[i].grad, s);
         for (int k = 0; k < n->nin; k++) {
             if (saves & SAVES_INPUT)
-                visit(p, p->out[n->in[k]], s);
-            if (p->requires_grad[n->in[k]])
-                visit(p, p->grad[n->in[k]], s);
+                visit(p, p->node[n->in[k]].out, s);
+            if (p->node[n->in[k]].requires_grad)
+                visit(p, p->node[n->in[k]].grad, s);
         }
         if (saves & SAVES_OUTPUT)
-            visit(p, p->out[i], s);
-        visit(p, p->aux[i][0], s);
-        visit(p, p->aux[i][1], s);
-        visit(p, p->work_bwd[i], s);
+            visit(p, p->node[i].out, s);
+        for (int a = 0; a < MAX_AUX; a++)
+            visit(p, p->node[i].aux[a], s);
+        visit(p, p->node[i].work_bwd, s);
         return;
     }
     case STEP_OPT:
@@ -190,10 +188,10 @@ static void compute_liveness(Plan *p)
 static void merge_buffer(Plan *p, int from, int to)
 {
     for (int i = 0; i < p->g->n; i++) {
-        if (p->out[i] == from)
-            p->out[i] = to;
-        if (p->grad[i] == from)
-            p->grad[i] = to;
+        if (p->node[i].out == from)
+            p->node[i].out = to;
+        if (p->node[i].grad == from)
+            p->node[i].grad = to;
     }
     Buffer *f = &p->buf[from], *t = &p->buf[to];
     if (f->last > t->last)
@@ -219,12 +217,12 @@ static void work_in_place(Plan *p)
         if (plan_is_view(p, i))
             continue;
         if (st->kind == STEP_FWD && (flags & OPF_INPLACE)) {
-            int in = p->out[n->in[0]], out = p->out[i];
+            int in = p->node[n->in[0]].out, out = p->node[i].out;
             if (can_share(p, in, out) && p->buf[in].last == s)
                 merge_buffer(p, out, in);
         }
-        if (st->kind == STEP_BWD && (flags & OPF_INPLACE_BWD) && n->nin == 1 && p->requires_grad[n->in[0]]) {
-            int din = p->grad[n->in[0]], dout = p->grad[i];
+        if (st->kind == STEP_BWD && (flags & OPF_INPLACE_BWD) && n->nin == 1 && p->node[n->in[0]].requires_grad) {
+            int din = p->node[n->in[0]].grad, dout = p->node[i].grad;
             if (can_share(p, din, dout) && p->buf[din].first == s && p->buf[dout].last == s) {
                 int last = p->buf[din].last;
                 merge_buffer(p, din, dout);
@@ -462,12 +460,12 @@ Plan *plan_build(const Graph *g, Mode mode, int batch)
     p->mode = mode;
     p->batch = batch;
     int n = g->n;
-    p->out = xcalloc((size_t)n, sizeof *p->out);
-    p->grad = xcalloc((size_t)n, sizeof *p->grad);
-    p->aux = xcalloc((size_t)n, sizeof *p->aux);
-    p->work = xcalloc((size_t)n, sizeof *p->work);
-    p->work_bwd = xcalloc((size_t)n, sizeof *p->work_bwd);
-    p->requires_grad = xcalloc((size_t)n, sizeof *p->requires_grad);
+    p->node = xcalloc((size_t)n, sizeof *p->node);
+    for (int i = 0; i < n; i++) {
+        p->node[i] = (NodePlan){ .out = -1, .grad = -1, .work = -1, .work_bwd = -1 };
+        for (int a = 0; a < MAX_AUX; a++)
+            p->node[i].aux[a] = -1;
+    }
     const GNode *out = &g->node[g->output];
     p->logits = rules_of(p, g->output)->flags & OPF_IN_LOSS ? out->in[0] : g->output;
     mark_requires_grad(p);
@@ -488,12 +486,7 @@ void plan_free(Plan *p)
         return;
     free(p->step);
     free(p->buf);
-    free(p->out);
-    free(p->grad);
-    free(p->aux);
-    free(p->work);
-    free(p->work_bwd);
-    free(p->requires_grad);
+    free(p->node);
     free(p);
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every model in models/ compiles to C that gcc and clang accept with
-# -std=c11 -Wall -Wextra -Werror -pedantic, and the generated header's arena constant
-# matches `netc plan`'s figure.
+# Every model in models/ compiles to C that gcc and clang accept with -std=c11
+# -Wall -Wextra -Werror -pedantic -Wshadow, and the generated header's arena constant
+# matches `netc plan`'s figure.  Then `compile -o DIR`: DIR and its missing parents
+# are created, and a DIR that cannot be made or written says why, naming the path
+# once (no doubled slash), with exit status 2.
 set -eu
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -11,7 +13,7 @@ for net in models/*.net; do
   name=$(basename "$net" .net)
   ./netc compile "$net" --name "$name" --batch 100 -o "$tmp"
   for cc in gcc clang; do
-    $cc -std=c11 -Wall -Wextra -Werror -pedantic -Iruntime -I"$tmp" -c "$tmp/$name.c" -o "$tmp/$name-$cc.o"
+    $cc -std=c11 -Wall -Wextra -Werror -pedantic -Wshadow -Iruntime -I"$tmp" -c "$tmp/$name.c" -o "$tmp/$name-$cc.o"
     n=$((n+1))
   done
   planned=$(./netc plan --batch 100 "$net" | sed -n 's/^Arena bytes: //p' | tr -d ,)
@@ -21,4 +23,24 @@ for net in models/*.net; do
     exit 1
   fi
 done
-echo "$n compilations of generated code clean (gcc and clang, -Werror -pedantic)"
+echo "$n compilations of generated code clean (gcc and clang, -Werror -pedantic -Wshadow)"
+
+fail() { echo "FAIL compile -o: $*" >&2; exit 1; }
+net=models/lenet_bn.net
+./netc compile "$net" -o "$tmp/new/sub/dir/" 2>"$tmp/err" || fail "a missing DIR is not created: $(cat "$tmp/err")"
+[ -f "$tmp/new/sub/dir/lenetbn.c" ] && [ -f "$tmp/new/sub/dir/lenetbn.h" ] || fail "no lenetbn.[ch] in the new DIR"
+[ ! -s "$tmp/err" ] || fail "creating DIR printed: $(cat "$tmp/err")"
+./netc compile "$net" -o "$tmp/new/sub/dir" 2>"$tmp/err" || fail "an existing DIR is refused: $(cat "$tmp/err")"
+touch "$tmp/plain"
+expect_error() {  # expect_error DIR MESSAGE: compile -o DIR exits 2 saying exactly MESSAGE
+  local rc=0
+  ./netc compile "$net" -o "$1" 2>"$tmp/err" || rc=$?
+  [ "$rc" = 2 ] || fail "-o $1 exits $rc, not 2"
+  [ "$(cat "$tmp/err")" = "$2" ] || fail "-o $1 says '$(cat "$tmp/err")', not '$2'"
+}
+expect_error "$tmp/plain/out" "netc: cannot create directory '$tmp/plain/out': '$tmp/plain' is not a directory"
+expect_error "$tmp/plain" "netc: cannot create directory '$tmp/plain': '$tmp/plain' is not a directory"
+expect_error "" "netc: cannot create directory '': empty name"
+mkdir -p "$tmp/taken/lenetbn.h"
+expect_error "$tmp/taken/" "netc: cannot write $tmp/taken/lenetbn.h: Is a directory"
+echo "compile -o DIR: created when missing; clear errors when it cannot be made or written"

@@ -27,7 +27,7 @@ static bool check_plan(const Graph *g, Mode mode, int batch, const char *what, d
         ok = false;
     }
     for (int i = 0; i < g->n && ok; i++) {
-        int b = p->out[i];
+        int b = p->node[i].out;
         size_t need = (size_t)shape_numel(&g->node[i].out) * (size_t)batch * sizeof(float);
         if (b >= 0 && p->buf[b].bytes < need) {
             fprintf(stderr, "FAIL %s: %s has %zu bytes for a %zu-byte tensor\n", what, p->buf[b].name,
