@@ -1,4 +1,6 @@
-/* codegen.c — writes a model as plain C over the runtime (runtime/netc_rt.h).
+/* codegen.c — writes a model as plain C over the runtime's kernel and core layers
+ * (runtime/kernels/rt_kernels.h): the model links with -lnetcrt_kernels -lnetcrt_core
+ * -lopenblas -lm and nothing else.
  *
  * NAME.h declares the parameter and state structs (one flat float array each, one
  * member per tensor, PyTorch shapes in comments), the sizes as constants
@@ -305,7 +307,7 @@ static void write_header(FILE *out, const Graph *g, char **ids, const char *pref
     print_macro_name(out, prefix);
     fprintf(out, "_H\n#define ");
     print_macro_name(out, prefix);
-    fprintf(out, "_H\n\n#include <stdint.h>\n#include \"netc_rt.h\"\n\n");
+    fprintf(out, "_H\n\n#include <stdint.h>\n#include \"kernels/rt_kernels.h\"\n\n");
     struct {
         const char *name;
         long long value;
