@@ -76,12 +76,13 @@ const OpRules pad_rules = {
 
 /* ---- add and concat ---- */
 
-/* The inputs of an n-ary op as a C array initialiser "{ a, b, ... }". */
-static void emit_input_array(EmitCtx *c, const char *name)
+/* The inputs of an n-ary op as an array, inside the step's braces:
+ *     const float *const in[2] = { a, b }; */
+static void emit_input_array(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
     char line[2048];
-    size_t used = (size_t)snprintf(line, sizeof line, "const float *const %s[%d] = { ", name, n->nin);
+    size_t used = (size_t)snprintf(line, sizeof line, "    const float *const in[%d] = { ", n->nin);
     for (int k = 0; k < n->nin && used < sizeof line; k++)
         used += (size_t)snprintf(line + used, sizeof line - used, "%s%s", k ? ", " : "", emit_in(c, k));
     emit(c, "%s };", line);
@@ -111,7 +112,7 @@ static bool shape_add(const Graph *g, GNode *n, ShapeError *e)
 static void add_forward(EmitCtx *c)
 {
     emit(c, "{");
-    emit_input_array(c, "    in");
+    emit_input_array(c);
     emit(c, "    rt_add_forward(%s, in, %d, (size_t)n * %lld);", emit_out(c), emit_node(c)->nin,
          shape_numel(&emit_node(c)->out));
     emit(c, "}");
@@ -163,7 +164,7 @@ static void concat_forward(EmitCtx *c)
         used += (size_t)snprintf(channels + used, sizeof channels - used, "%s%lld", k ? ", " : "",
                                  in_shape(emit_graph(c), n, k)->d[0]);
     emit(c, "{");
-    emit_input_array(c, "    in");
+    emit_input_array(c);
     emit(c, "    static const int channels[%d] = { %s };", n->nin, channels);
     emit(c, "    rt_concat_forward(%s, in, channels, %d, n, %lld);", emit_out(c), n->nin, HW);
     emit(c, "}");
