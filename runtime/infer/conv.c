@@ -1,0 +1,229 @@
+/* conv.c -- netc_conv2d: direct convolution, no im2col, register-tiled.
+ *
+ * Each image is first copied into a zero-padded plane [C, HP, WP] in the workspace
+ * (HP = H + pad_t + pad_b, WP = W + pad_l + pad_r; the borders are zeroed once per
+ * call).  At stride 1, output pixel (oh, ow) of tap (c, i, j) reads the plane at flat
+ * index c*HP*WP + (oh + i)*WP + ow + j, so numbering the outputs on the plane's pitch,
+ * p = oh*WP + ow, every tap reads one contiguous run: outputs p and p + 1 read
+ * neighbouring floats.  The kernel computes that "wide" output [OH*WP] (its columns
+ * past OW are junk, kw - 1 of every WP) in tiles of NETC_MR output channels x NETC_NV
+ * vectors of consecutive p, whose sums stay in registers over all C*kh*kw taps: per
+ * tap, NV vector loads, MR weight broadcasts and MR*NV fused multiply-adds.  A block of
+ * MR channels goes to a wide buffer [MR, Lp] in the workspace, and its valid columns are
+ * then copied row by row into out.  Bias is each sum's starting value and ReLU is
+ * applied as the tile is stored, so every output is bias + the taps in (c, i, j) order,
+ * as in rt_conv2d_forward_ref.
+ *
+ * Other strides take a plain loop over the same plane, tap by tap over an output row
+ * (the same order of sums). */
+#include <string.h>
+#include "netc_infer.h"
+#include "infer_simd.h"
+
+/* Geometry of the padded plane and the wide output. */
+typedef struct {
+    size_t HP, WP, plane;   /* padded rows and columns, floats per channel plane */
+    size_t L, Lp;           /* wide output floats per channel, and its pitch */
+    size_t plane_floats;    /* the padded image with the slack the last tile reads */
+} netc_conv_geom;
+
+static size_t netc_round_up(size_t x, size_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+/* Lp is rounded to 16 floats, the widest vector, so the sizes do not depend on the
+ * target.  The last tile of a row of the wide output may read up to Lp - L + kw - 1
+ * floats past the last plane. */
+static netc_conv_geom netc_conv_geom_of(const netc_conv_desc *d)
+{
+    netc_conv_geom g;
+    g.HP = (size_t)d->H + (size_t)d->pad_t + (size_t)d->pad_b;
+    g.WP = (size_t)d->W + (size_t)d->pad_l + (size_t)d->pad_r;
+    g.plane = g.HP * g.WP;
+    g.L = (size_t)d->OH * g.WP;
+    g.Lp = netc_round_up(g.L, 16);
+    g.plane_floats = netc_round_up((size_t)d->C * g.plane + g.Lp - g.L + (size_t)d->kw, 16);
+    return g;
+}
+
+size_t netc_conv2d_work_floats(const netc_conv_desc *d)
+{
+    netc_conv_geom g = netc_conv_geom_of(d);
+    return g.plane_floats + NETC_MR * g.Lp;
+}
+
+const char *netc_infer_simd(void)
+{
+    return NETC_SIMD_NAME;
+}
+
+/* plane's interior = x [C,H,W]; its borders and slack are left as they are (zero). */
+static void netc_conv_fill_plane(float *plane, const float *x, const netc_conv_desc *d,
+                                 const netc_conv_geom *g)
+{
+    size_t W = (size_t)d->W;
+    for (size_t c = 0; c < (size_t)d->C; c++)
+        for (size_t h = 0; h < (size_t)d->H; h++)
+            memcpy(plane + c * g->plane + (h + (size_t)d->pad_t) * g->WP + (size_t)d->pad_l,
+                   x + (c * (size_t)d->H + h) * W, W * sizeof(float));
+}
+
+/* One stride-1 convolution of one image over its plane, into a wide buffer. */
+typedef struct {
+    const float *plane, *weight, *bias;
+    float *wide;                /* [MR, Lp] */
+    size_t C, kh, kw, WP, plane_stride, taps, Lp;
+    int relu;
+} netc_conv_job;
+
+/* The tile of mr output channels k0.. and nv vectors of wide positions p0..:
+ * wide[m][p] = act(bias[k0+m] + sum over taps (c,i,j) of weight[k0+m][c][i][j] *
+ * plane[c][i*WP + j + p]). */
+NETC_INLINE void netc_conv_tile(const netc_conv_job *jb, size_t k0, int mr, size_t p0, int nv)
+{
+    netc_vf acc[NETC_MR][NETC_NV];
+    for (int m = 0; m < mr; m++) {
+        netc_vf b = netc_vf_set1(jb->bias ? jb->bias[k0 + (size_t)m] : 0.0f);
+        for (int v = 0; v < nv; v++)
+            acc[m][v] = b;
+    }
+    const float *w = jb->weight + k0 * jb->taps;
+    size_t t = 0;
+    for (size_t c = 0; c < jb->C; c++)
+        for (size_t i = 0; i < jb->kh; i++) {
+            const float *row = jb->plane + c * jb->plane_stride + i * jb->WP + p0;
+            for (size_t j = 0; j < jb->kw; j++, t++) {
+                netc_vf x[NETC_NV];
+                for (int v = 0; v < nv; v++) {
+                    x[v] = netc_vf_load(row + j + (size_t)v * NETC_VW);
+                    NETC_VF_PIN(x[v]);
+                }
+                for (int m = 0; m < mr; m++) {
+                    netc_vf wv = netc_vf_set1(w[(size_t)m * jb->taps + t]);
+                    for (int v = 0; v < nv; v++)
+                        acc[m][v] = netc_vf_fma(wv, x[v], acc[m][v]);
+                }
+            }
+        }
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < nv; v++) {
+            netc_vf a = jb->relu ? netc_vf_relu(acc[m][v]) : acc[m][v];
+            netc_vf_store(jb->wide + (size_t)m * jb->Lp + p0 + (size_t)v * NETC_VW, a);
+        }
+}
+
+/* The tile sizes as constants, so that each expansion keeps its sums in registers:
+ * mr is NETC_MR or 1 (the last channels when K is not a multiple of MR), nv 1..NV. */
+NETC_INLINE void netc_conv_tile_nv(const netc_conv_job *jb, size_t k0, int mr, size_t p0, int nv)
+{
+    switch (nv) {
+    case 1: netc_conv_tile(jb, k0, mr, p0, 1); break;
+#if NETC_NV >= 2
+    case 2: netc_conv_tile(jb, k0, mr, p0, 2); break;
+#endif
+#if NETC_NV >= 3
+    case 3: netc_conv_tile(jb, k0, mr, p0, 3); break;
+#endif
+#if NETC_NV >= 4
+    case 4: netc_conv_tile(jb, k0, mr, p0, 4); break;
+#endif
+#if NETC_NV >= 5
+    case 5: netc_conv_tile(jb, k0, mr, p0, 5); break;
+#endif
+#if NETC_NV >= 6
+    case 6: netc_conv_tile(jb, k0, mr, p0, 6); break;
+#endif
+    default: break;
+    }
+}
+
+static void netc_conv_tile_full(const netc_conv_job *jb, size_t k0, size_t p0, int nv)
+{
+    netc_conv_tile_nv(jb, k0, NETC_MR, p0, nv);
+}
+
+static void netc_conv_tile_one(const netc_conv_job *jb, size_t k0, size_t p0, int nv)
+{
+    netc_conv_tile_nv(jb, k0, 1, p0, nv);
+}
+
+/* The wide output of channels k0..k0+mr-1 (mr = MR, or 1), tile by tile along p. */
+static void netc_conv_block(const netc_conv_job *jb, size_t k0, int mr, size_t L)
+{
+    size_t vectors = (L + NETC_VW - 1) / NETC_VW;
+    for (size_t v0 = 0; v0 < vectors; v0 += NETC_NV) {
+        int nv = vectors - v0 < NETC_NV ? (int)(vectors - v0) : NETC_NV;
+        if (mr == NETC_MR)
+            netc_conv_tile_full(jb, k0, v0 * NETC_VW, nv);
+        else
+            netc_conv_tile_one(jb, k0, v0 * NETC_VW, nv);
+    }
+}
+
+/* Stride 1: y [K,OH,OW] of one image from its plane, block of channels by block. */
+static void netc_conv_stride1(float *y, const float *plane, float *wide, const float *weight,
+                              const float *bias, const netc_conv_desc *d,
+                              const netc_conv_geom *g, int act)
+{
+    size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW;
+    netc_conv_job jb = { plane, weight, bias, wide, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
+                         g->WP, g->plane, (size_t)d->C * (size_t)d->kh * (size_t)d->kw, g->Lp,
+                         act == NETC_ACT_RELU };
+    size_t mr;
+    for (size_t k0 = 0; k0 < K; k0 += mr) {
+        mr = K - k0 >= NETC_MR ? NETC_MR : 1;
+        netc_conv_block(&jb, k0, (int)mr, g->L);
+        for (size_t m = 0; m < mr; m++)
+            for (size_t oh = 0; oh < OH; oh++)
+                memcpy(y + ((k0 + m) * OH + oh) * OW, wide + m * g->Lp + oh * g->WP,
+                       OW * sizeof(float));
+    }
+}
+
+/* Any stride: y [K,OH,OW] of one image from its plane, output row by output row, each
+ * row's sums built tap by tap in place. */
+static void netc_conv_strided(float *y, const float *plane, const float *weight,
+                              const float *bias, const netc_conv_desc *d,
+                              const netc_conv_geom *g, int act)
+{
+    size_t C = (size_t)d->C, kh = (size_t)d->kh, kw = (size_t)d->kw, s = (size_t)d->stride;
+    size_t OH = (size_t)d->OH, OW = (size_t)d->OW;
+    for (size_t k = 0; k < (size_t)d->K; k++)
+        for (size_t oh = 0; oh < OH; oh++) {
+            float *r = y + (k * OH + oh) * OW;
+            float b = bias ? bias[k] : 0.0f;
+            for (size_t ow = 0; ow < OW; ow++)
+                r[ow] = b;
+            for (size_t c = 0; c < C; c++)
+                for (size_t i = 0; i < kh; i++)
+                    for (size_t j = 0; j < kw; j++) {
+                        float w = weight[((k * C + c) * kh + i) * kw + j];
+                        const float *x = plane + c * g->plane + (oh * s + i) * g->WP + j;
+                        for (size_t ow = 0; ow < OW; ow++)
+                            r[ow] += w * x[ow * s];
+                    }
+            if (act == NETC_ACT_RELU)
+                for (size_t ow = 0; ow < OW; ow++)
+                    r[ow] = r[ow] > 0.0f ? r[ow] : 0.0f;
+        }
+}
+
+/* out [N,K,OH,OW], inp [N,C,H,W], weight [K,C,kh,kw], bias [K] or NULL,
+ * work [netc_conv2d_work_floats(d)]. */
+void netc_conv2d(float *out, const float *inp, const float *weight, const float *bias,
+                 float *work, int N, const netc_conv_desc *d, int act)
+{
+    netc_conv_geom g = netc_conv_geom_of(d);
+    float *plane = work, *wide = work + g.plane_floats;
+    size_t in_size = (size_t)d->C * (size_t)d->H * (size_t)d->W;
+    size_t out_size = (size_t)d->K * (size_t)d->OH * (size_t)d->OW;
+    memset(plane, 0, g.plane_floats * sizeof(float));
+    for (size_t n = 0; n < (size_t)N; n++) {
+        netc_conv_fill_plane(plane, inp + n * in_size, d, &g);
+        if (d->stride == 1)
+            netc_conv_stride1(out + n * out_size, plane, wide, weight, bias, d, &g, act);
+        else
+            netc_conv_strided(out + n * out_size, plane, weight, bias, d, &g, act);
+    }
+}
