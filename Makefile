@@ -32,11 +32,19 @@ RT_OBJ  := $(RT_SRC:runtime/%.c=$(B)/rt/%.o)
 RT_HDR  := runtime/netc_rt.h $(wildcard runtime/*/*.h)
 RT_LIBS := $(RT_LAYERS:%=$(B)/libnetcrt_%.a)
 UNIT    := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+# The inference layer (runtime/infer/netc_infer.h): dependency-free C99 that
+# `netc export-c` ships, built at its own strict warnings; $(B)/netc_infer.c + .h is
+# its amalgamation, $(B)/cc/infer_embed.c the amalgamation as C strings for netc.
+INFER_SRC := $(wildcard runtime/infer/*.c)
+INFER_HDR := $(wildcard runtime/infer/*.h)
+INFER_OBJ := $(INFER_SRC:runtime/infer/%.c=$(B)/infer/%.o)
+INFERFLAGS := -std=c99 -O3 -g -march=native -Wall -Wextra -Werror -pedantic -Wconversion $(SANFLAGS)
+INFER_OUT := $(B)/libnetc_infer.a $(B)/netc_infer.c $(B)/netc_infer.h $(B)/cc/infer_embed.c
 
 ifeq ($(SAN),1)
-all: $(B)/netc $(B)/libnetcrt.a $(RT_LIBS) $(UNIT)
+all: $(B)/netc $(B)/libnetcrt.a $(RT_LIBS) $(INFER_OUT) $(UNIT)
 else
-all: deps netc $(B)/libnetcrt.a $(RT_LIBS)
+all: deps netc $(B)/libnetcrt.a $(RT_LIBS) $(INFER_OUT)
 endif
 
 # Install missing Debian packages once (see scripts/install-deps.sh).
@@ -96,6 +104,30 @@ $(B)/common/%.o: common/%.c $(CM_HDR)
 # rounded square root).  The scalar references (*_ref.c) are built plainly.
 RT_FAST := $(filter-out %_ref.o,$(filter $(B)/rt/kernels/%,$(RT_OBJ)))
 $(RT_FAST): RTFLAGS += -fno-math-errno
+
+$(B)/infer/%.o: runtime/infer/%.c $(INFER_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(INFERFLAGS) -c -o $@ $<
+
+$(B)/libnetc_infer.a: $(INFER_OBJ)
+	rm -f $@; ar rcs $@ $^
+
+$(B)/netc_infer.c: scripts/amalgamate.sh $(INFER_SRC) $(INFER_HDR)
+	@mkdir -p $(B)
+	scripts/amalgamate.sh >$@
+
+$(B)/netc_infer.h: runtime/infer/netc_infer.h
+	@mkdir -p $(B)
+	cp $< $@
+
+$(B)/cc/infer_embed.c: scripts/embed_files.sh $(B)/netc_infer.h $(B)/netc_infer.c
+	@mkdir -p $(B)/cc
+	scripts/embed_files.sh $(B)/netc_infer.h $(B)/netc_infer.c >$@
+
+# test_infer holds the inference layer to the runtime's reference kernels.
+$(B)/tests/test_infer: tests/unit/test_infer.c tests/unit/check.h $(B)/libnetc_infer.a $(B)/libnetcrt.a $(RT_HDR) $(INFER_HDR)
+	@mkdir -p $(B)/tests
+	$(CC) $(RTFLAGS) -Iruntime -o $@ $< $(B)/libnetc_infer.a $(B)/libnetcrt.a $(LDLIBS)
 
 # Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h $(CM_HDR)

@@ -2,7 +2,10 @@
 # Installs the Debian packages netc needs, if any is missing.
 # As root it runs apt-get; otherwise it names what to install and fails.
 set -eu
+# The cross compilers and qemu-user build and run the exported inference C on 64-bit ARM
+# and a Cortex-M4 (tests/t_infer_build.sh).
 pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-dev dataset-fashion-mnist clang python3-numpy"
+pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

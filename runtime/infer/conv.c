@@ -1,0 +1,290 @@
+/* conv.c -- netc_conv2d: direct convolution, no im2col, register-tiled.
+ *
+ * Each image is first copied into a zero-padded plane [C, HP, WP] in the workspace
+ * (HP = H + pad_t + pad_b, WP = W + pad_l + pad_r; the borders are zeroed once per
+ * call).  At stride 1, output pixel (oh, ow) of tap (c, i, j) reads the plane at
+ * c*HP*WP + (oh + i)*WP + ow + j: a vector of outputs along a row reads, for each tap,
+ * one contiguous run of the plane, and the kernel needs no bounds tests.  The outputs
+ * are cut into vectors one of two ways, whichever computes fewer:
+ *  - flat: numbered on the plane's pitch, p = oh*WP + ow, so consecutive vectors run
+ *    on across rows; each row carries kw - 1 junk columns (past OW);
+ *  - by row: ceil(OW/VW) vectors per output row, the last with junk lanes (better
+ *    where WP is much wider than OW in vector terms, e.g. 5x5 'same' on 14 columns).
+ * Tiles of NETC_MR output channels x up to NETC_NV such vectors keep their sums in
+ * registers over all C*kh*kw taps: per tap, NV vector loads, MR weight broadcasts and
+ * MR*NV fused multiply-adds.  A block of MR channels goes to a wide buffer in the
+ * workspace, whose valid columns are then copied row by row into out (in whole vectors,
+ * each row's spill overwritten by the next row).  Bias is each
+ * sum's starting value and ReLU is applied as the tile is stored, so every output is
+ * bias + the taps in (c, i, j) order, as in rt_conv2d_forward_ref.
+ *
+ * Other strides take a plain loop over the same plane, tap by tap over an output row
+ * (the same order of sums). */
+#include <string.h>
+#include "netc_infer.h"
+#include "infer_simd.h"
+
+/* Geometry of the padded plane and the wide output. */
+typedef struct {
+    size_t HP, WP, plane;   /* padded rows and columns, floats per channel plane */
+    size_t L, Lp;           /* flat numbering: wide floats per channel, rounded up */
+    size_t chan;            /* the wide buffer's floats per channel (either numbering) */
+    size_t plane_floats;    /* the padded image with the slack the last tiles read */
+} netc_conv_geom;
+
+static size_t netc_round_up(size_t x, size_t m)
+{
+    return (x + m - 1) / m * m;
+}
+
+/* Rounded to 16 floats, the widest vector, so the sizes do not depend on the target.
+ * The last flat vectors read up to Lp - L + kw - 2 floats past the last plane, the
+ * last row's vectors up to 14. */
+static netc_conv_geom netc_conv_geom_of(const netc_conv_desc *d)
+{
+    netc_conv_geom g;
+    g.HP = (size_t)d->H + (size_t)d->pad_t + (size_t)d->pad_b;
+    g.WP = (size_t)d->W + (size_t)d->pad_l + (size_t)d->pad_r;
+    g.plane = g.HP * g.WP;
+    g.L = (size_t)d->OH * g.WP;
+    g.Lp = netc_round_up(g.L, 16);
+    size_t by_row = (size_t)d->OH * netc_round_up((size_t)d->OW, 16);
+    g.chan = g.Lp > by_row ? g.Lp : by_row;
+    g.plane_floats = netc_round_up((size_t)d->C * g.plane + g.Lp - g.L + (size_t)d->kw + 16, 16);
+    return g;
+}
+
+size_t netc_conv2d_work_floats(const netc_conv_desc *d)
+{
+    netc_conv_geom g = netc_conv_geom_of(d);
+    return g.plane_floats + NETC_MR * g.chan + 16;  /* + what a spilling row copy reads */
+}
+
+const char *netc_infer_simd(void)
+{
+    return NETC_SIMD_NAME;
+}
+
+/* plane's interior = x [C,H,W]; its borders and slack are left as they are (zero). */
+static void netc_conv_fill_plane(float *plane, const float *x, const netc_conv_desc *d,
+                                 const netc_conv_geom *g)
+{
+    size_t W = (size_t)d->W;
+    for (size_t c = 0; c < (size_t)d->C; c++)
+        for (size_t h = 0; h < (size_t)d->H; h++)
+            memcpy(plane + c * g->plane + (h + (size_t)d->pad_t) * g->WP + (size_t)d->pad_l,
+                   x + (c * (size_t)d->H + h) * W, W * sizeof(float));
+}
+
+/* How the outputs are cut into vectors: vector u is the (u % per_group)-th of group
+ * u / per_group, at x_group*(u / per_group) + VW*(u % per_group) in the plane and
+ * y_group*(u / per_group) + VW*(u % per_group) in the wide buffer, whose rows of OW
+ * outputs are y_row apart.  Flat: one group; by row: a group per output row. */
+typedef struct {
+    size_t vectors, per_group, x_group, y_group, y_row;
+} netc_conv_cut;
+
+static netc_conv_cut netc_conv_cut_of(const netc_conv_desc *d, const netc_conv_geom *g)
+{
+    size_t per_row = ((size_t)d->OW + NETC_VW - 1) / NETC_VW, OH = (size_t)d->OH;
+    size_t flat = (g->L + NETC_VW - 1) / NETC_VW;
+    netc_conv_cut c = { flat, flat, 0, 0, g->WP };
+    if (OH * per_row < flat) {
+        netc_conv_cut r = { OH * per_row, per_row, g->WP, per_row * NETC_VW, per_row * NETC_VW };
+        c = r;
+    }
+    return c;
+}
+
+/* One stride-1 convolution of one image over its plane, into a wide buffer. */
+typedef struct {
+    const float *plane, *weight, *bias;
+    float *wide;                /* [MR, chan] */
+    size_t C, kh, kw, WP, plane_stride, taps, chan;
+    int relu;
+} netc_conv_job;
+
+/* The tile of mr output channels k0.. and nv vectors at plane offsets xo[] and wide
+ * offsets yo[]: wide[m][yo + l] = act(bias[k0+m] + sum over taps (c,i,j) of
+ * weight[k0+m][c][i][j] * plane[c][i*WP + j + xo + l]). */
+NETC_INLINE void netc_conv_tile(const netc_conv_job *jb, size_t k0, int mr, const size_t *xo,
+                                const size_t *yo, int nv)
+{
+    netc_vf acc[NETC_MR][NETC_NV];
+    for (int m = 0; m < mr; m++) {
+        netc_vf b = netc_vf_set1(jb->bias ? jb->bias[k0 + (size_t)m] : 0.0f);
+        for (int v = 0; v < nv; v++)
+            acc[m][v] = b;
+    }
+    const float *w = jb->weight + k0 * jb->taps;
+    size_t t = 0;
+    for (size_t c = 0; c < jb->C; c++)
+        for (size_t i = 0; i < jb->kh; i++) {
+            const float *row = jb->plane + c * jb->plane_stride + i * jb->WP;
+            for (size_t j = 0; j < jb->kw; j++, t++) {
+                netc_vf x[NETC_NV];
+                for (int v = 0; v < nv; v++) {
+                    x[v] = netc_vf_load(row + j + xo[v]);
+                    NETC_VF_PIN(x[v]);
+                }
+                for (int m = 0; m < mr; m++) {
+                    netc_vf wv = netc_vf_set1(w[(size_t)m * jb->taps + t]);
+                    for (int v = 0; v < nv; v++)
+                        acc[m][v] = netc_vf_fma(wv, x[v], acc[m][v]);
+                }
+            }
+        }
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < nv; v++) {
+            netc_vf a = jb->relu ? netc_vf_relu(acc[m][v]) : acc[m][v];
+            netc_vf_store(jb->wide + (size_t)m * jb->chan + yo[v], a);
+        }
+}
+
+/* The tile sizes as constants, so that each expansion keeps its sums in registers:
+ * mr is NETC_MR or 1 (the last channels when K is not a multiple of MR), nv 1..NV. */
+NETC_INLINE void netc_conv_tile_nv(const netc_conv_job *jb, size_t k0, int mr, const size_t *xo,
+                                   const size_t *yo, int nv)
+{
+    switch (nv) {
+    case 1: netc_conv_tile(jb, k0, mr, xo, yo, 1); break;
+#if NETC_NV >= 2
+    case 2: netc_conv_tile(jb, k0, mr, xo, yo, 2); break;
+#endif
+#if NETC_NV >= 3
+    case 3: netc_conv_tile(jb, k0, mr, xo, yo, 3); break;
+#endif
+#if NETC_NV >= 4
+    case 4: netc_conv_tile(jb, k0, mr, xo, yo, 4); break;
+#endif
+#if NETC_NV >= 5
+    case 5: netc_conv_tile(jb, k0, mr, xo, yo, 5); break;
+#endif
+#if NETC_NV >= 6
+    case 6: netc_conv_tile(jb, k0, mr, xo, yo, 6); break;
+#endif
+    default: break;
+    }
+}
+
+static void netc_conv_tile_full(const netc_conv_job *jb, size_t k0, const size_t *xo,
+                                const size_t *yo, int nv)
+{
+    netc_conv_tile_nv(jb, k0, NETC_MR, xo, yo, nv);
+}
+
+static void netc_conv_tile_one(const netc_conv_job *jb, size_t k0, const size_t *xo,
+                               const size_t *yo, int nv)
+{
+    netc_conv_tile_nv(jb, k0, 1, xo, yo, nv);
+}
+
+/* The wide output of channels k0..k0+mr-1 (mr = MR, or 1), tile by tile. */
+static void netc_conv_block(const netc_conv_job *jb, const netc_conv_cut *cut, size_t k0, int mr)
+{
+    size_t gx = 0, gy = 0, q = 0;  /* vector u's group's offsets and its place in it */
+    for (size_t u0 = 0; u0 < cut->vectors; u0 += NETC_NV) {
+        int nv = cut->vectors - u0 < NETC_NV ? (int)(cut->vectors - u0) : NETC_NV;
+        size_t xo[NETC_NV], yo[NETC_NV];
+        for (int v = 0; v < nv; v++) {
+            xo[v] = gx + q * NETC_VW;
+            yo[v] = gy + q * NETC_VW;
+            if (++q == cut->per_group) {
+                q = 0;
+                gx += cut->x_group;
+                gy += cut->y_group;
+            }
+        }
+        if (mr == NETC_MR)
+            netc_conv_tile_full(jb, k0, xo, yo, nv);
+        else
+            netc_conv_tile_one(jb, k0, xo, yo, nv);
+    }
+}
+
+/* dst [n] = src [n] in whole vectors (a memcpy call costs more than these short rows):
+ * up to VW - 1 floats past dst [n] and src [n] are written and read too, unless exact,
+ * where the tail goes float by float. */
+static void netc_copy_row(float *dst, const float *src, size_t n, int exact)
+{
+    size_t i = 0;
+    for (; i + NETC_VW <= n; i += NETC_VW)
+        netc_vf_store(dst + i, netc_vf_load(src + i));
+    if (!exact && i < n)
+        netc_vf_store(dst + i, netc_vf_load(src + i));
+    else
+        for (; i < n; i++)
+            dst[i] = src[i];
+}
+
+/* Stride 1: y [K,OH,OW] of one image from its plane, block of channels by block. */
+static void netc_conv_stride1(float *y, const float *plane, float *wide, const float *weight,
+                              const float *bias, const netc_conv_desc *d,
+                              const netc_conv_geom *g, int act)
+{
+    size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW;
+    netc_conv_job jb = { plane, weight, bias, wide, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
+                         g->WP, g->plane, (size_t)d->C * (size_t)d->kh * (size_t)d->kw, g->chan,
+                         act == NETC_ACT_RELU };
+    netc_conv_cut cut = netc_conv_cut_of(d, g);
+    size_t mr;
+    for (size_t k0 = 0; k0 < K; k0 += mr) {
+        mr = K - k0 >= NETC_MR ? NETC_MR : 1;
+        netc_conv_block(&jb, &cut, k0, (int)mr);
+        /* rows in address order, so a row's spill lands in the rows after it, written
+         * later; the image's last rows must not spill past y */
+        for (size_t m = 0; m < mr; m++)
+            for (size_t oh = 0; oh < OH; oh++) {
+                size_t at = ((k0 + m) * OH + oh) * OW;
+                netc_copy_row(y + at, wide + m * g->chan + oh * cut.y_row, OW,
+                              K * OH * OW - at < OW + NETC_VW);
+            }
+    }
+}
+
+/* Any stride: y [K,OH,OW] of one image from its plane, output row by output row, each
+ * row's sums built tap by tap in place. */
+static void netc_conv_strided(float *y, const float *plane, const float *weight,
+                              const float *bias, const netc_conv_desc *d,
+                              const netc_conv_geom *g, int act)
+{
+    size_t C = (size_t)d->C, kh = (size_t)d->kh, kw = (size_t)d->kw, s = (size_t)d->stride;
+    size_t OH = (size_t)d->OH, OW = (size_t)d->OW;
+    for (size_t k = 0; k < (size_t)d->K; k++)
+        for (size_t oh = 0; oh < OH; oh++) {
+            float *r = y + (k * OH + oh) * OW;
+            float b = bias ? bias[k] : 0.0f;
+            for (size_t ow = 0; ow < OW; ow++)
+                r[ow] = b;
+            for (size_t c = 0; c < C; c++)
+                for (size_t i = 0; i < kh; i++)
+                    for (size_t j = 0; j < kw; j++) {
+                        float w = weight[((k * C + c) * kh + i) * kw + j];
+                        const float *x = plane + c * g->plane + (oh * s + i) * g->WP + j;
+                        for (size_t ow = 0; ow < OW; ow++)
+                            r[ow] += w * x[ow * s];
+                    }
+            if (act == NETC_ACT_RELU)
+                for (size_t ow = 0; ow < OW; ow++)
+                    r[ow] = r[ow] > 0.0f ? r[ow] : 0.0f;
+        }
+}
+
+/* out [N,K,OH,OW], inp [N,C,H,W], weight [K,C,kh,kw], bias [K] or NULL,
+ * work [netc_conv2d_work_floats(d)]. */
+void netc_conv2d(float *out, const float *inp, const float *weight, const float *bias,
+                 float *work, int N, const netc_conv_desc *d, int act)
+{
+    netc_conv_geom g = netc_conv_geom_of(d);
+    float *plane = work, *wide = work + g.plane_floats;
+    size_t in_size = (size_t)d->C * (size_t)d->H * (size_t)d->W;
+    size_t out_size = (size_t)d->K * (size_t)d->OH * (size_t)d->OW;
+    memset(plane, 0, g.plane_floats * sizeof(float));
+    for (size_t n = 0; n < (size_t)N; n++) {
+        netc_conv_fill_plane(plane, inp + n * in_size, d, &g);
+        if (d->stride == 1)
+            netc_conv_stride1(out + n * out_size, plane, wide, weight, bias, d, &g, act);
+        else
+            netc_conv_strided(out + n * out_size, plane, weight, bias, d, &g, act);
+    }
+}

@@ -1,0 +1,73 @@
+/* dense.c -- netc_dense: one dot product per output, four outputs at a time.
+ *
+ * Weight [OC,C] rows are contiguous, so each output is a dot product of the input row
+ * with a weight row.  Four rows go together, so each input vector loaded serves four
+ * products; with a SIMD path each product keeps two vector partial sums (so that the
+ * adds of one do not wait on the previous), summed across lanes at the end and added
+ * to the bias.  The portable path adds bias + the terms in order, as
+ * rt_dense_forward_ref does. */
+#include "netc_infer.h"
+#include "infer_simd.h"
+
+enum { NETC_DENSE_ROWS = 4 };
+
+#if NETC_VW > 1
+/* out[r] += x . w[r] (r < rows, each w[r] a row of C floats), in vector partial sums. */
+NETC_INLINE void netc_dense_dots(float *out, const float *x, const float *w, size_t C, int rows)
+{
+    netc_vf acc[NETC_DENSE_ROWS][2];
+    for (int r = 0; r < rows; r++)
+        acc[r][0] = acc[r][1] = netc_vf_set1(0.0f);
+    size_t c = 0;
+    for (; c + 2 * NETC_VW <= C; c += 2 * NETC_VW) {
+        netc_vf x0 = netc_vf_load(x + c), x1 = netc_vf_load(x + c + NETC_VW);
+        for (int r = 0; r < rows; r++) {
+            const float *wr = w + (size_t)r * C + c;
+            acc[r][0] = netc_vf_fma(netc_vf_load(wr), x0, acc[r][0]);
+            acc[r][1] = netc_vf_fma(netc_vf_load(wr + NETC_VW), x1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float s = netc_vf_sum(acc[r][0]) + netc_vf_sum(acc[r][1]);
+        for (size_t t = c; t < C; t++)
+            s += x[t] * w[(size_t)r * C + t];
+        out[r] += s;
+    }
+}
+#else
+/* out[r] += x . w[r], the terms added to out[r] one by one, in order. */
+NETC_INLINE void netc_dense_dots(float *out, const float *x, const float *w, size_t C, int rows)
+{
+    float acc[NETC_DENSE_ROWS];
+    for (int r = 0; r < rows; r++)
+        acc[r] = out[r];
+    for (size_t c = 0; c < C; c++)
+        for (int r = 0; r < rows; r++)
+            acc[r] += x[c] * w[(size_t)r * C + c];
+    for (int r = 0; r < rows; r++)
+        out[r] = acc[r];
+}
+#endif
+
+/* out [N,OC], inp [N,C], weight [OC,C], bias [OC] or NULL. */
+void netc_dense(float *out, const float *inp, const float *weight, const float *bias,
+                int N, int C, int OC, int act)
+{
+    size_t nc = (size_t)C, noc = (size_t)OC;
+    for (size_t n = 0; n < (size_t)N; n++) {
+        const float *x = inp + n * nc;
+        float *y = out + n * noc;
+        for (size_t o = 0; o < noc; o++)
+            y[o] = bias ? bias[o] : 0.0f;
+        for (size_t o = 0; o < noc; o += NETC_DENSE_ROWS) {
+            int rows = noc - o < NETC_DENSE_ROWS ? (int)(noc - o) : NETC_DENSE_ROWS;
+            if (rows == NETC_DENSE_ROWS)
+                netc_dense_dots(y + o, x, weight + o * nc, nc, NETC_DENSE_ROWS);
+            else
+                netc_dense_dots(y + o, x, weight + o * nc, nc, rows);
+        }
+        if (act == NETC_ACT_RELU)
+            for (size_t o = 0; o < noc; o++)
+                y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+    }
+}

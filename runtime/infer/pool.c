@@ -1,0 +1,117 @@
+/* pool.c -- max, average and global average pooling.
+ *
+ * Window by window, as rt_*pool2d_forward_ref: the rows and columns of the window that
+ * fall inside the image are computed once per output (no test per tap), and the taps
+ * are visited in row-major order, so the first maximum wins and the average adds its
+ * terms in the reference's order.  The common 2x2 stride-2 unpadded max pool has its
+ * own loop, branch-free, which compilers vectorise. */
+#include <math.h>
+#include <stddef.h>
+#include "netc_infer.h"
+
+/* The part of output (oh, ow)'s window inside the image: rows [i_lo, i_hi) and columns
+ * [j_lo, j_hi) of the window, whose tap (i, j) is x[at + i*W + j]. */
+typedef struct {
+    int i_lo, i_hi, j_lo, j_hi;
+    ptrdiff_t at;
+} netc_window;
+
+static netc_window netc_window_of(const netc_pool_desc *d, int oh, int ow)
+{
+    netc_window w;
+    int ih = oh * d->stride - d->pad, iw = ow * d->stride - d->pad;
+    w.i_lo = ih < 0 ? -ih : 0;
+    w.i_hi = ih + d->kh > d->H ? d->H - ih : d->kh;
+    w.j_lo = iw < 0 ? -iw : 0;
+    w.j_hi = iw + d->kw > d->W ? d->W - iw : d->kw;
+    w.at = (ptrdiff_t)ih * d->W + iw;
+    return w;
+}
+
+/* Tap (i, j) of window w in plane x. */
+static float netc_tap(const float *x, const netc_window *w, int W, int i, int j)
+{
+    return x[w->at + (ptrdiff_t)i * W + j];
+}
+
+/* v if it beats best (greater, or NaN), else best: one select, no branch (`|`, not
+ * `||`), so that loops of it vectorise. */
+static float netc_max_nan(float best, float v)
+{
+    return ((v > best) | (v != v)) ? v : best;
+}
+
+/* out [OH,OW] = 2x2 stride-2 maxima of one plane x [H,W]. */
+static void netc_maxpool_2x2(float *out, const float *x, const netc_pool_desc *d)
+{
+    size_t W = (size_t)d->W, OW = (size_t)d->OW;
+    for (size_t oh = 0; oh < (size_t)d->OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        float *o = out + oh * OW;
+        for (size_t ow = 0; ow < OW; ow++) {
+            float m = netc_max_nan(r0[2 * ow], r0[2 * ow + 1]);
+            m = netc_max_nan(m, r1[2 * ow]);
+            o[ow] = netc_max_nan(m, r1[2 * ow + 1]);
+        }
+    }
+}
+
+/* out [OH,OW] = window maxima of one plane x [H,W]. */
+static void netc_maxpool_plane(float *out, const float *x, const netc_pool_desc *d)
+{
+    for (int oh = 0; oh < d->OH; oh++)
+        for (int ow = 0; ow < d->OW; ow++) {
+            netc_window w = netc_window_of(d, oh, ow);
+            float best = netc_tap(x, &w, d->W, w.i_lo, w.j_lo);
+            for (int i = w.i_lo; i < w.i_hi; i++)
+                for (int j = w.j_lo; j < w.j_hi; j++)
+                    best = netc_max_nan(best, netc_tap(x, &w, d->W, i, j));
+            out[(size_t)oh * (size_t)d->OW + (size_t)ow] = best;
+        }
+}
+
+/* out [N,C,OH,OW], inp [N,C,H,W]. */
+void netc_maxpool2d(float *out, const float *inp, int N, const netc_pool_desc *d)
+{
+    size_t planes = (size_t)N * (size_t)d->C;
+    size_t in_plane = (size_t)d->H * (size_t)d->W, out_plane = (size_t)d->OH * (size_t)d->OW;
+    int two = d->kh == 2 && d->kw == 2 && d->stride == 2 && d->pad == 0;
+    for (size_t p = 0; p < planes; p++) {
+        if (two)
+            netc_maxpool_2x2(out + p * out_plane, inp + p * in_plane, d);
+        else
+            netc_maxpool_plane(out + p * out_plane, inp + p * in_plane, d);
+    }
+}
+
+/* out [N,C,OH,OW], inp [N,C,H,W]; each window's sum of its real taps / (kh*kw). */
+void netc_avgpool2d(float *out, const float *inp, int N, const netc_pool_desc *d)
+{
+    size_t planes = (size_t)N * (size_t)d->C;
+    float area = (float)(d->kh * d->kw);
+    for (size_t p = 0; p < planes; p++) {
+        const float *x = inp + p * (size_t)d->H * (size_t)d->W;
+        float *y = out + p * (size_t)d->OH * (size_t)d->OW;
+        for (int oh = 0; oh < d->OH; oh++)
+            for (int ow = 0; ow < d->OW; ow++) {
+                netc_window w = netc_window_of(d, oh, ow);
+                float s = 0.0f;
+                for (int i = w.i_lo; i < w.i_hi; i++)
+                    for (int j = w.j_lo; j < w.j_hi; j++)
+                        s += netc_tap(x, &w, d->W, i, j);
+                y[(size_t)oh * (size_t)d->OW + (size_t)ow] = s / area;
+            }
+    }
+}
+
+/* out [N,C], inp [N,C,HW]. */
+void netc_global_avgpool(float *out, const float *inp, int N, int C, int HW)
+{
+    size_t hw = (size_t)HW;
+    for (size_t p = 0; p < (size_t)N * (size_t)C; p++) {
+        float s = 0.0f;
+        for (size_t i = 0; i < hw; i++)
+            s += inp[p * hw + i];
+        out[p] = s / (float)HW;
+    }
+}
