@@ -57,8 +57,10 @@ $(B)/.deps: scripts/install-deps.sh
 netc: $(B)/netc
 	cp $< $@
 
-$(B)/netc: $(B)/cc/main.o $(B)/libnetcc.a
-	$(CC) $(CFLAGS) -o $@ $^ -lm
+# netc reads trained weights with the trainer's own readers (export-c), and embeds the
+# inference kernels' amalgamation.
+$(B)/netc: $(B)/cc/main.o $(B)/cc/infer_embed.o $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libnetcc.a: $(CC_OBJ)
 	ar rcs $@ $^
@@ -87,7 +89,7 @@ $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-param
 $(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h $(CM_HDR)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h $(CM_HDR) $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h runtime/infer/netc_infer.h $(RT_HDR) $(CM_HDR) $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
@@ -130,9 +132,9 @@ $(B)/tests/test_infer: tests/unit/test_infer.c tests/unit/check.h $(B)/libnetc_i
 	$(CC) $(RTFLAGS) -Iruntime -o $@ $< $(B)/libnetc_infer.a $(B)/libnetcrt.a $(LDLIBS)
 
 # Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
-$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h $(CM_HDR)
+$(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h $(CM_HDR)
 	@mkdir -p $(B)/tests
-	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetcrt.a $(LDLIBS)
+	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a $(LDLIBS)
 
 unit: $(UNIT)
 

@@ -51,6 +51,8 @@ struct EmitCtx {
     const char *indent;
     bool backward;            /* emitting a backward step */
     Names names;
+    const char *params, *state;  /* export: the C expressions of the weights */
+    const char *prologue;        /* export: code before the first step (the normalisation) */
     char scratch[NSCRATCH][192];
     int next_scratch;
 };
@@ -174,6 +176,53 @@ const char *emit_work(EmitCtx *c)
     return buffer_name(c, c->backward ? np->work_bwd : np->work, "float");
 }
 
+const char *emit_kernel(EmitCtx *c, const char *base)
+{
+    char *s = scratch(c);
+    if (emit_mode(c) == MODE_EXPORT)
+        snprintf(s, 192, "netc_%s", base);
+    else
+        snprintf(s, 192, "rt_%s_forward", base);
+    return s;
+}
+
+const char *emit_desc_type(EmitCtx *c, const char *base)
+{
+    char *s = scratch(c);
+    snprintf(s, 192, "%s_%s_desc", emit_mode(c) == MODE_EXPORT ? "netc" : "rt", base);
+    return s;
+}
+
+/* The node that reads node i's output, when exactly one does (-1 otherwise). */
+static int only_reader(const Graph *g, int i)
+{
+    int reader = -1;
+    for (int j = i + 1; j < g->n; j++)
+        for (int k = 0; k < g->node[j].nin; k++)
+            if (g->node[j].in[k] == i) {
+                if (reader >= 0)
+                    return -1;
+                reader = j;
+            }
+    return reader;
+}
+
+/* The OPF_RELU node fused into node i's export call, or -1. */
+static int fused_relu(const EmitCtx *c, int i)
+{
+    const Plan *p = c->plan;
+    int r = only_reader(c->g, i);
+    if (p->mode != MODE_EXPORT || r < 0 || r == c->g->output || !(op_table[c->g->node[i].op].rules->flags & OPF_TAKES_RELU) ||
+        !(op_table[c->g->node[r].op].rules->flags & OPF_RELU))
+        return -1;
+    return p->node[r].out == p->node[i].out ? r : -1;
+}
+
+const char *emit_fused_act(EmitCtx *c)
+{
+    return fused_relu(c, c->node) >= 0 ? "NETC_ACT_RELU" : "NETC_ACT_NONE";
+}
+
 const char *emit_float(EmitCtx *c, double v)
 {
     char *s = scratch(c);
@@ -208,7 +257,7 @@ static char *sanitize(const char *name)
     return s;
 }
 
-static char **make_ids(const Graph *g)
+char **make_ids(const Graph *g)
 {
     char **ids = xcalloc((size_t)g->n, sizeof *ids);
     for (int i = 0; i < g->n; i++) {
@@ -229,6 +278,13 @@ static char **make_ids(const Graph *g)
     return ids;
 }
 
+void free_ids(const Graph *g, char **ids)
+{
+    for (int i = 0; i < g->n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
 /* ---- model facts ---- */
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
@@ -242,7 +298,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 }
 
 /* A hash of everything that fixes the parameter layout: ops, shapes, parameters. */
-static uint64_t structure_hash(const Graph *g)
+uint64_t structure_hash(const Graph *g)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     for (int i = 0; i < g->n; i++) {
@@ -258,7 +314,16 @@ static uint64_t structure_hash(const Graph *g)
     return h;
 }
 
-static void print_macro_name(FILE *out, const char *prefix)
+/* The prefix in capitals, as the macros spell it. */
+void macro_name(const char *prefix, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; prefix[i] && i + 1 < len; i++)
+        buf[i] = (char)toupper((unsigned char)prefix[i]);
+    buf[i] = 0;
+}
+
+void print_macro_name(FILE *out, const char *prefix)
 {
     for (const char *p = prefix; *p; p++)
         fputc(toupper((unsigned char)*p), out);
@@ -273,7 +338,7 @@ static const char *dims_text(const ParamInfo *p, char *buf, size_t len)
 }
 
 /* Writes one struct with a member per parameter (trainable or state). */
-static int write_struct(FILE *out, const Graph *g, char **ids, const char *prefix, const char *what, bool trainable)
+int write_struct(FILE *out, const Graph *g, char **ids, const char *prefix, const char *what, bool trainable)
 {
     int count = 0;
     fprintf(out, "typedef struct {\n");
@@ -467,15 +532,20 @@ static void write_declarations(EmitCtx *c, FILE *out, const char *prefix)
     bool arena = false;
     for (int b = 0; b < p->nbuf; b++)
         arena |= nm->buf_type[b] != NULL;
-    if (nm->P)
+    bool exporting = p->mode == MODE_EXPORT;
+    if (nm->P && exporting)
+        fprintf(out, "    const %s_params *P = %s;\n", prefix, c->params);
+    else if (nm->P)
         fprintf(out, "    %s_params *P = (%s_params *)net->params;\n", prefix, prefix);
     if (nm->G)
         fprintf(out, "    %s_params *G = (%s_params *)net->grads;\n", prefix, prefix);
-    if (nm->S)
+    if (nm->S && exporting)
+        fprintf(out, "    const %s_state *S = %s;\n", prefix, c->state);
+    else if (nm->S)
         fprintf(out, "    %s_state *S = (%s_state *)net->state;\n", prefix, prefix);
     if (!arena)
         return;
-    fprintf(out, "    unsigned char *A = (unsigned char *)net->arena;\n");
+    fprintf(out, "    unsigned char *A = (unsigned char *)%s;\n", exporting ? "workspace" : "net->arena");
     int *partner = sharing_partners(c);
     char decl[320], note[320];
     for (int b = 0; b < p->nbuf; b++) {
@@ -664,7 +734,7 @@ static void emit_init(EmitCtx *c)
  * it are exactly the names its calls used.  A batch outside 1..max returns NaN before
  * touching memory: the caller sees a loss that is not a number, never an overrun of
  * the arena planned for the maximum batch. */
-static void write_function(EmitCtx *c, const char *prefix, const char *signature, bool batch_guard,
+static void write_function(EmitCtx *c, const char *prefix, const char *signature, const char *guard,
                            void (*body)(EmitCtx *c))
 {
     FILE *out = c->out;
@@ -679,15 +749,72 @@ static void write_function(EmitCtx *c, const char *prefix, const char *signature
     body(c);
     fclose(c->out);
     c->out = out;
-    fprintf(out, "%s\n{\n", signature);
-    if (batch_guard)
-        fprintf(out, "    if (n < 1 || n > %d)\n        return NAN;\n", c->plan->batch);
+    fprintf(out, "%s\n{\n%s", signature, guard ? guard : "");
     write_declarations(c, out, prefix);
-    if (!c->names.P && !c->names.S && !batch_guard)
+    if (!c->names.P && !c->names.S && !guard)
         fprintf(out, "    (void)net;\n");
     fprintf(out, "\n%s}\n\n", text);
     free(text);
     names_end(c);
+}
+
+/* Each op's file-scope declarations (its descriptor), then a blank line. */
+static void emit_decls(EmitCtx *c)
+{
+    for (int i = 0; i < c->g->n; i++) {
+        c->node = i;
+        const OpRules *k = op_table[c->g->node[i].op].rules;
+        if (k->decl)
+            k->decl(c);
+    }
+    fprintf(c->out, "\n");
+}
+
+/* The exported predict's body: the prologue (the normalisation, when the model was
+ * trained with one), each forward step's export call, the softmax into probs. */
+static void emit_export_schedule(EmitCtx *c)
+{
+    const Plan *p = c->plan;
+    if (c->prologue)
+        fprintf(c->out, "%s", c->prologue);
+    for (int s = 0; s < p->nstep; s++) {
+        const Step *st = &p->step[s];
+        c->node = st->node;
+        if (st->kind == STEP_LOSS) {
+            fprintf(c->out, "    /* step %d: the probabilities, softmax of the logits of %s */\n", s, c->ids[p->logits]);
+            emit(c, "netc_softmax(probs, %s, n, %d);", value_name(c, p->logits, VAL_OUT), classes_of(c->g));
+            continue;
+        }
+        step_comment(c, s);
+        const GNode *n = emit_node(c);
+        int fused_into = -1;
+        for (int i = 0; i < n->nin && fused_into < 0; i++)
+            if (fused_relu(c, n->in[i]) == st->node)
+                fused_into = n->in[i];
+        if (fused_into >= 0)
+            fprintf(c->out, "    /* applied by %s's call: no code */\n", c->ids[fused_into]);
+        else if (plan_is_view(p, st->node) || !op_table[n->op].rules->export)
+            fprintf(c->out, "    /* a view of its input: no code */\n");
+        else
+            op_table[n->op].rules->export(c);
+    }
+    fprintf(c->out, "    return 0;\n");
+}
+
+void write_export_code(FILE *out, const Graph *g, char **ids, const Plan *p, const char *prefix,
+                       const char *signature, const char *params, const char *state, const char *norm)
+{
+    EmitCtx c = { .out = out, .g = g, .ids = ids, .plan = p, .indent = "", .params = params, .state = state,
+                  .prologue = norm };
+    emit_decls(&c);
+    c.indent = "    ";
+    char guard[512], macro[80];
+    macro_name(prefix, macro, sizeof macro);
+    snprintf(guard, sizeof guard,
+             "    if (!x || !probs || !workspace)\n        return %s_ERR_NULL;\n"
+             "    if (n < 1 || n > %d)\n        return %s_ERR_BATCH;\n"
+             "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n", macro, p->batch, macro, macro);
+    write_function(&c, prefix, signature, guard, emit_export_schedule);
 }
 
 static void write_source(FILE *out, const Graph *g, char **ids, const char *prefix, const Plan *train,
@@ -704,28 +831,23 @@ static void write_source(FILE *out, const Graph *g, char **ids, const char *pref
     print_macro_name(out, prefix);
     fprintf(out, "_NPARAMS * sizeof(float), \"params are one flat array\");\n\n");
 
-    for (int i = 0; i < g->n; i++) {
-        c.node = i;
-        const OpRules *k = op_table[g->node[i].op].rules;
-        if (k->decl)
-            k->decl(&c);
-    }
-    fprintf(out, "\n");
+    emit_decls(&c);
 
     c.indent = "    ";
-    char sig[512];
+    char sig[512], guard[96];
+    snprintf(guard, sizeof guard, "    if (n < 1 || n > %d)\n        return NAN;\n", max_batch);
     snprintf(sig, sizeof sig, "void %s_init(rt_net *net, uint64_t seed)", prefix);
-    write_function(&c, prefix, sig, false, emit_init);
+    write_function(&c, prefix, sig, NULL, emit_init);
     snprintf(sig, sizeof sig, "float %s_train_step(rt_net *net, const float *x, const int32_t *labels, "
                               "const float *targets, int n, float *probs)", prefix);
-    write_function(&c, prefix, sig, true, emit_schedule);
+    write_function(&c, prefix, sig, guard, emit_schedule);
     c.plan = infer;
     snprintf(sig, sizeof sig, "float %s_evaluate(rt_net *net, const float *x, const int32_t *labels, int n, "
                               "float *probs)", prefix);
-    write_function(&c, prefix, sig, true, emit_schedule);
+    write_function(&c, prefix, sig, guard, emit_schedule);
 }
 
-static void write_string_literal(FILE *out, const char *s)
+void write_string_literal(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
@@ -778,18 +900,18 @@ static void write_model_table(FILE *out, const Graph *g, char **ids, const char 
             prefix, prefix, prefix);
 }
 
-/* DIR/NAME.EXT, without doubling a slash DIR already ends with. */
-static FILE *open_output(const char *dir, const char *prefix, const char *ext, char *path, size_t len)
+/* DIR/NAME, without doubling a slash DIR already ends with. */
+FILE *open_output(const char *dir, const char *name, char *path, size_t len)
 {
     size_t dlen = strlen(dir);
-    snprintf(path, len, "%s%s%s.%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/", prefix, ext);
+    snprintf(path, len, "%s%s%s", dir, dlen && dir[dlen - 1] == '/' ? "" : "/", name);
     FILE *f = fopen(path, "w");
     if (!f)
         fprintf(stderr, "netc: cannot write %s: %s\n", path, strerror(errno));
     return f;
 }
 
-static bool close_output(FILE *f, const char *path)
+bool close_output(FILE *f, const char *path)
 {
     if (!f || fclose(f) == 0)
         return true;
@@ -805,8 +927,11 @@ int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batc
     char hpath[4096], cpath[4096];
     int rc = 0;
     char *settings = settings_text(g);
-    FILE *h = open_output(dir, prefix, "h", hpath, sizeof hpath);
-    FILE *c = h ? open_output(dir, prefix, "c", cpath, sizeof cpath) : NULL;
+    char name[80];
+    snprintf(name, sizeof name, "%s.h", prefix);
+    FILE *h = open_output(dir, name, hpath, sizeof hpath);
+    snprintf(name, sizeof name, "%s.c", prefix);
+    FILE *c = h ? open_output(dir, name, cpath, sizeof cpath) : NULL;
     if (!h || !c) {
         rc = 2;
     } else {
@@ -817,9 +942,7 @@ int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batc
     if (!close_output(h, hpath) || !close_output(c, cpath))
         rc = 2;
     free(settings);
-    for (int i = 0; i < g->n; i++)
-        free(ids[i]);
-    free(ids);
+    free_ids(g, ids);
     plan_free(train);
     plan_free(infer);
     return rc;

@@ -25,6 +25,8 @@ typedef struct {
     const char *name;
     Mode mode;
     int batch;                /* 0: the train section's batch */
+    const char *weights;      /* export-c: the checkpoint or .npz */
+    bool blob;                /* export-c: --weights-in blob */
     Define defs[MAX_DEFINES];
     int ndefs;
 } Options;
@@ -122,19 +124,45 @@ static bool make_dirs(const char *dir)
     }
 }
 
+/* The C prefix, reporting when --name leaves nothing of it. */
+static bool c_identifier_prefix(const Graph *g, const Options *o, char *buf, size_t len)
+{
+    c_prefix(g, o, buf, len);
+    if (!buf[0])
+        fprintf(stderr, "netc: --name must give a C identifier\n");
+    return buf[0] != 0;
+}
+
 static int run_compile(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
     char prefix[64];
-    c_prefix(g, o, prefix, sizeof prefix);
-    if (!prefix[0]) {
-        fprintf(stderr, "netc: --name must give a C identifier\n");
+    if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
         return 2;
-    }
     const char *dir = o->output ? o->output : ".";
     if (!make_dirs(dir))
         return 2;
     return generate_c(g, dir, prefix, batch_of(g, o));
+}
+
+/* export-c: the model with trained weights as self-contained C (export.c). */
+static int run_export(const Graph *g, const Options *o, FILE *out)
+{
+    (void)out;
+    char prefix[64];
+    if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
+        return 2;
+    if (!o->weights) {
+        fprintf(stderr, "netc export-c: --weights CKPT_OR_NPZ is required (a trainer's checkpoint or its export)\n");
+        return 2;
+    }
+    if (!o->output) {
+        fprintf(stderr, "netc export-c: -o DIR is required\n");
+        return 2;
+    }
+    if (!make_dirs(o->output))
+        return 2;
+    return export_c(g, o->weights, o->output, prefix, o->batch ? o->batch : 1, o->blob);
 }
 
 /* netc's home: $NETC_HOME, else the directory holding the netc executable or its
@@ -245,6 +273,7 @@ static const Command commands[] = {
     { "plan", "print the memory plan: every buffer's bytes, live range and arena offset", run_plan, false },
     { "compile", "write the model as C: DIR/NAME.h and DIR/NAME.c", run_compile, true },
     { "build", "build a standalone trainer program (train, eval, predict, export)", run_build, false },
+    { "export-c", "write a trained model as self-contained C: no runtime, no BLAS, no malloc", run_export, true },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -260,7 +289,14 @@ static void command_help(const Command *c)
 {
     printf("usage: netc %s [options] FILE.net\n\n%s.\n\noptions:\n", c->name, c->summary);
     printf("  -D, --define NAME=VALUE  override a model parameter (repeatable)\n");
-    if (c->run == run_build)
+    if (c->run == run_export)
+        printf("  -w, --weights FILE       the trained weights: a trainer's checkpoint, or the .npz of its export\n"
+               "  -o, --output DIR         directory for NAME.h, NAME.c, netc_infer.[ch] (created if missing)\n"
+               "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
+               "  -b, --batch N            most images per NAME_predict call (default: 1)\n"
+               "      --weights-in code|blob  weights as static const arrays in NAME.c (default), or in a\n"
+               "                           checked NAME.weights file the caller loads\n");
+    else if (c->run == run_build)
         printf("  -o, --output PROGRAM     the program to write (default: the model name in lower case)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
                "  -b, --batch N            largest batch the program accepts (default: max(train batch, 256))\n");
@@ -299,11 +335,18 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         { "name", required_argument, NULL, 'n' },
         { "mode", required_argument, NULL, 'm' },
         { "batch", required_argument, NULL, 'b' },
+        { "weights", required_argument, NULL, 'w' },
+        { "weights-in", required_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "D:o:hn:m:b:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "D:o:hn:m:b:w:", longopts, NULL)) != -1) {
+        if ((c == 'w' || c == 'W') && cmd->run != run_export) {
+            fprintf(stderr, "netc %s: --weights and --weights-in belong to export-c\nTry 'netc %s --help'.\n",
+                    cmd->name, cmd->name);
+            return 2;
+        }
         switch (c) {
         case 'D': {
             char *eq = strchr(optarg, '=');
@@ -342,6 +385,16 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
             o->batch = (int)v;
             break;
         }
+        case 'w':
+            o->weights = optarg;
+            break;
+        case 'W':
+            if (strcmp(optarg, "code") != 0 && strcmp(optarg, "blob") != 0) {
+                fprintf(stderr, "netc: --weights-in must be code or blob, got '%s'\n", optarg);
+                return 2;
+            }
+            o->blob = optarg[0] == 'b';
+            break;
         case 'h':
             command_help(cmd);
             return 0;

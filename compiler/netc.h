@@ -294,7 +294,9 @@ void print_train_schema(FILE *out);
 /* ---- plan.c: the scheduled program (forward, loss, backward, optimizer), derived
  * gradients, and every buffer placed in one arena ---- */
 
-typedef enum { MODE_TRAIN, MODE_INFER } Mode;
+/* MODE_EXPORT: inference over the dependency-free kernels of runtime/infer (netc
+ * export-c): no aux buffers, each op's export workspace. */
+typedef enum { MODE_TRAIN, MODE_INFER, MODE_EXPORT } Mode;
 typedef enum { STEP_FWD, STEP_LOSS, STEP_BWD, STEP_OPT } StepKind;
 typedef enum { B_ACT, B_GRAD, B_AUX, B_WORK, B_PROBS } BufKind;
 
@@ -367,10 +369,13 @@ enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads *
  * OPF_GRAPH_INPUT: the graph's input, made by the `input` declaration and never called;
  * OPF_IN_LOSS: folded into the loss step, which reads this op's input as the logits, so
  * it can only end the model (softmax).  Either makes the op OPF_FOLDED: it has no
- * forward or backward step and no emitters of its own. */
+ * forward or backward step and no emitters of its own.
+ * OPF_RELU: max(x, 0), which an exported OPF_TAKES_RELU op (conv2d, dense) applies
+ * as it writes its output when the relu is its only reader, in place (emit_fused_act). */
 enum {
     OPF_INPLACE = 1, OPF_INPLACE_BWD = 2, OPF_VIEW = 4, OPF_VIEW_INFER = 8,
     OPF_GRAPH_INPUT = 16, OPF_IN_LOSS = 32, OPF_FOLDED = OPF_GRAPH_INPUT | OPF_IN_LOSS,
+    OPF_RELU = 64, OPF_TAKES_RELU = 128,
 };
 
 struct OpRules {
@@ -393,12 +398,38 @@ struct OpRules {
     void (*init)(EmitCtx *c);                         /* parameter initialisation */
     void (*forward)(EmitCtx *c);
     void (*backward)(EmitCtx *c);
+    /* Export (netc export-c): the inference call over runtime/infer/netc_infer.h and the
+     * workspace bytes it needs (NULL: none).  NULL export: no code (a view, folded). */
+    void (*export)(EmitCtx *c);
+    size_t (*export_work)(const Graph *g, const GNode *n);
 };
 
 /* ---- codegen.c: C code generation ---- */
 
 /* Writes DIR/NAME.h and DIR/NAME.c; returns 0 or reports and returns 2. */
 int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batch);
+
+/* ---- export.c: netc export-c ----
+ * Writes DIR/PREFIX.[ch], DIR/netc_infer.[ch] (and DIR/PREFIX.weights when blob) for
+ * the model with the trained weights of a checkpoint or .npz; returns 0, 1 (the weights
+ * file is refused, with a message) or 2 (I/O). */
+int export_c(const Graph *g, const char *weights_path, const char *dir, const char *prefix, int batch, bool blob);
+
+/* What export.c shares with the training code generator (codegen.c). */
+uint64_t structure_hash(const Graph *g);          /* checked by checkpoints and blobs */
+char **make_ids(const Graph *g);                   /* per node: a unique C identifier */
+void free_ids(const Graph *g, char **ids);
+void print_macro_name(FILE *out, const char *prefix);
+void macro_name(const char *prefix, char *buf, size_t len);   /* the prefix in capitals */
+int write_struct(FILE *out, const Graph *g, char **ids, const char *prefix, const char *what, bool trainable);
+void write_string_literal(FILE *out, const char *s);
+FILE *open_output(const char *dir, const char *name, char *path, size_t len);
+bool close_output(FILE *f, const char *path);
+/* The descriptors and `int PREFIX_predict(SIGNATURE)` over plan p (MODE_EXPORT): x
+ * normalised into the workspace when norm is set, then each op's export call, then
+ * the softmax into probs.  `params` and `state` are the C expressions of the weights. */
+void write_export_code(FILE *out, const Graph *g, char **ids, const Plan *p, const char *prefix,
+                       const char *signature, const char *params, const char *state, const char *norm);
 
 /* What an op's emitter uses to write its calls: the names of its buffers (pointers
  * codegen.c declares atop the function, `x` for the caller's input, "NULL" for none). */
@@ -417,6 +448,14 @@ const char *emit_state(EmitCtx *c, const char *suffix);
 const char *emit_aux(EmitCtx *c, int k, const char *ctype);
 const char *emit_work(EmitCtx *c);
 const char *emit_float(EmitCtx *c, double v);     /* a float literal: 1.0f, 1e-05f */
+/* The kernel `base` of the target: rt_BASE_forward (training runtime) or netc_BASE
+ * (export), for the kernels whose signatures the two share; likewise the descriptor
+ * types rt_BASE_desc and netc_BASE_desc. */
+const char *emit_kernel(EmitCtx *c, const char *base);
+const char *emit_desc_type(EmitCtx *c, const char *base);
+/* Export: "NETC_ACT_RELU" when the node's only reader is an OPF_RELU op working in
+ * place on its output (that step then writes no code), else "NETC_ACT_NONE". */
+const char *emit_fused_act(EmitCtx *c);
 void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: summary and dot ---- */

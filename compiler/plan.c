@@ -44,7 +44,7 @@ static const OpRules *rules_of(const Plan *p, int node) { return op_table[p->g->
 bool plan_is_view(const Plan *p, int node)
 {
     unsigned f = rules_of(p, node)->flags;
-    return (f & OPF_VIEW) || (p->mode == MODE_INFER && (f & OPF_VIEW_INFER));
+    return (f & OPF_VIEW) || (p->mode != MODE_TRAIN && (f & OPF_VIEW_INFER));
 }
 
 static bool folded(const Plan *p, int node) { return rules_of(p, node)->flags & OPF_FOLDED; }
@@ -70,7 +70,7 @@ static void make_schedule(Plan *p)
         if (!folded(p, i))
             add_step(p, STEP_FWD, i);
     add_step(p, STEP_LOSS, p->logits);
-    if (p->mode == MODE_INFER)
+    if (p->mode != MODE_TRAIN)
         return;
     for (int i = g->n - 1; i >= 0; i--)
         if (!folded(p, i) && p->node[i].requires_grad)
@@ -91,14 +91,15 @@ static void make_buffers(Plan *p)
             p->node[i].out = p->node[n->in[0]].out;
         else
             p->node[i].out = new_buffer(p, B_ACT, i, "out", (size_t)shape_numel(&n->out) * p->batch * sizeof(float));
-        if (k->aux) {
+        if (k->aux && p->mode != MODE_EXPORT) {
             const char *names[MAX_AUX];
             size_t bytes[MAX_AUX];
             int na = k->aux(g, n, p->mode, p->batch, names, bytes);
             for (int a = 0; a < na; a++)
                 p->node[i].aux[a] = new_buffer(p, B_AUX, i, names[a], bytes[a]);
         }
-        size_t work = k->work ? k->work(g, n) : 0;
+        size_t (*work_of)(const Graph *, const GNode *) = p->mode == MODE_EXPORT ? k->export_work : k->work;
+        size_t work = work_of ? work_of(g, n) : 0;
         if (work) {
             p->node[i].work = new_buffer(p, B_WORK, i, "work", work);
             if (p->node[i].requires_grad)
@@ -526,7 +527,7 @@ void print_plan(FILE *out, const Plan *p)
 {
     char a[32], b[32], c[32], s1[128], s2[128];
     fprintf(out, "Plan: %s, %s mode, batch %d, %d steps, placement: %s\n", p->g->model_name,
-            p->mode == MODE_TRAIN ? "train" : "infer", p->batch, p->nstep, p->strategy);
+            (const char *[]){ "train", "infer", "export" }[p->mode], p->batch, p->nstep, p->strategy);
     fprintf(out, "%-36s %14s  %-44s %14s\n", "Buffer", "Bytes", "Live range (steps)", "Offset");
     for (int i = 0; i < p->nbuf; i++) {
         const Buffer *x = &p->buf[i];

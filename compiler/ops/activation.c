@@ -30,8 +30,8 @@ static void activation_forward(EmitCtx *c)
     const GNode *n = emit_node(c);
     char extra[40];
     activation_extra(c, extra);
-    emit(c, "rt_%s_forward(%s, %s, %s(size_t)n * %lld);", op_table[n->op].name, emit_out(c), emit_in(c, 0), extra,
-         shape_numel(&n->out));
+    emit(c, "%s(%s, %s, %s(size_t)n * %lld);", emit_kernel(c, op_table[n->op].name), emit_out(c), emit_in(c, 0),
+         extra, shape_numel(&n->out));
 }
 
 static void activation_backward(EmitCtx *c)
@@ -46,15 +46,16 @@ static void activation_backward(EmitCtx *c)
 }
 
 /* An activation's entry: its arguments and what its backward reads; the rest is common. */
-#define ACTIVATION(arg_schema, saved)                                                      \
+#define ACTIVATION(arg_schema, saved, more_flags)                                          \
     {                                                                                      \
         .min_in = 1, .max_in = 1, .args = arg_schema, .shape = shape_same, .saves = saved, \
-        .flags = OPF_INPLACE | OPF_INPLACE_BWD,                                            \
+        .flags = OPF_INPLACE | OPF_INPLACE_BWD | more_flags,                               \
         .forward = activation_forward, .backward = activation_backward,                    \
+        .export = activation_forward,                                                      \
     }
 
-const OpRules relu_rules = ACTIVATION(no_args, SAVES_OUTPUT);
-const OpRules leaky_relu_rules = ACTIVATION(leaky_relu_args, SAVES_INPUT);
-const OpRules elu_rules = ACTIVATION(elu_args, SAVES_OUTPUT);
-const OpRules sigmoid_rules = ACTIVATION(no_args, SAVES_OUTPUT);
-const OpRules tanh_rules = ACTIVATION(no_args, SAVES_OUTPUT);
+const OpRules relu_rules = ACTIVATION(no_args, SAVES_OUTPUT, OPF_RELU);
+const OpRules leaky_relu_rules = ACTIVATION(leaky_relu_args, SAVES_INPUT, 0);
+const OpRules elu_rules = ACTIVATION(elu_args, SAVES_OUTPUT, 0);
+const OpRules sigmoid_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0);
+const OpRules tanh_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0);

@@ -7,6 +7,7 @@
  * default initialisation, im2col + sgemm forward, and a backward that reads the
  * input. */
 #include "ops_impl.h"
+#include "../../runtime/infer/netc_infer.h"
 #include "../../runtime/kernels/conv_layout.h"
 
 static const ArgSpec conv2d_args[] = {
@@ -86,7 +87,22 @@ static size_t conv2d_work(const Graph *g, const GNode *n)
     return rt_conv_sizes_total(z) * sizeof(float);
 }
 
-/* The geometry as an rt_conv_desc (runtime/rt_kernels.h), by field name. */
+/* The workspace netc_conv2d needs (runtime/infer), in bytes: the exported kernel's own
+ * answer, so the planner and the kernel cannot disagree. */
+static size_t conv2d_export_work(const Graph *g, const GNode *n)
+{
+    const Shape *in = in_shape(g, n, 0);
+    int pad[4];
+    conv_padding(n, in, pad);
+    int k = (int)attr_int(n, "kernel");
+    netc_conv_desc d = { .C = (int)in->d[0], .H = (int)in->d[1], .W = (int)in->d[2], .K = (int)n->out.d[0],
+                         .kh = k, .kw = k, .stride = (int)attr_int(n, "stride"), .pad_t = pad[0], .pad_l = pad[1],
+                         .pad_b = pad[2], .pad_r = pad[3], .OH = (int)n->out.d[1], .OW = (int)n->out.d[2] };
+    return netc_conv2d_work_floats(&d) * sizeof(float);
+}
+
+/* The geometry as an rt_conv_desc (runtime/kernels/rt_kernels.h) or, exported, a
+ * netc_conv_desc (runtime/infer/netc_infer.h), by field name. */
 static void conv2d_decl(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
@@ -94,7 +110,7 @@ static void conv2d_decl(EmitCtx *c)
     int pad[4];
     conv_padding(n, in, pad);
     long long k = attr_int(n, "kernel");
-    emit(c, "static const rt_conv_desc %s_desc = {", emit_id(c));
+    emit(c, "static const %s %s_desc = {", emit_desc_type(c, "conv"), emit_id(c));
     emit(c, "    .C = %lld, .H = %lld, .W = %lld, .K = %lld, .kh = %lld, .kw = %lld, .stride = %lld,", in->d[0],
          in->d[1], in->d[2], n->out.d[0], k, k, attr_int(n, "stride"));
     emit(c, "    .pad_t = %d, .pad_l = %d, .pad_b = %d, .pad_r = %d, .OH = %lld, .OW = %lld,", pad[0], pad[1], pad[2],
@@ -121,9 +137,16 @@ static void conv2d_backward(EmitCtx *c)
          emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
 }
 
+static void conv2d_export(EmitCtx *c)
+{
+    emit(c, "netc_conv2d(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
+         emit_param(c, "bias"), emit_work(c), emit_id(c), emit_fused_act(c));
+}
+
 const OpRules conv2d_rules = {
     .min_in = 1, .max_in = 1, .args = conv2d_args, .shape = shape_conv2d, .params = params_conv2d,
     .flops = flops_conv2d,
-    .saves = SAVES_INPUT, .work = conv2d_work,
+    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
+    .export = conv2d_export, .export_work = conv2d_export_work,
 };

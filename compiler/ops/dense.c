@@ -56,8 +56,14 @@ static void dense_backward(EmitCtx *c)
          emit_node(c)->out.d[0], accum);
 }
 
+static void dense_export(EmitCtx *c)
+{
+    emit(c, "netc_dense(%s, %s, %s, %s, n, %lld, %lld, %s);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
+         emit_param(c, "bias"), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c));
+}
+
 const OpRules dense_rules = {
     .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
-    .saves = SAVES_INPUT,
-    .init = dense_init, .forward = dense_forward, .backward = dense_backward,
+    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU,
+    .init = dense_init, .forward = dense_forward, .backward = dense_backward, .export = dense_export,
 };

@@ -20,7 +20,7 @@ static bool shape_dropout(const Graph *g, GNode *n, ShapeError *e)
 /* The mask buffer of `bits` bits, in training only. */
 static int mask_aux(Mode mode, size_t bits, const char *names[MAX_AUX], size_t bytes[MAX_AUX])
 {
-    if (mode == MODE_INFER)
+    if (mode != MODE_TRAIN)
         return 0;
     names[0] = "mask";
     bytes[0] = (bits + 31) / 32 * sizeof(uint32_t);

@@ -33,7 +33,7 @@ static int batchnorm_aux(const Graph *g, const GNode *n, Mode mode, int batch, c
 {
     (void)g;
     (void)batch;
-    if (mode == MODE_INFER)
+    if (mode != MODE_TRAIN)
         return 0;
     names[0] = "mean";
     names[1] = "invstd";
@@ -47,15 +47,26 @@ static void batchnorm_init(EmitCtx *c)
          emit_state(c, "running_mean"), emit_state(c, "running_var"), emit_node(c)->out.d[0]);
 }
 
+/* Inference, in the training runtime (rt_batchnorm_forward_eval) or exported
+ * (netc_batchnorm): the same arguments. */
+static void batchnorm_inference(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    long long C, HW;
+    channels_pixels(&n->out, &C, &HW);
+    emit(c, "%s(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);",
+         emit_mode(c) == MODE_EXPORT ? "netc_batchnorm" : "rt_batchnorm_forward_eval", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_param(c, "bias"), emit_state(c, "running_mean"), emit_state(c, "running_var"),
+         C, HW, emit_float(c, attr_float(n, "eps")));
+}
+
 static void batchnorm_forward(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
     long long C, HW;
     channels_pixels(&n->out, &C, &HW);
     if (emit_mode(c) == MODE_INFER)
-        emit(c, "rt_batchnorm_forward_eval(%s, %s, %s, %s, %s, %s, n, %lld, %lld, %s);", emit_out(c),
-             emit_in(c, 0), emit_param(c, "weight"), emit_param(c, "bias"), emit_state(c, "running_mean"),
-             emit_state(c, "running_var"), C, HW, emit_float(c, attr_float(n, "eps")));
+        batchnorm_inference(c);
     else
         emit(c, "rt_batchnorm_forward(%s, %s, %s, %s, %s, %s, %s, %s, n, %lld, %lld, %s, %s);", emit_out(c),
              emit_aux(c, 0, "float"), emit_aux(c, 1, "float"), emit_state(c, "running_mean"),
@@ -78,4 +89,5 @@ const OpRules batchnorm_rules = {
     .min_in = 1, .max_in = 1, .args = batchnorm_args, .shape = shape_batchnorm, .params = params_batchnorm,
     .saves = SAVES_INPUT, .aux = batchnorm_aux,
     .init = batchnorm_init, .forward = batchnorm_forward, .backward = batchnorm_backward,
+    .export = batchnorm_inference,
 };

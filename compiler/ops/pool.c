@@ -33,13 +33,14 @@ static bool shape_pool(const Graph *g, GNode *n, ShapeError *e)
     return true;
 }
 
-/* The geometry as an rt_pool_desc (runtime/rt_kernels.h), by field name. */
+/* The geometry as an rt_pool_desc (runtime/kernels/rt_kernels.h) or, exported, a
+ * netc_pool_desc (runtime/infer/netc_infer.h), by field name. */
 static void pool_decl(EmitCtx *c)
 {
     const GNode *n = emit_node(c);
     const Shape *in = in_shape(emit_graph(c), n, 0);
     long long k = attr_int(n, "kernel");
-    emit(c, "static const rt_pool_desc %s_desc = {", emit_id(c));
+    emit(c, "static const %s %s_desc = {", emit_desc_type(c, "pool"), emit_id(c));
     emit(c, "    .C = %lld, .H = %lld, .W = %lld, .kh = %lld, .kw = %lld, .stride = %lld, .pad = %lld, .OH = %lld, "
             ".OW = %lld,", in->d[0], in->d[1], in->d[2], k, k, attr_int(n, "stride"), attr_int(n, "pad"),
          n->out.d[1], n->out.d[2]);
@@ -72,17 +73,23 @@ static void maxpool_backward(EmitCtx *c)
          emit_id(c), accum);
 }
 
+/* Exported: no argmax (there is no backward). */
+static void maxpool_export(EmitCtx *c)
+{
+    emit(c, "netc_maxpool2d(%s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0), emit_id(c));
+}
+
 const OpRules maxpool2d_rules = {
     .min_in = 1, .max_in = 1, .args = pool_args, .shape = shape_pool,
     .aux = maxpool_aux,
-    .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward,
+    .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward, .export = maxpool_export,
 };
 
 /* ---- avgpool2d ---- */
 
 static void avgpool_forward(EmitCtx *c)
 {
-    emit(c, "rt_avgpool2d_forward(%s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0), emit_id(c));
+    emit(c, "%s(%s, %s, n, &%s_desc);", emit_kernel(c, "avgpool2d"), emit_out(c), emit_in(c, 0), emit_id(c));
 }
 
 static void avgpool_backward(EmitCtx *c)
@@ -94,7 +101,7 @@ static void avgpool_backward(EmitCtx *c)
 
 const OpRules avgpool2d_rules = {
     .min_in = 1, .max_in = 1, .args = pool_args, .shape = shape_pool,
-    .decl = pool_decl, .forward = avgpool_forward, .backward = avgpool_backward,
+    .decl = pool_decl, .forward = avgpool_forward, .backward = avgpool_backward, .export = avgpool_forward,
 };
 
 /* ---- global_avgpool ---- */
@@ -111,7 +118,7 @@ static void global_avgpool_forward(EmitCtx *c)
 {
     long long C, HW;
     channels_pixels(in_shape(emit_graph(c), emit_node(c), 0), &C, &HW);
-    emit(c, "rt_global_avgpool_forward(%s, %s, n, %lld, %lld);", emit_out(c), emit_in(c, 0), C, HW);
+    emit(c, "%s(%s, %s, n, %lld, %lld);", emit_kernel(c, "global_avgpool"), emit_out(c), emit_in(c, 0), C, HW);
 }
 
 static void global_avgpool_backward(EmitCtx *c)
@@ -125,5 +132,5 @@ static void global_avgpool_backward(EmitCtx *c)
 
 const OpRules global_avgpool_rules = {
     .min_in = 1, .max_in = 1, .args = no_args, .shape = shape_global_avgpool,
-    .forward = global_avgpool_forward, .backward = global_avgpool_backward,
+    .forward = global_avgpool_forward, .backward = global_avgpool_backward, .export = global_avgpool_forward,
 };

@@ -56,8 +56,8 @@ static bool shape_pad(const Graph *g, GNode *n, ShapeError *e)
 static void pad_forward(EmitCtx *c)
 {
     const Shape *in = in_shape(emit_graph(c), emit_node(c), 0);
-    emit(c, "rt_pad2d_forward(%s, %s, n, %lld, %lld, %lld, %lld);", emit_out(c), emit_in(c, 0), in->d[0], in->d[1],
-         in->d[2], attr_int(emit_node(c), "p"));
+    emit(c, "%s(%s, %s, n, %lld, %lld, %lld, %lld);", emit_kernel(c, "pad2d"), emit_out(c), emit_in(c, 0), in->d[0],
+         in->d[1], in->d[2], attr_int(emit_node(c), "p"));
 }
 
 static void pad_backward(EmitCtx *c)
@@ -71,7 +71,7 @@ static void pad_backward(EmitCtx *c)
 
 const OpRules pad_rules = {
     .min_in = 1, .max_in = 1, .args = pad_args, .shape = shape_pad,
-    .forward = pad_forward, .backward = pad_backward,
+    .forward = pad_forward, .backward = pad_backward, .export = pad_forward,
 };
 
 /* ---- add and concat ---- */
@@ -113,7 +113,7 @@ static void add_forward(EmitCtx *c)
 {
     emit(c, "{");
     emit_input_array(c);
-    emit(c, "    rt_add_forward(%s, in, %d, (size_t)n * %lld);", emit_out(c), emit_node(c)->nin,
+    emit(c, "    %s(%s, in, %d, (size_t)n * %lld);", emit_kernel(c, "add"), emit_out(c), emit_node(c)->nin,
          shape_numel(&emit_node(c)->out));
     emit(c, "}");
 }
@@ -132,7 +132,7 @@ static void add_backward(EmitCtx *c)
 const OpRules add_rules = {
     .min_in = 2, .max_in = -1, .args = no_args, .shape = shape_add,
     .flags = OPF_INPLACE,
-    .forward = add_forward, .backward = add_backward,
+    .forward = add_forward, .backward = add_backward, .export = add_forward,
 };
 
 static bool shape_concat(const Graph *g, GNode *n, ShapeError *e)
@@ -166,7 +166,7 @@ static void concat_forward(EmitCtx *c)
     emit(c, "{");
     emit_input_array(c);
     emit(c, "    static const int channels[%d] = { %s };", n->nin, channels);
-    emit(c, "    rt_concat_forward(%s, in, channels, %d, n, %lld);", emit_out(c), n->nin, HW);
+    emit(c, "    %s(%s, in, channels, %d, n, %lld);", emit_kernel(c, "concat"), emit_out(c), n->nin, HW);
     emit(c, "}");
 }
 
@@ -188,7 +188,7 @@ static void concat_backward(EmitCtx *c)
 
 const OpRules concat_rules = {
     .min_in = 2, .max_in = -1, .args = no_args, .shape = shape_concat,
-    .forward = concat_forward, .backward = concat_backward,
+    .forward = concat_forward, .backward = concat_backward, .export = concat_forward,
 };
 
 /* ---- softmax ---- */

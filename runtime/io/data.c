@@ -503,20 +503,24 @@ static int load_cifar_dir(rt_data *d, const char *dir, int C, int H, int W, char
     return 0;
 }
 
+const char *rt_data_default_name(rt_data_format fmt, int k, char digits[16])
+{
+    if (fmt == RT_DATA_FASHION_MNIST && k >= 0 && k < 10)
+        return fashion_names[k];
+    if (fmt == RT_DATA_CIFAR10 && k >= 0 && k < 10)
+        return cifar10_names[k];
+    snprintf(digits, 16, "%d", k);
+    return digits;
+}
+
 static int default_names(rt_data *d, char *err, size_t errlen)
 {
     d->class_names = calloc((size_t)d->num_classes, sizeof *d->class_names);
     if (!d->class_names)
         return rt_fail(err, errlen, "out of memory");
     for (int i = 0; i < d->num_classes; i++) {
-        const char *known = NULL;
-        if (d->format == RT_DATA_FASHION_MNIST && i < 10)
-            known = fashion_names[i];
-        if (d->format == RT_DATA_CIFAR10 && i < 10)
-            known = cifar10_names[i];
         char digits[16];
-        snprintf(digits, sizeof digits, "%d", i);
-        d->class_names[i] = strdup(known ? known : digits);
+        d->class_names[i] = strdup(rt_data_default_name(d->format, i, digits));
         if (!d->class_names[i])
             return rt_fail(err, errlen, "out of memory");
     }

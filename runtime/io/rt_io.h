@@ -70,6 +70,9 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
  * shape 3x32x32; C/H/W, when not 0, must be 3, 32, 32. */
 int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C, int H,
                     int W, int num_classes, char *err, size_t errlen);
+/* The name of class k in a format's data sets before any batches.meta.txt: Fashion-MNIST's
+ * and CIFAR-10's ten names, else the digits of k (written into digits). */
+const char *rt_data_default_name(rt_data_format fmt, int k, char digits[16]);
 /* Loads a data directory in the given format: for IDX, {train,t10k}-{images-idx3,
  * labels-idx1}-ubyte, each plain or .gz; for CIFAR-10, data_batch_1..5.bin and
  * test_batch.bin, in DIR or DIR/cifar-10-batches-bin, class names from batches.meta.txt

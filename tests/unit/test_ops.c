@@ -5,8 +5,9 @@
  * rule: a copied ops.def line), an argument schema that the binder can use, an input
  * count in range and a shape rule.  Then by kind: a folded op (the graph's input,
  * softmax in the loss) has no step, so no emitters, buffers or parameters; a view
- * (flatten) has no code; every other op has a forward and a backward emitter, and an
- * initialiser when it creates parameters.  Where the entries live is checked by
+ * (flatten) has no code; every other op has a forward and a backward emitter, an
+ * initialiser when it creates parameters, and an export emitter (netc export-c) unless
+ * it is a view at inference (dropout); an op that takes a fused relu has an export.  Where the entries live is checked by
  * tests/t_ops_table.sh.  Exits non-zero on any failure. */
 #include <string.h>
 #include "check.h"
@@ -32,7 +33,7 @@ static void check_schema(const char *op, const ArgSpec *args)
 static void check_steps(const char *op, const OpRules *r)
 {
     unsigned f = r->flags;
-    bool has_code = r->decl || r->init || r->forward || r->backward;
+    bool has_code = r->decl || r->init || r->forward || r->backward || r->export || r->export_work;
     if (f & OPF_FOLDED) {
         CHECK(!has_code && !r->aux && !r->work && !r->params && !r->saves && !(f & ~OPF_FOLDED),
               "%s: a folded op has no step, so no emitters, buffers, parameters or other flags", op);
@@ -42,7 +43,10 @@ static void check_steps(const char *op, const OpRules *r)
     } else {
         CHECK(r->forward && r->backward, "%s: a forward and a backward emitter", op);
         CHECK(!r->params || r->init, "%s: creates parameters, so it needs an initialiser", op);
+        CHECK(r->export || (f & OPF_VIEW_INFER), "%s: an export emitter, or a view at inference", op);
+        CHECK(!(f & OPF_VIEW_INFER) || !r->export, "%s: a view at inference has nothing to export", op);
     }
+    CHECK(!(f & OPF_TAKES_RELU) || r->export, "%s: takes a fused relu, so it has an export emitter", op);
 }
 
 int main(void)

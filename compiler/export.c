@@ -1,0 +1,508 @@
+/* export.c — netc export-c: a model and its trained weights as self-contained C.
+ *
+ * The weights come from a trainer's checkpoint or .npz, read by the trainer's own
+ * readers (runtime/trainer) against a model table built here from the graph, so a file
+ * of another model, or of this one built with other -D values, is refused with the
+ * trainer's message.  A checkpoint also gives the settings it was trained with (the
+ * input normalisation) and the class names; for an .npz they come from the .net file.
+ *
+ * The C written: NAME.h (sizes, error codes, the API), NAME.c (the weights as `static
+ * const` arrays, or a reader of the checked NAME.weights blob, the class names, and
+ * NAME_predict: the inference plan of the memory planner in export mode, one call per
+ * layer into the dependency-free kernels), and netc_infer.h + netc_infer.c, the
+ * kernels' amalgamation embedded in netc (build/cc/infer_embed.c).  C99, no malloc, no
+ * mutable static state; libm only.
+ *
+ * The blob (--weights-in blob): a 64-byte header, then the parameters and the state as
+ * little-endian float32, in the layout of NAME_params and NAME_state.  Header fields,
+ * little-endian: magic "NETCWGT1", u32 version 1, u32 header bytes 64, u64 the model's
+ * structure hash, u64 parameters, u64 state floats, u64 payload bytes, u32 CRC-32 of
+ * the payload, u32 CRC-32 of the 52 bytes before it, 8 zero bytes. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "netc.h"
+#include "../runtime/netc_rt.h"
+
+extern const char *const netc_infer_files[][2];
+
+enum { BLOB_HEADER = 64, BLOB_VERSION = 1 };
+
+typedef struct {
+    rt_model model;           /* what the trainer's readers check the file against */
+    rt_tensor_info *tensors;
+    float *params, *state;
+    char **class_names;       /* [classes] */
+    bool norm;                /* trained with mean/std */
+    float mean, std;
+} Weights;
+
+/* ---- reading the weights ---- */
+
+/* The tensor table of the generated params and state structs: trainable tensors first,
+ * each at the running offset of its struct, as codegen.c lays them out. */
+static rt_tensor_info *tensor_table(const Graph *g, int *count)
+{
+    int n = 0;
+    for (int i = 0; i < g->n; i++)
+        n += g->node[i].nparam;
+    rt_tensor_info *t = xcalloc((size_t)n + 1, sizeof *t);
+    size_t offset[2] = { 0, 0 };
+    *count = 0;
+    for (int trainable = 1; trainable >= 0; trainable--)
+        for (int i = 0; i < g->n; i++)
+            for (int p = 0; p < g->node[i].nparam; p++) {
+                const ParamInfo *pi = &g->node[i].param[p];
+                if (pi->trainable != (trainable == 1))
+                    continue;
+                rt_tensor_info *x = &t[(*count)++];
+                char *name = xcalloc(strlen(g->node[i].name) + strlen(pi->suffix) + 2, 1);
+                sprintf(name, "%s.%s", g->node[i].name, pi->suffix);
+                x->name = name;
+                x->rank = pi->rank;
+                for (int d = 0; d < pi->rank && d < 4; d++)
+                    x->shape[d] = (int)pi->d[d];
+                x->offset = offset[trainable];
+                x->trainable = trainable;
+                offset[trainable] += (size_t)param_numel(pi);
+            }
+    return t;
+}
+
+static void weights_free(Weights *w)
+{
+    for (int i = 0; i < w->model.ntensors; i++)
+        free((char *)w->tensors[i].name);
+    free(w->tensors);
+    free(w->params);
+    free(w->state);
+    if (w->class_names)
+        for (int k = 0; k < w->model.classes; k++)
+            free(w->class_names[k]);
+    free(w->class_names);
+    free((char *)w->model.settings);
+}
+
+static bool is_zip(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[2] = { 0, 0 };
+    bool zip = f && fread(magic, 1, 2, f) == 2 && magic[0] == 'P' && magic[1] == 'K';
+    if (f)
+        fclose(f);
+    return zip;
+}
+
+/* The normalisation and class names of settings `cfg` (names given by a checkpoint win). */
+static void take_settings(Weights *w, const rt_train_config *cfg, char **names)
+{
+    w->norm = cfg->set[SETTING_mean] || cfg->set[SETTING_std];
+    w->mean = cfg->set[SETTING_mean] ? (float)cfg->mean : 0.0f;
+    w->std = cfg->set[SETTING_std] ? (float)cfg->std : 1.0f;
+    w->class_names = xcalloc((size_t)w->model.classes, sizeof *w->class_names);
+    for (int k = 0; k < w->model.classes; k++) {
+        char digits[16];
+        w->class_names[k] = xstrdup(names ? names[k] : rt_data_default_name(rt_trainer_data_format(cfg), k, digits));
+    }
+}
+
+/* The first tensor element that is not a finite number, as "NAME[i]"; false if none. */
+static bool find_non_finite(const Weights *w, char *where, size_t len)
+{
+    for (int t = 0; t < w->model.ntensors; t++) {
+        const rt_tensor_info *x = &w->tensors[t];
+        const float *base = (x->trainable ? w->params : w->state) + x->offset;
+        size_t numel = 1;
+        for (int d = 0; d < x->rank; d++)
+            numel *= (size_t)x->shape[d];
+        for (size_t i = 0; i < numel; i++)
+            if (!isfinite(base[i])) {
+                snprintf(where, len, "%s[%zu] is %g", x->name, i, (double)base[i]);
+                return true;
+            }
+    }
+    return false;
+}
+
+static bool load_weights(const Graph *g, const char *path, Weights *w)
+{
+    const Shape *in = &g->node[g->input].out;
+    memset(w, 0, sizeof *w);
+    w->tensors = tensor_table(g, &w->model.ntensors);
+    w->model = (rt_model){ .name = g->model_name, .hash = structure_hash(g), .in_c = (int)in->d[0],
+                           .in_h = in->rank == 3 ? (int)in->d[1] : 1, .in_w = in->rank == 3 ? (int)in->d[2] : 1,
+                           .classes = (int)g->node[g->output].out.d[0], .max_batch = 1,
+                           .nparams = (size_t)graph_params(g, true), .nstate = (size_t)graph_params(g, false),
+                           .ntensors = w->model.ntensors, .tensors = w->tensors, .settings = settings_text(g) };
+    w->params = xcalloc(w->model.nparams + 1, sizeof *w->params);
+    w->state = xcalloc(w->model.nstate + 1, sizeof *w->state);
+    rt_net net = { .params = w->params, .state = w->state };
+    char err[1024];
+    int rc;
+    if (is_zip(path)) {
+        rc = rt_trainer_import_npz(path, &w->model, &net, err, sizeof err);
+        rt_train_config cfg;
+        rt_config_init(&cfg);
+        if (rc == 0)
+            rc = rt_config_parse_text(&cfg, w->model.settings, "the model's settings", err, sizeof err);
+        if (rc == 0)
+            take_settings(w, &cfg, NULL);
+    } else {
+        rt_ckpt_info info;
+        rc = rt_trainer_load_weights(path, &w->model, &net, &info, err, sizeof err);
+        if (rc == 0) {
+            take_settings(w, &info.cfg, info.class_names);
+            rt_ckpt_info_free(&info);
+        }
+    }
+    char where[256];
+    if (rc == 0 && find_non_finite(w, where, sizeof where)) {
+        snprintf(err, sizeof err, "%s: the weights are not all finite numbers: %s", path, where);
+        rc = -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "netc: %s\n", err);
+    return rc == 0;
+}
+
+/* ---- the header ---- */
+
+static void define(FILE *out, const char *macro, const char *name, const char *value, const char *note)
+{
+    char left[160];
+    snprintf(left, sizeof left, "#define %s_%s %s", macro, name, value);
+    if (note)
+        fprintf(out, "%-44s /* %s */\n", left, note);
+    else
+        fprintf(out, "%s\n", left);
+}
+
+static void define_int(FILE *out, const char *macro, const char *name, long long v, const char *note)
+{
+    char value[32];
+    snprintf(value, sizeof value, "%lld", v);
+    define(out, macro, name, value, note);
+}
+
+static void write_api_header(FILE *out, const Graph *g, const Weights *w, const char *prefix, const char *macro,
+                             const char *from, int batch, size_t workspace, bool blob)
+{
+    fprintf(out, "/* %s.h — model %s with the weights of %s, exported by netc export-c; do not edit.\n"
+                 " *\n"
+                 " *     static float probs[%s_CLASSES];\n"
+                 " *     static _Alignas(64) unsigned char workspace[%s_WORKSPACE_BYTES];   (C11; any 64-byte aligned memory)\n"
+                 " *     int rc = %s_predict(image, 1, probs, workspace%s);\n"
+                 " *\n"
+                 " * image: n images, NCHW float32, pixels scaled to [0, 1] as the trainer reads them\n"
+                 " * (the trained normalisation is applied inside).  Reentrant: two threads with two\n"
+                 " * workspaces may predict at once.  Build: cc -std=c99 %s.c netc_infer.c -lm */\n",
+            prefix, g->model_name, from, macro, macro, prefix, blob ? ", weights" : "", prefix);
+    fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
+            macro, macro);
+    const Shape *in = &g->node[g->input].out;
+    define_int(out, macro, "IN_C", in->d[0], "input channels, height, width");
+    define_int(out, macro, "IN_H", in->rank == 3 ? in->d[1] : 1, NULL);
+    define_int(out, macro, "IN_W", in->rank == 3 ? in->d[2] : 1, NULL);
+    define_int(out, macro, "CLASSES", w->model.classes, NULL);
+    define_int(out, macro, "MAX_BATCH", batch, "images per call at most");
+    define_int(out, macro, "WORKSPACE_BYTES", (long long)workspace, "the caller's scratch memory, 64-byte aligned");
+    if (blob)
+        define_int(out, macro, "WEIGHTS_BYTES",
+                   (long long)(BLOB_HEADER + (w->model.nparams + w->model.nstate) * sizeof(float)),
+                   "the size of NAME.weights");
+    fprintf(out, "\n/* The results of %s_predict%s. */\n", prefix, blob ? " and the weights checks" : "");
+    const char *codes[][3] = {
+        { "OK", "0", NULL },
+        { "ERR_NULL", "(-1)", "a NULL pointer" },
+        { "ERR_BATCH", "(-2)", "n outside 1.._MAX_BATCH" },
+        { "ERR_ALIGN", "(-3)", blob ? "workspace not 64-byte aligned, or weights not 4-byte aligned"
+                                    : "workspace not 64-byte aligned" },
+        { "ERR_WEIGHTS_SIZE", "(-4)", "the blob is truncated or has bytes after its end" },
+        { "ERR_WEIGHTS_FORMAT", "(-5)", "not a netc weights blob, or of another version or byte order" },
+        { "ERR_WEIGHTS_MODEL", "(-6)", "the weights of another model" },
+        { "ERR_WEIGHTS_CHECKSUM", "(-7)", "the blob is corrupted (checksum)" },
+    };
+    for (int i = 0; i < (blob ? 8 : 4); i++)
+        define(out, macro, codes[i][0], codes[i][1], codes[i][2]);
+    fprintf(out, "\nextern const char *const %s_class_names[%s_CLASSES];\n", prefix, macro);
+    fprintf(out, "/* A message for a result code. */\nconst char *%s_strerror(int code);\n", prefix);
+    if (blob) {
+        fprintf(out, "/* %s_OK if blob holds exactly this model's weights (checks every byte). */\n", macro);
+        fprintf(out, "int %s_weights_check(const void *blob, size_t bytes);\n", prefix);
+        fprintf(out, "#ifndef %s_NO_STDIO\n/* Reads PATH (at most cap bytes) into buf and checks it. */\n", macro);
+        fprintf(out, "int %s_weights_read(const char *path, void *buf, size_t cap);\n#endif\n", prefix);
+        fprintf(out, "/* weights: a blob that passed %s_weights_check (its header is checked again). */\n", prefix);
+        fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace, const void *weights);\n",
+                prefix);
+    } else {
+        fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace);\n", prefix);
+    }
+    fprintf(out, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
+}
+
+/* ---- the source ---- */
+
+static void write_float(FILE *out, float v)
+{
+    char s[32];
+    snprintf(s, sizeof s, "%.9g", (double)v);
+    fprintf(out, "%s%sf", s, strpbrk(s, ".en") ? "" : ".0");
+}
+
+/* `static const PREFIX_WHAT PREFIX_trained_WHAT = { { ... }, ... };`, unless the model
+ * has no such tensors (predict then never names them). */
+static void write_initializer(FILE *out, const Graph *g, const Weights *w, char **ids, const char *prefix,
+                              const char *what, bool trainable)
+{
+    if ((trainable ? w->model.nparams : w->model.nstate) == 0)
+        return;
+    fprintf(out, "static const %s_%s %s_trained_%s = {\n", prefix, what, prefix, what);
+    const float *data = trainable ? w->params : w->state;
+    size_t at = 0;
+    for (int i = 0; i < g->n; i++)
+        for (int p = 0; p < g->node[i].nparam; p++) {
+            const ParamInfo *pi = &g->node[i].param[p];
+            if (pi->trainable != trainable)
+                continue;
+            long long numel = param_numel(pi);
+            fprintf(out, "    /* %s_%s */\n    {", ids[i], pi->suffix);
+            for (long long k = 0; k < numel; k++) {
+                fprintf(out, "%s", k % 8 ? " " : "\n        ");
+                write_float(out, data[at++]);
+                fprintf(out, "%s", k + 1 < numel ? "," : "");
+            }
+            fprintf(out, "\n    },\n");
+        }
+    fprintf(out, "};\n\n");
+}
+
+static void write_class_names(FILE *out, const Weights *w, const char *prefix, const char *macro)
+{
+    fprintf(out, "const char *const %s_class_names[%s_CLASSES] = {\n", prefix, macro);
+    for (int k = 0; k < w->model.classes; k++) {
+        fprintf(out, "    ");
+        write_string_literal(out, w->class_names[k]);
+        fprintf(out, ",\n");
+    }
+    fprintf(out, "};\n\n");
+}
+
+static void write_strerror(FILE *out, const char *prefix, const char *macro, bool blob)
+{
+    fprintf(out, "const char *%s_strerror(int code)\n{\n    switch (code) {\n", prefix);
+    const char *msgs[][2] = {
+        { "OK", "success" },
+        { "ERR_NULL", "a NULL pointer" },
+        { "ERR_BATCH", "the batch is outside 1..MAX_BATCH" },
+        { "ERR_ALIGN", "misaligned memory (workspace: 64 bytes; weights: 4)" },
+        { "ERR_WEIGHTS_SIZE", "the weights blob is truncated or has bytes after its end" },
+        { "ERR_WEIGHTS_FORMAT", "not a netc weights blob, or of another version or byte order" },
+        { "ERR_WEIGHTS_MODEL", "the weights blob belongs to another model" },
+        { "ERR_WEIGHTS_CHECKSUM", "the weights blob is corrupted (checksum mismatch)" },
+    };
+    for (int i = 0; i < (blob ? 8 : 4); i++)
+        fprintf(out, "    case %s_%s: return \"%s\";\n", macro, msgs[i][0], msgs[i][1]);
+    fprintf(out, "    default: return \"unknown error\";\n    }\n}\n\n");
+}
+
+/* The blob's checks, in the exported C: the header alone (each predict) and every byte. */
+static void write_blob_checks(FILE *out, const Weights *w, const char *prefix, const char *macro)
+{
+    uint64_t hash = w->model.hash;
+    fprintf(out,
+            "/* ---- the weights blob: a 64-byte header, then the parameters and the state ---- */\n\n"
+            "static uint32_t crc32_of(const unsigned char *p, size_t n)\n{\n"
+            "    uint32_t crc = 0xFFFFFFFFu;\n"
+            "    for (size_t i = 0; i < n; i++) {\n"
+            "        crc ^= p[i];\n"
+            "        for (int k = 0; k < 8; k++)\n"
+            "            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));\n"
+            "    }\n"
+            "    return ~crc;\n}\n\n"
+            "static uint64_t le_bytes(const unsigned char *p, int n)\n{\n"
+            "    uint64_t v = 0;\n"
+            "    for (int i = n - 1; i >= 0; i--)\n"
+            "        v = v << 8 | p[i];\n"
+            "    return v;\n}\n\n"
+            "/* Everything but the payload's checksum. */\n"
+            "static int header_check(const unsigned char *b)\n{\n"
+            "    const uint32_t one = 1;\n"
+            "    if (memcmp(b, \"NETCWGT1\", 8) != 0 || le_bytes(b + 8, 4) != %d || le_bytes(b + 12, 4) != %d ||\n"
+            "        *(const unsigned char *)&one != 1 || crc32_of(b, 52) != (uint32_t)le_bytes(b + 52, 4))\n"
+            "        return %s_ERR_WEIGHTS_FORMAT;\n"
+            "    if (le_bytes(b + 16, 8) != 0x%016llxu || le_bytes(b + 24, 8) != %zuu || le_bytes(b + 32, 8) != %zuu)\n"
+            "        return %s_ERR_WEIGHTS_MODEL;\n"
+            "    return %s_OK;\n}\n\n",
+            BLOB_VERSION, BLOB_HEADER, macro, (unsigned long long)hash, w->model.nparams, w->model.nstate, macro,
+            macro);
+    fprintf(out,
+            "int %s_weights_check(const void *blob, size_t bytes)\n{\n"
+            "    const unsigned char *b = blob;\n"
+            "    if (!b)\n        return %s_ERR_NULL;\n"
+            "    if (bytes < %d)\n        return %s_ERR_WEIGHTS_SIZE;\n"
+            "    int rc = header_check(b);\n"
+            "    if (rc != %s_OK)\n        return rc;\n"
+            "    if (bytes != %s_WEIGHTS_BYTES || le_bytes(b + 40, 8) != bytes - %d)\n        return %s_ERR_WEIGHTS_SIZE;\n"
+            "    if (crc32_of(b + %d, bytes - %d) != (uint32_t)le_bytes(b + 48, 4))\n"
+            "        return %s_ERR_WEIGHTS_CHECKSUM;\n"
+            "    return %s_OK;\n}\n\n",
+            prefix, macro, BLOB_HEADER, macro, macro, macro, BLOB_HEADER, macro, BLOB_HEADER, BLOB_HEADER, macro,
+            macro);
+    fprintf(out,
+            "#ifndef %s_NO_STDIO\n#include <stdio.h>\n\n"
+            "int %s_weights_read(const char *path, void *buf, size_t cap)\n{\n"
+            "    if (!path || !buf)\n        return %s_ERR_NULL;\n"
+            "    FILE *f = fopen(path, \"rb\");\n"
+            "    if (!f)\n        return %s_ERR_WEIGHTS_SIZE;\n"
+            "    size_t got = fread(buf, 1, cap, f);\n"
+            "    int more = fgetc(f) != EOF;\n"
+            "    fclose(f);\n"
+            "    return more ? %s_ERR_WEIGHTS_SIZE : %s_weights_check(buf, got);\n}\n#endif\n\n",
+            macro, prefix, macro, macro, macro, prefix);
+}
+
+/* The prologue of predict: the trained normalisation into the workspace after the arena. */
+static char *norm_prologue(const Weights *w, const char *macro, size_t offset)
+{
+    if (!w->norm)
+        return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "    /* the input, normalised as in training: (x - mean) / std */\n");
+    fprintf(f, "    float *x_norm = (float *)(void *)((unsigned char *)workspace + %zu);\n", offset);
+    fprintf(f, "    for (size_t i = 0; i < (size_t)n * %s_IN_C * %s_IN_H * %s_IN_W; i++)\n", macro, macro, macro);
+    fprintf(f, "        x_norm[i] = (x[i] - ");
+    write_float(f, w->mean);
+    fprintf(f, ") / ");
+    write_float(f, w->std);
+    fprintf(f, ";\n    x = x_norm;\n");
+    fclose(f);
+    return text;
+}
+
+static void write_api_source(FILE *out, const Graph *g, const Weights *w, char **ids, const Plan *p,
+                             const char *prefix, const char *macro, const char *from, size_t norm_offset, bool blob)
+{
+    fprintf(out, "/* %s.c — model %s with the weights of %s, exported by netc export-c; do not edit.\n"
+                 " * %s_predict runs netc's inference plan: every buffer at its planned offset in the\n"
+                 " * caller's workspace, with its shape and the steps it is live for in a comment. */\n",
+            prefix, g->model_name, from, prefix);
+    fprintf(out, "#include <stdint.h>\n#include <string.h>\n#include \"%s.h\"\n#include \"netc_infer.h\"\n\n", prefix);
+    write_struct(out, g, ids, prefix, "params", true);
+    write_struct(out, g, ids, prefix, "state", false);
+    write_class_names(out, w, prefix, macro);
+    write_strerror(out, prefix, macro, blob);
+    char params[256], state[256], sig[256];
+    if (blob) {
+        write_blob_checks(out, w, prefix, macro);
+        snprintf(params, sizeof params, "(const %s_params *)(const void *)((const unsigned char *)weights + %d)",
+                 prefix, BLOB_HEADER);
+        snprintf(state, sizeof state, "(const %s_state *)(const void *)((const unsigned char *)weights + %zu)", prefix,
+                 BLOB_HEADER + w->model.nparams * sizeof(float));
+        snprintf(sig, sizeof sig, "int %s_predict(const float *x, int n, float *probs, void *workspace, "
+                                  "const void *weights)", prefix);
+    } else {
+        write_initializer(out, g, w, ids, prefix, "params", true);
+        write_initializer(out, g, w, ids, prefix, "state", false);
+        snprintf(params, sizeof params, "&%s_trained_params", prefix);
+        snprintf(state, sizeof state, "&%s_trained_state", prefix);
+        snprintf(sig, sizeof sig, "int %s_predict(const float *x, int n, float *probs, void *workspace)", prefix);
+    }
+    char *norm = norm_prologue(w, macro, norm_offset);
+    if (blob) {
+        char *with_check = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&with_check, &len);
+        fprintf(f, "    if (!weights)\n        return %s_ERR_NULL;\n"
+                   "    if ((uintptr_t)weights %% 4 != 0)\n        return %s_ERR_ALIGN;\n"
+                   "    int rc = header_check(weights);\n    if (rc != %s_OK)\n        return rc;\n%s",
+                macro, macro, macro, norm ? norm : "");
+        fclose(f);
+        free(norm);
+        norm = with_check;
+    }
+    write_export_code(out, g, ids, p, prefix, sig, params, state, norm);
+    free(norm);
+}
+
+/* NAME.weights: the header, then the payload. */
+static bool write_blob(const char *dir, const char *prefix, const Weights *w)
+{
+    char name[96], path[4200];
+    snprintf(name, sizeof name, "%s.weights", prefix);
+    size_t payload = (w->model.nparams + w->model.nstate) * sizeof(float);
+    unsigned char *body = xcalloc(payload + 1, 1);
+    memcpy(body, w->params, w->model.nparams * sizeof(float));
+    memcpy(body + w->model.nparams * sizeof(float), w->state, w->model.nstate * sizeof(float));
+    unsigned char h[BLOB_HEADER] = "NETCWGT1";
+    uint64_t fields[][2] = { { 8, BLOB_VERSION }, { 12, BLOB_HEADER }, { 16, w->model.hash }, { 24, w->model.nparams },
+                             { 32, w->model.nstate }, { 40, payload }, { 48, crc32(0, body, (uInt)payload) } };
+    int widths[] = { 4, 4, 8, 8, 8, 8, 4 };
+    for (int f = 0; f < 7; f++)
+        for (int b = 0; b < widths[f]; b++)
+            h[fields[f][0] + (uint64_t)b] = (unsigned char)(fields[f][1] >> (8 * b));
+    uLong hcrc = crc32(0, h, 52);
+    for (int b = 0; b < 4; b++)
+        h[52 + b] = (unsigned char)(hcrc >> (8 * b));
+    FILE *f = open_output(dir, name, path, sizeof path);
+    bool ok = f && fwrite(h, 1, sizeof h, f) == sizeof h && fwrite(body, 1, payload, f) == payload;
+    ok = close_output(f, path) && ok;
+    free(body);
+    return ok;
+}
+
+/* netc_infer.h and netc_infer.c, from the copy embedded in netc. */
+static bool write_kernels(const char *dir)
+{
+    for (int i = 0; netc_infer_files[i][0]; i++) {
+        char path[4200];
+        FILE *f = open_output(dir, netc_infer_files[i][0], path, sizeof path);
+        if (f)
+            fputs(netc_infer_files[i][1], f);
+        if (!close_output(f, path) || !f)
+            return false;
+    }
+    return true;
+}
+
+int export_c(const Graph *g, const char *weights_path, const char *dir, const char *prefix, int batch, bool blob)
+{
+    Weights w;
+    if (!load_weights(g, weights_path, &w)) {
+        weights_free(&w);
+        return 1;
+    }
+    char macro[80], hpath[4200], cpath[4200], name[96];
+    macro_name(prefix, macro, sizeof macro);
+    const char *slash = strrchr(weights_path, '/');
+    const char *from = slash ? slash + 1 : weights_path;
+    char **ids = make_ids(g);
+    Plan *p = plan_build(g, MODE_EXPORT, batch);
+    size_t norm_offset = (p->arena + 63) / 64 * 64;
+    const Shape *in = &g->node[g->input].out;
+    size_t workspace = w.norm ? norm_offset + (size_t)batch * (size_t)shape_numel(in) * sizeof(float) : p->arena;
+    if (workspace == 0)
+        workspace = 64;
+    snprintf(name, sizeof name, "%s.h", prefix);
+    FILE *h = open_output(dir, name, hpath, sizeof hpath);
+    snprintf(name, sizeof name, "%s.c", prefix);
+    FILE *c = h ? open_output(dir, name, cpath, sizeof cpath) : NULL;
+    if (h && c) {
+        write_api_header(h, g, &w, prefix, macro, from, batch, workspace, blob);
+        write_api_source(c, g, &w, ids, p, prefix, macro, from, norm_offset, blob);
+    }
+    bool ok = close_output(h, hpath) && close_output(c, cpath) && h && c;
+    ok = ok && write_kernels(dir) && (!blob || write_blob(dir, prefix, &w));
+    if (ok)
+        fprintf(stderr, "netc: exported %s to %s/%s.[ch] + netc_infer.[ch]%s (workspace %zu bytes, batch <= %d)\n",
+                g->model_name, dir, prefix, blob ? " + .weights" : "", workspace, batch);
+    plan_free(p);
+    free_ids(g, ids);
+    weights_free(&w);
+    return ok ? 0 : 2;
+}

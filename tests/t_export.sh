@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# netc export-c on every model in models/, each briefly trained (one epoch on the first
+# 300 training images, so that the weights are not the initial ones):
+#  - the exported files compile with gcc and clang at -std=c99 -pedantic -Wall -Wextra
+#    -Werror -Wconversion, and the objects call nothing but libm and memcpy/memset
+#    (no malloc, no stdio, no BLAS);
+#  - tests/harness/export_check.c: the exported predict gives the trainer's top-1 class
+#    on all 10,000 Fashion-MNIST test images, and its probabilities within 1e-5 relative;
+#  - blob mode on two models: the same results from NAME.weights, and a truncated, a
+#    corrupted, a byte-flipped header and another model's blob refused with their codes;
+#  - a checkpoint of another model, or of this one built with other -D values, is
+#    refused with the trainer's message; so is a missing or corrupt weights file.
+# Needs ./netc, build/libnetcrt.a (make) and the Debian Fashion-MNIST data.
+set -eu
+cd "$(dirname "$0")/.."
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_NUM_THREADS=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+STRICT=(-std=c99 -O2 -march=native -Wall -Wextra -Werror -pedantic -Wconversion)
+RTLIBS=(build/libnetcrt.a -lopenblas -lzip -lz -lpng -lm)
+STRICT_TEXT="${STRICT[*]}" RTLIBS_TEXT="${RTLIBS[*]}"
+
+train() {  # train MODEL: $tmp/MODEL.ckpt
+  local m=$1
+  ./netc build "models/$m.net" -o "$tmp/$m.trainer" 2>"$tmp/$m.log" &&
+    "$tmp/$m.trainer" train --epochs 1 --limit 300 --test-limit 100 --early-stopping 0 --out "$tmp/$m.ckpt" >>"$tmp/$m.log" 2>&1
+}
+
+# Only libm's functions and memcpy/memset may be undefined in the exported objects.
+check_symbols() {  # check_symbols OBJ...
+  local bad
+  nm --defined-only "$@" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/defined"
+  bad=$(nm -u "$@" | awk 'NF == 2 {print $2}' | sort -u | comm -23 - "$tmp/defined" |
+        grep -v -E '^(memcpy|memset|memmove|expf|exp|tanhf|expm1f|sqrtf|logf|fmaxf|fminf)$' || true)
+  if [ -n "$bad" ]; then echo "FAIL: exported code needs: $bad"; return 1; fi
+}
+
+export_and_check() {  # export_and_check MODEL [blob]
+  local m=$1 mode=${2:-code} d=$tmp/$1-${2:-code}
+  local STRICT RTLIBS
+  read -r -a STRICT <<<"$STRICT_TEXT"
+  read -r -a RTLIBS <<<"$RTLIBS_TEXT"
+  mkdir -p "$d"
+  ./netc compile "models/$m.net" --name tr -o "$d" >/dev/null
+  if ! ./netc export-c "models/$m.net" --weights "$tmp/$m.ckpt" -n ex -o "$d" --weights-in "$mode" 2>"$d/export.log"; then
+    echo "FAIL: $m: export-c failed:"; sed 's/^/    /' "$d/export.log"; return 1
+  fi
+  if ! cmp -s "$d/netc_infer.c" "$tmp/infer/netc_infer.c"; then
+    echo "FAIL: $m: export-c wrote another netc_infer.c than the first model's"; return 1
+  fi
+  # gcc builds the object the check links; clang only checks (the weights make big files)
+  if ! gcc "${STRICT[@]}" -c -o "$d/ex.o" "$d/ex.c" 2>"$d/cc.log" ||
+     ! clang "${STRICT[@]}" -fsyntax-only "$d/ex.c" 2>>"$d/cc.log" ||
+     ! gcc "${STRICT[@]}" -DEX_NO_STDIO -fsyntax-only "$d/ex.c" 2>>"$d/cc.log"; then
+    echo "FAIL: $m ($mode): the exported C does not compile cleanly:"; head -20 "$d/cc.log"; return 1
+  fi
+  if [ "$mode" = code ]; then check_symbols "$d/ex.o" "$tmp/infer/infer.o" || return 1; fi
+  cc -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -o "$d/check" \
+    tests/harness/export_check.c "$d/tr.c" "$d/ex.o" "$tmp/infer/infer.o" "${RTLIBS[@]}"
+  if [ "$mode" = blob ]; then
+    "$d/check" "$tmp/$m.ckpt" --blob "$d/ex.weights"
+  else
+    "$d/check" "$tmp/$m.ckpt"
+  fi
+}
+
+# The kernels every export ships, compiled once (gcc builds, clang checks).
+train lenet5 || { echo "FAIL: lenet5: training failed:"; tail -5 "$tmp/lenet5.log"; exit 1; }
+mkdir -p "$tmp/infer"
+./netc export-c models/lenet5.net --weights "$tmp/lenet5.ckpt" -o "$tmp/infer" 2>/dev/null
+gcc "${STRICT[@]}" -c -o "$tmp/infer/infer.o" "$tmp/infer/netc_infer.c"
+clang "${STRICT[@]}" -fsyntax-only "$tmp/infer/netc_infer.c"
+gcc "${STRICT[@]/-march=native/-mno-avx2}" -DNETC_INFER_PORTABLE -fsyntax-only "$tmp/infer/netc_infer.c"
+
+one_model() {  # one_model MODEL: trains, exports and checks; touches $tmp/MODEL.ok on success
+  local m=$1
+  if [ ! -f "$tmp/$m.ckpt" ] && ! train "$m"; then
+    echo "FAIL: $m: training failed:"; tail -5 "$tmp/$m.log"; return 0
+  fi
+  export_and_check "$m" >"$tmp/$m.out" 2>&1 && touch "$tmp/$m.ok"
+  cat "$tmp/$m.out"
+}
+export -f train check_symbols export_and_check one_model
+export tmp STRICT_TEXT="${STRICT[*]}" RTLIBS_TEXT="${RTLIBS[*]}"
+# two models at a time (the test machine has two cores)
+ls models/*.net | xargs -n 1 basename | sed 's/\.net$//' | xargs -P 2 -I{} bash -c 'one_model {}'
+n=$(ls "$tmp"/*.ok 2>/dev/null | wc -l)
+total=$(ls models/*.net | wc -l)
+echo "$n of $total models exported and checked against the trainer"
+[ "$n" -eq "$total" ] || fail=1
+
+# Blob mode, and blobs that must be refused.
+for m in lenet5 lenet_bn; do
+  export_and_check "$m" blob || fail=1
+done
+d=$tmp/lenet5-blob w=$d/ex.weights
+bytes=$(stat -c %s "$w")
+verdict() {  # verdict FILE EXPECTED-MESSAGE
+  if "$d/check" "$tmp/lenet5.ckpt" --blob "$1" --limit 1 >"$d/v.log" 2>&1; then
+    echo "FAIL: blob $(basename "$1") was accepted"; fail=1
+  elif ! grep -q "$2" "$d/v.log"; then
+    echo "FAIL: blob $(basename "$1"): expected '$2', got: $(cat "$d/v.log")"; fail=1
+  else
+    echo "ok: $(basename "$1") refused: $2"
+  fi
+}
+head -c $((bytes - 1)) "$w" >"$tmp/truncated.weights"; verdict "$tmp/truncated.weights" "truncated"
+cat "$w" <(printf x) >"$tmp/trailing.weights"; verdict "$tmp/trailing.weights" "bytes after its end"
+cp "$w" "$tmp/payload.weights"; printf '\x55' | dd of="$tmp/payload.weights" bs=1 seek=$((bytes / 2)) conv=notrunc status=none
+verdict "$tmp/payload.weights" "corrupted"
+cp "$w" "$tmp/header.weights"; printf 'X' | dd of="$tmp/header.weights" bs=1 seek=3 conv=notrunc status=none
+verdict "$tmp/header.weights" "not a netc weights blob"
+head -c 10 "$w" >"$tmp/tiny.weights"; verdict "$tmp/tiny.weights" "truncated"
+
+# Weights files export-c must refuse, with the trainer's messages.
+refuse() {  # refuse EXPECTED-MESSAGE ARGS...
+  local want=$1; shift
+  if ./netc export-c "$@" -o "$tmp/refused" >"$tmp/r.log" 2>&1; then
+    echo "FAIL: export-c $* succeeded"; fail=1
+  elif ! grep -q "$want" "$tmp/r.log"; then
+    echo "FAIL: export-c $*: expected '$want', got: $(cat "$tmp/r.log")"; fail=1
+  else
+    echo "ok: refused: $(head -1 "$tmp/r.log")"
+  fi
+}
+refuse "written by model 'LeNetBN'" models/lenet5.net --weights "$tmp/lenet_bn.ckpt"
+refuse "different structure of model 'MixNet'" models/mixnet.net -D n_conv=4 --weights "$tmp/mixnet.ckpt"
+refuse "No such file" models/lenet5.net --weights "$tmp/missing.ckpt"
+head -c 100 "$tmp/lenet5.ckpt" >"$tmp/cut.ckpt"; refuse "cut.ckpt" models/lenet5.net --weights "$tmp/cut.ckpt"
+refuse "required" models/lenet5.net
+"$tmp/lenet5.trainer" export --ckpt "$tmp/lenet5.ckpt" --npz "$tmp/lenet5.npz" >/dev/null
+refuse "conv1" models/lenet_bn.net --weights "$tmp/lenet5.npz"
+exit $fail
