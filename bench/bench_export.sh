@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Batch-1 latency of `netc export-c`'s C against ONNX Runtime and against the trainer's
+# own generated code, for every seed net with a PyTorch twin in the reference
+# (torch_peer.py), in one run.  Not a test (not in make test): figures, no verdicts.
+#
+#   bench/bench_export.sh [--rounds R] [--models "lenet_bn simplenet ..."]
+#
+# Per model: a checkpoint from the trainer (1 epoch on 300 images: the weights' values
+# do not change the work), exported as C under the prefix `net` and built with
+# gcc -O3 -march=native against bench/export_latency.c (1 thread, the exported C has
+# none of its own); the trainer-side code of `netc compile --batch 1` built with
+# bench/bench_train.c as bench/run_bench.sh builds it, run as `infer 1` with one netc
+# and one OpenBLAS thread; ONNX Runtime on the PyTorch twin (bench/ort_export.py),
+# intra-op threads 1 and 2.  The three run one after another per model, ROUNDS times
+# (the host is shared and noisy); the table gives each figure's median over the rounds
+# and the median of the rounds' ratios export / ORT-1.  First, the host's FMA peak
+# (/work/shared/reference/fma_peak.c) so figures can be read as fractions of it.
+#
+# Latencies in microseconds: export and ORT, the median of 3000 individually timed calls
+# after 300 warm-up calls; trainer-side, the mean of 3000 calls after 300 (bench_train
+# times the whole loop), 1e6 / its img/s.
+#
+# Python: a venv at BENCH_VENV (default build/bench-venv), created with PyPI's torch,
+# numpy, onnxruntime, onnx and onnxscript when missing (torch is large: once).
+# REFERENCE names the folder of torch_peer.py and fma_peak.c (default
+# /work/shared/reference).
+set -u
+cd "$(dirname "$0")/.."
+
+ROUNDS=3
+MODELS="lenet lenet_bn mnist_cnn fashion_cnn1 lenet_deep simplenet"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --models) MODELS=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds R] [--models LIST]" >&2; exit 2 ;;
+  esac
+done
+REFERENCE=${REFERENCE:-/work/shared/reference}
+VENV=${BENCH_VENV:-build/bench-venv}
+CC=${CC:-gcc}
+CALLS=3000
+WARMUP=300
+export OPENBLAS_CORETYPE=SkylakeX
+
+# The PyTorch twin of each model (torch_peer.py's NETS).  mnist_cnn (notebook 002) and
+# fashion_cnn1 (notebook 004 model1) are both the Keras CNN; fashion_cnn1 without the
+# dropout, which inference skips, and with the trained normalisation.
+torch_name() {
+  case $1 in
+    lenet) echo LeNet ;;
+    lenet_bn) echo LeNetBN ;;
+    lenet_deep) echo LeNetDeep ;;
+    simplenet) echo SimpleNet ;;
+    mnist_cnn|fashion_cnn1) echo KerasCNN ;;
+    *) echo "" ;;
+  esac
+}
+for m in $MODELS; do
+  [ -n "$(torch_name "$m")" ] || { echo "bench_export: no PyTorch twin for $m" >&2; exit 2; }
+done
+
+make -s netc build/libnetcrt.a >/dev/null || { echo "bench_export: make failed" >&2; exit 1; }
+if ! "$VENV/bin/python" -c 'import torch, onnxruntime, onnx, onnxscript, numpy' 2>/dev/null; then
+  echo "bench_export: installing torch, onnxruntime into $VENV (once)" >&2
+  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch numpy onnxruntime onnx onnxscript \
+    || { echo "bench_export: venv install failed" >&2; exit 1; }
+fi
+tmp=$(mktemp -d /tmp/netc_bench_export.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" \
+     " load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS  $(git rev-parse --short HEAD)" \
+     "$(git diff --quiet HEAD -- runtime compiler || echo '(runtime/compiler modified)')"
+echo "# $("$CC" --version | head -n 1)"
+
+# The FMA peak: GFLOP/s of the 512-bit loop on 1 and 2 threads, and the clock.
+"$CC" -O2 -mavx512f -mfma -fopenmp -o "$tmp/fma_peak" "$REFERENCE/fma_peak.c" || exit 1
+"$tmp/fma_peak" >"$tmp/peak.json" || exit 1
+peak() {  # NAME THREADS -> median
+  sed -n "s/.*\"name\":\"$1\",\"threads\":$2,\"median\":\([0-9.]*\).*/\1/p" "$tmp/peak.json"
+}
+PEAK1=$(peak fma_avx512_zmm_GFLOPs 1)
+PEAK2=$(peak fma_avx512_zmm_GFLOPs 2)
+echo "# FMA peak (fma_peak.c, zmm): 1 thread $PEAK1 GFLOP/s, 2 threads $PEAK2 GFLOP/s;" \
+     "clock $(peak clock_GHz_from_add_chain 1) GHz"
+
+# quiet CMD...: run CMD, showing its output only when it fails.
+quiet() {
+  "$@" >"$tmp/cmd.log" 2>&1 || { cat "$tmp/cmd.log" >&2; echo "bench_export: failed: $*" >&2; return 1; }
+}
+
+# Build everything per model first, so the rounds time only.
+for m in $MODELS; do
+  d=$tmp/$m
+  mkdir -p "$d/export" "$d/gen"
+  quiet ./netc build "models/$m.net" -o "$d/trainer" || exit 1
+  quiet "$d/trainer" train --epochs 1 --limit 300 --early-stopping 0 --out "$d/$m.ckpt" || exit 1
+  quiet ./netc export-c "models/$m.net" --weights "$d/$m.ckpt" -o "$d/export" -n net || exit 1
+  quiet "$CC" -std=c99 -O3 -march=native -Wall -Wextra -I"$d/export" -o "$d/export_lat" \
+    bench/export_latency.c "$d/export/net.c" "$d/export/netc_infer.c" -lm || exit 1
+  quiet ./netc compile "models/$m.net" --name "$m" --batch 1 -o "$d/gen" || exit 1
+  quiet "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Iruntime -I"$d/gen" -DMODEL="${m}_model" \
+    -o "$d/train_lat" bench/bench_train.c "$d/gen/$m.c" build/libnetcrt.a \
+    -lopenblas -lzip -lz -lpng -lm -lpthread || exit 1
+done
+
+# One line per model and round: model round export_us trainer_us ort1_us ort2_us flops
+results=$tmp/results.txt
+: >"$results"
+for r in $(seq 1 "$ROUNDS"); do
+  for m in $MODELS; do
+    d=$tmp/$m
+    e=$("$d/export_lat" "$CALLS" "$WARMUP" | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p')
+    t=$(NETC_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$d/train_lat" infer 1 "$CALLS" "$WARMUP" \
+        | sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p')
+    [ -n "$t" ] && t=$(awk -v r="$t" 'BEGIN { printf "%.1f", 1e6 / r }')
+    o=$("$VENV/bin/python" bench/ort_export.py --net "$(torch_name "$m")" --threads 1,2 \
+        --runs "$CALLS" --warmup "$WARMUP" 2>"$d/ort.err")
+    [ "$r" = 1 ] && echo "# $m: $(echo "$o" | head -n 1)"
+    o1=$(echo "$o" | sed -n 's/^threads=1 median_us=\([0-9.]*\).*/\1/p')
+    o2=$(echo "$o" | sed -n 's/^threads=2 median_us=\([0-9.]*\).*/\1/p')
+    f=$(echo "$o" | sed -n 's/^threads=1 .*flops=\([0-9]*\).*/\1/p')
+    [ -n "$o1" ] || { echo "bench_export: ONNX Runtime failed on $m:" >&2; tail -n 5 "$d/ort.err" >&2; }
+    echo "$m $r ${e:-nan} ${t:-nan} ${o1:-nan} ${o2:-nan} ${f:-nan}" | tee -a "$results"
+  done
+done
+
+python3 - "$results" "$PEAK1" <<'PY'
+import math, statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+peak1 = float(sys.argv[2] or "nan") * 1e9
+names = {"lenet": "LeNet", "lenet_bn": "LeNetBN", "mnist_cnn": "Keras CNN (mnist_cnn)",
+         "fashion_cnn1": "Keras CNN (fashion_cnn1)", "lenet_deep": "LeNetDeep", "simplenet": "SimpleNet"}
+def med(v):
+    v = [x for x in v if not math.isnan(x)]
+    return statistics.median(v) if v else float("nan")
+def us(v):
+    return "-" if math.isnan(v) else f"{v:,.1f}"
+def pct(flops, t):
+    return "-" if math.isnan(flops * t) else f"{100 * flops / (t * 1e-6) / peak1:.0f}%"
+print()
+print("| net | netc export µs | netc trainer-side evaluate µs | ORT 1 thread µs | ORT 2 threads µs"
+      " | export / ORT-1 | export % of 1-core peak | ORT-1 % of 1-core peak |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+models = []
+for r in rows:
+    if r[0] not in models:
+        models.append(r[0])
+for m in models:
+    sel = [[float(x) for x in r[2:]] for r in rows if r[0] == m]
+    e, t, o1, o2, f = (med([s[i] for s in sel]) for i in range(5))
+    q = [s[0] / s[2] for s in sel if not math.isnan(s[0] / s[2])]
+    ratio = f"{statistics.median(q):.2f} [{min(q):.2f}, {max(q):.2f}]" if q else "-"
+    print(f"| {names.get(m, m)} | {us(e)} | {us(t)} | {us(o1)} | {us(o2)} | {ratio} | {pct(f, e)} | {pct(f, o1)} |")
+print()
+print("(medians over the rounds; export / ORT-1: median [min, max] of the rounds' ratios; % of peak:"
+      " forward FLOPs of conv and dense / latency / the 1-thread FMA peak)")
+PY
