@@ -27,6 +27,7 @@
 #if !defined(NETC_INFER_PORTABLE) && defined(__AVX512F__)
 #include <immintrin.h>
 #define NETC_SIMD_NAME "avx512"
+#define NETC_SIMD_AVX512 1
 #define NETC_VW 16
 #define NETC_NV 6
 typedef __m512 netc_vf;
@@ -37,6 +38,8 @@ NETC_INLINE void netc_vf_store(float *p, netc_vf v) { _mm512_storeu_ps(p, v); }
 NETC_INLINE netc_vf netc_vf_fma(netc_vf a, netc_vf b, netc_vf c) { return _mm512_fmadd_ps(a, b, c); }
 /* x > 0 ? x : 0 per lane (NaN gives 0, as the reference's comparison). */
 NETC_INLINE netc_vf netc_vf_relu(netc_vf v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
+/* The first n <= 16 lanes. */
+NETC_INLINE __mmask16 netc_mask_first(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
 NETC_INLINE float netc_vf_sum(netc_vf v) { return _mm512_reduce_add_ps(v); }
 /* v, pinned to a register: the convolution tile loads each input vector once for all
  * its uses, where gcc would fold the load into each fused multiply-add and so load

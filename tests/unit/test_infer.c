@@ -248,11 +248,12 @@ static void pool_case(rt_pool_desc rd, int N, int max)
 static void test_pool(void)
 {
     rt_pool_desc two = { 32, 28, 28, 2, 2, 2, 0, 14, 14 }, odd = { 9, 7, 7, 2, 2, 2, 0, 3, 3 };
-    rt_pool_desc incep = { 12, 14, 14, 3, 3, 1, 1, 14, 14 };
+    rt_pool_desc incep = { 12, 14, 14, 3, 3, 1, 1, 14, 14 }, wide = { 3, 6, 41, 2, 2, 2, 0, 3, 20 };
     for (int max = 0; max <= 1; max++) {
         pool_case(two, 1, max);
         pool_case(odd, 2, max);
         pool_case(incep, 1, max);
+        pool_case(wide, 2, max);  /* rows of more than 16 outputs */
         for (int t = 0; t < 150; t++)
             pool_case(rnd_pool(), rnd_int(1, 3), max);
     }
