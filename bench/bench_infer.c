@@ -13,7 +13,9 @@
  * "LeNetBN, BN folded" is the network with each batchnorm folded into the conv before
  * it (what an exporter can do with trained statistics), so that bias + ReLU fuse into
  * the convolution; "SimpleNet" moves each ReLU that follows a max pool before it (the
- * same values: max pooling commutes with ReLU) to fuse it too. */
+ * same values: max pooling commutes with ReLU) to fuse it too.  Convolutions run on
+ * weights packed once (netc_conv2d_packed), as an exported model has them; the rows
+ * "packed per call" time netc_conv2d, which packs PyTorch's layout on every call. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,11 +88,19 @@ static void row(const char *name, bench_fn fn, void *netc_ctx, bench_fn fr, void
 typedef struct {
     netc_conv_desc nd;
     rt_conv_desc rd;
-    float *x, *w, *b, *y, *work, *rwork;
+    float *x, *w, *packed, *b, *y, *work, *rwork;
     int act;
 } conv_ctx;
 
+/* The weights packed once, as an exported model has them. */
 static void conv_netc(void *p)
+{
+    conv_ctx *c = p;
+    netc_conv2d_packed(c->y, c->x, c->packed, c->b, c->work, 1, &c->nd, c->act);
+}
+
+/* PyTorch's layout, packed on every call. */
+static void conv_netc_unpacked(void *p)
 {
     conv_ctx *c = p;
     netc_conv2d(c->y, c->x, c->w, c->b, c->work, 1, &c->nd, c->act);
@@ -117,6 +127,8 @@ static conv_ctx conv_make(int C, int H, int K, int k, int pad, int act)
     c.b = random_floats((size_t)K);
     c.y = random_floats((size_t)K * O * O);
     c.work = random_floats(netc_conv2d_work_floats(&nd));
+    c.packed = random_floats(netc_conv2d_packed_floats(&nd));
+    netc_conv2d_pack(c.packed, c.w, &nd);
     c.rwork = random_floats(rt_conv2d_workspace_floats(&rd));
     c.act = act;
     return c;
@@ -129,6 +141,8 @@ static void conv_row(const char *name, int C, int H, int K, int k, int pad, int 
     double gflop = 2e-9 * K * C * k * k * c.nd.OH * c.nd.OW;
     snprintf(label, sizeof label, "%s (%.1f MFLOP)", name, gflop * 1e3);
     row(label, conv_netc, &c, conv_rt, &c);
+    snprintf(label, sizeof label, "%s, packed per call", name);
+    row(label, conv_netc_unpacked, &c, NULL, NULL);
 }
 
 /* ---- dense, pool, batchnorm ---- */

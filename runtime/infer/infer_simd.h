@@ -30,6 +30,7 @@
 #define NETC_SIMD_AVX512 1
 #define NETC_VW 16
 #define NETC_NV 6
+#define NETC_CV_P 14
 typedef __m512 netc_vf;
 NETC_INLINE netc_vf netc_vf_set1(float x) { return _mm512_set1_ps(x); }
 NETC_INLINE netc_vf netc_vf_load(const float *p) { return _mm512_loadu_ps(p); }
@@ -53,6 +54,7 @@ NETC_INLINE float netc_vf_sum(netc_vf v) { return _mm512_reduce_add_ps(v); }
 #define NETC_SIMD_NAME "avx2"
 #define NETC_VW 8
 #define NETC_NV 3
+#define NETC_CV_P 6
 typedef __m256 netc_vf;
 NETC_INLINE netc_vf netc_vf_set1(float x) { return _mm256_set1_ps(x); }
 NETC_INLINE netc_vf netc_vf_load(const float *p) { return _mm256_loadu_ps(p); }
@@ -72,6 +74,7 @@ NETC_INLINE float netc_vf_sum(netc_vf v)
 #define NETC_SIMD_NAME "neon"
 #define NETC_VW 4
 #define NETC_NV 6
+#define NETC_CV_P 14
 typedef float32x4_t netc_vf;
 NETC_INLINE netc_vf netc_vf_set1(float x) { return vdupq_n_f32(x); }
 NETC_INLINE netc_vf netc_vf_load(const float *p) { return vld1q_f32(p); }
@@ -100,6 +103,15 @@ NETC_INLINE netc_vf netc_vf_relu(netc_vf v) { return v > 0.0f ? v : 0.0f; }
 
 #ifndef NETC_VF_PIN
 #define NETC_VF_PIN(v) ((void)0)
+#endif
+
+/* p, opaque to the optimiser from here on: stops gcc from carrying the values loaded
+ * through p over to the next filter tap (predictive commoning), which spills them and
+ * made the channel-vectorised convolution tile 30% slower. */
+#if defined(__GNUC__) && !defined(NETC_INFER_PORTABLE)
+#define NETC_PTR_PIN(p) __asm__("" : "+r"(p))
+#else
+#define NETC_PTR_PIN(p) ((void)0)
 #endif
 
 #endif

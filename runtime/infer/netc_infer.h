@@ -41,16 +41,24 @@ typedef struct { int C, H, W, kh, kw, stride, pad, OH, OW; } netc_pool_desc;
 /* The activation fused into conv2d and dense. */
 enum { NETC_ACT_NONE, NETC_ACT_RELU };
 
-/* The scratch floats netc_conv2d needs for geometry d (the same on every target and
- * SIMD path, so a planner may call it at export time). */
-size_t netc_conv2d_work_floats(const netc_conv_desc *d);
-
 /* conv2d: out [N,K,OH,OW] = act(conv(inp [N,C,H,W], weight [K,C,kh,kw]) + bias [K]).
  * bias may be NULL; act is NETC_ACT_NONE or NETC_ACT_RELU; work holds
- * netc_conv2d_work_floats(d) floats (contents on entry never read).  out must not
- * overlap inp or work. */
+ * netc_conv2d_work_floats(d) floats (contents on entry never read); the weights are
+ * packed into it first.  out must not overlap inp or work. */
+size_t netc_conv2d_work_floats(const netc_conv_desc *d);
 void netc_conv2d(float *out, const float *inp, const float *weight, const float *bias,
                  float *work, int N, const netc_conv_desc *d, int act);
+
+/* The same on weights packed once beforehand (at export time, say): packed
+ * [C*kh*kw][K], netc_conv2d_packed_floats(d) floats, is weight [K][C*kh*kw] transposed
+ * (the layout of every target and SIMD path), written by netc_conv2d_pack; work holds
+ * netc_conv2d_packed_work_floats(d) floats.  All these sizes depend on the geometry
+ * only, never on the target, so a planner may compute them at export time. */
+size_t netc_conv2d_packed_floats(const netc_conv_desc *d);
+void netc_conv2d_pack(float *packed, const float *weight, const netc_conv_desc *d);
+size_t netc_conv2d_packed_work_floats(const netc_conv_desc *d);
+void netc_conv2d_packed(float *out, const float *inp, const float *packed, const float *bias,
+                        float *work, int N, const netc_conv_desc *d, int act);
 
 /* dense: out [N,OC] = act(inp [N,C] . weight [OC,C]^T + bias [OC]); bias may be NULL.
  * out must not overlap inp. */
