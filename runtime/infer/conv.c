@@ -11,11 +11,11 @@
  * c*HP*WP + (oh + i)*WP + ow + j, so the kernels need no bounds tests.  Two tilings,
  * each keeping its sums in registers over all C*kh*kw taps:
  *
- *  - channel-vectorised (SIMD paths, K a multiple of the vector width, at least 32
- *    taps): a tile is up to NETC_CV_P consecutive outputs of one row x 2 vectors of
- *    output channels; per tap, 2 weight-vector loads, one broadcast per output and
- *    2 fused multiply-adds per output.  No lane is wasted.  The sums are transposed
- *    into out through a small buffer.
+ *  - channel-vectorised (SIMD paths, K a multiple of the vector width): a tile is up
+ *    to NETC_CV_P consecutive outputs of one row x 2 vectors of output channels; per
+ *    tap, 2 weight-vector loads, one broadcast per output and 2 fused multiply-adds
+ *    per output.  No lane is wasted.  The sums are transposed into out through a small
+ *    buffer.
  *  - pixel-vectorised (every other case, and the portable path): a tile is NETC_MR = 4
  *    output channels x up to NETC_NV vectors of outputs; per tap, NV vector loads of
  *    the plane, 4 weight broadcasts, 4*NV multiply-adds.  The outputs are cut into
@@ -279,12 +279,14 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * gives each vector of channels with one load, each input value is broadcast once per
  * tap and multiplies KV vectors, and no lane is ever junk.  Per tap: KV loads, P
  * broadcasts, P*KV fused multiply-adds.  The sums (positions x channels) are then
- * transposed into out through a small buffer.  Used where the taps are many enough
- * for the transposition not to matter (C*kh*kw >= 32), at stride 1. */
+ * transposed into out through a small buffer.  Used at stride 1 wherever K allows:
+ * even on the 1-channel first layers, where the transposition costs about as much as
+ * the sums, it was as fast as the pixel tiles with gcc and 1.5-2x faster with clang
+ * (whose pixel tiles stall there reloading the wide buffer just stored). */
 #if NETC_VW > 1
 static int netc_conv_cv_fits(const netc_conv_desc *d)
 {
-    return d->stride == 1 && d->K % NETC_VW == 0 && d->C * d->kh * d->kw >= 32;
+    return d->stride == 1 && d->K % NETC_VW == 0;
 }
 
 /* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1. */
