@@ -67,11 +67,23 @@ static netc_conv_geom netc_conv_geom_of(const netc_conv_desc *d)
  * 14 positions. */
 enum { NETC_CV_TMP = 2 * 16 * 14 };
 
-size_t netc_conv2d_packed_work_floats(const netc_conv_desc *d)
+/* Each task's scratch: the wide buffer (+ what a spilling row copy reads past it), or
+ * the transposition buffer. */
+static size_t netc_conv_task_floats(const netc_conv_geom *g)
+{
+    size_t wide = NETC_MR * g->chan + 16;
+    return wide > NETC_CV_TMP ? wide : NETC_CV_TMP;
+}
+
+size_t netc_conv2d_packed_work_floats_mt(const netc_conv_desc *d, int tasks)
 {
     netc_conv_geom g = netc_conv_geom_of(d);
-    size_t wide = NETC_MR * g.chan + 16;  /* + what a spilling row copy reads */
-    return g.plane_floats + (wide > NETC_CV_TMP ? wide : NETC_CV_TMP);
+    return g.plane_floats + (size_t)(tasks > 1 ? tasks : 1) * netc_conv_task_floats(&g);
+}
+
+size_t netc_conv2d_packed_work_floats(const netc_conv_desc *d)
+{
+    return netc_conv2d_packed_work_floats_mt(d, 1);
 }
 
 size_t netc_conv2d_packed_floats(const netc_conv_desc *d)
@@ -249,26 +261,27 @@ static void netc_copy_row(float *dst, const float *src, size_t n, int exact)
             dst[i] = src[i];
 }
 
-/* Stride 1: y [K,OH,OW] of one image from its plane, block of channels by block. */
+/* Stride 1: channels [k_lo, k_hi) of y [K,OH,OW] of one image from its plane, block of
+ * channels by block (k_lo a multiple of MR). */
 static void netc_conv_stride1(float *y, const float *plane, float *wide, const float *packed,
                               const float *bias, const netc_conv_desc *d,
-                              const netc_conv_geom *g, int act)
+                              const netc_conv_geom *g, int act, size_t k_lo, size_t k_hi)
 {
     size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW;
     netc_conv_job jb = { plane, packed, bias, wide, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
                          g->WP, g->plane, K, g->chan, act == NETC_ACT_RELU };
     netc_conv_cut cut = netc_conv_cut_of(d, g);
     size_t mr;
-    for (size_t k0 = 0; k0 < K; k0 += mr) {
-        mr = K - k0 >= NETC_MR ? NETC_MR : 1;
+    for (size_t k0 = k_lo; k0 < k_hi; k0 += mr) {
+        mr = k_hi - k0 >= NETC_MR ? NETC_MR : 1;
         netc_conv_block(&jb, &cut, k0, (int)mr);
         /* rows in address order, so a row's spill lands in the rows after it, written
-         * later; the image's last rows must not spill past y */
+         * later by this task; the range's last rows must not spill past it */
         for (size_t m = 0; m < mr; m++)
             for (size_t oh = 0; oh < OH; oh++) {
                 size_t at = ((k0 + m) * OH + oh) * OW;
                 netc_copy_row(y + at, wide + m * g->chan + oh * cut.y_row, OW,
-                              K * OH * OW - at < OW + NETC_VW);
+                              k_hi * OH * OW - at < OW + NETC_VW);
             }
     }
 }
@@ -368,19 +381,20 @@ static void netc_cv_tile_1(const netc_cv_job *jb, float *y, size_t OHW, size_t k
     netc_cv_tile_kv(jb, y, OHW, k0, 1, x0, p);
 }
 
-/* y [K,OH,OW] of one image: each output row in ceil(OW/P) near-equal tiles, for each
- * block of 2 vectors of channels. */
+/* Channels [k_lo, k_hi) of y [K,OH,OW] of one image (k_lo a multiple of 2 vectors):
+ * each output row in ceil(OW/P) near-equal tiles, for each block of 2 vectors of
+ * channels. */
 static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *packed,
                          const float *bias, const netc_conv_desc *d, const netc_conv_geom *g,
-                         int act)
+                         int act, size_t k_lo, size_t k_hi)
 {
     size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW, OHW = OH * OW;
     size_t tiles = (OW + NETC_CV_P - 1) / NETC_CV_P, P = (OW + tiles - 1) / tiles;
     netc_cv_job jb = { plane, packed, bias, tmp, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
                        g->WP, g->plane, K, act == NETC_ACT_RELU };
     size_t step;
-    for (size_t k0 = 0; k0 < K; k0 += step) {
-        step = K - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
+    for (size_t k0 = k_lo; k0 < k_hi; k0 += step) {
+        step = k_hi - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
         for (size_t oh = 0; oh < OH; oh++)
             for (size_t ow0 = 0; ow0 < OW; ow0 += P) {
                 int p = (int)(OW - ow0 < P ? OW - ow0 : P);
@@ -402,8 +416,10 @@ static int netc_conv_cv_fits(const netc_conv_desc *d)
 
 static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *packed,
                          const float *bias, const netc_conv_desc *d, const netc_conv_geom *g,
-                         int act)
+                         int act, size_t k_lo, size_t k_hi)
 {
+    (void)k_lo;
+    (void)k_hi;
     (void)y;
     (void)plane;
     (void)tmp;
@@ -415,15 +431,15 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
 }
 #endif
 
-/* Any stride: y [K,OH,OW] of one image from its plane, output row by output row, each
- * row's sums built tap by tap in place. */
+/* Any stride: channels [k_lo, k_hi) of y [K,OH,OW] of one image from its plane, output
+ * row by output row, each row's sums built tap by tap in place. */
 static void netc_conv_strided(float *y, const float *plane, const float *packed,
                               const float *bias, const netc_conv_desc *d,
-                              const netc_conv_geom *g, int act)
+                              const netc_conv_geom *g, int act, size_t k_lo, size_t k_hi)
 {
     size_t C = (size_t)d->C, kh = (size_t)d->kh, kw = (size_t)d->kw, s = (size_t)d->stride;
     size_t OH = (size_t)d->OH, OW = (size_t)d->OW, K = (size_t)d->K;
-    for (size_t k = 0; k < (size_t)d->K; k++)
+    for (size_t k = k_lo; k < k_hi; k++)
         for (size_t oh = 0; oh < OH; oh++) {
             float *r = y + (k * OH + oh) * OW;
             float b = bias ? bias[k] : 0.0f;
@@ -443,27 +459,70 @@ static void netc_conv_strided(float *y, const float *plane, const float *packed,
         }
 }
 
+/* One image's convolution, cut into tasks by ranges of output channels, each range a
+ * whole number of the tiling's blocks (so the blocks, and every sum, are those of one
+ * task) and each task with its own scratch after the plane. */
+typedef struct {
+    float *y, *scratch;
+    const float *plane, *packed, *bias;
+    const netc_conv_desc *d;
+    const netc_conv_geom *g;
+    size_t task_floats, align;
+    int act, cv, tasks;
+} netc_conv_image;
+
+static void netc_conv_task(void *arg, int t)
+{
+    const netc_conv_image *im = arg;
+    size_t K = (size_t)im->d->K, blocks = (K + im->align - 1) / im->align;
+    size_t k_lo = blocks * (size_t)t / (size_t)im->tasks * im->align;
+    size_t k_hi = blocks * (size_t)(t + 1) / (size_t)im->tasks * im->align;
+    float *scratch = im->scratch + (size_t)t * im->task_floats;
+    k_hi = k_hi < K ? k_hi : K;
+    if (k_lo >= k_hi)
+        return;
+    if (im->cv)
+        netc_conv_cv(im->y, im->plane, scratch, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
+    else if (im->d->stride == 1)
+        netc_conv_stride1(im->y, im->plane, scratch, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
+    else
+        netc_conv_strided(im->y, im->plane, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
+}
+
 /* out [N,K,OH,OW], inp [N,C,H,W], packed [C*kh*kw][K], bias [K] or NULL,
- * work [netc_conv2d_packed_work_floats(d)]. */
-void netc_conv2d_packed(float *out, const float *inp, const float *packed, const float *bias,
-                        float *work, int N, const netc_conv_desc *d, int act)
+ * work [netc_conv2d_packed_work_floats_mt(d, par->tasks)]. */
+void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
+                           float *work, int N, const netc_conv_desc *d, int act,
+                           const netc_parallel *par)
 {
     netc_conv_geom g = netc_conv_geom_of(d);
-    float *plane = work, *wide = work + g.plane_floats;
     size_t in_size = (size_t)d->C * (size_t)d->H * (size_t)d->W;
     size_t out_size = (size_t)d->K * (size_t)d->OH * (size_t)d->OW;
     int cv = netc_conv_cv_fits(d);
-    memset(plane, 0, g.plane_floats * sizeof(float));
+    netc_conv_image im = { NULL, work + g.plane_floats, work, packed, bias, d, &g,
+                           netc_conv_task_floats(&g), 1, act, cv, 1 };
+    if (cv)
+        im.align = 2 * NETC_VW;
+    else if (d->stride == 1)
+        im.align = NETC_MR;
+    if (par && par->tasks > 1)
+        im.tasks = par->tasks;
+    memset(work, 0, g.plane_floats * sizeof(float));
     for (size_t n = 0; n < (size_t)N; n++) {
-        float *y = out + n * out_size;
-        netc_conv_fill_plane(plane, inp + n * in_size, d, &g);
-        if (cv)
-            netc_conv_cv(y, plane, wide, packed, bias, d, &g, act);
-        else if (d->stride == 1)
-            netc_conv_stride1(y, plane, wide, packed, bias, d, &g, act);
+        im.y = out + n * out_size;
+        netc_conv_fill_plane(work, inp + n * in_size, d, &g);
+        if (im.tasks > 1)
+            par->run(par->pool, netc_conv_task, &im, im.tasks);
         else
-            netc_conv_strided(y, plane, packed, bias, d, &g, act);
+            netc_conv_task(&im, 0);
     }
+}
+
+/* The same in the calling thread, work [netc_conv2d_packed_work_floats(d)]. */
+void netc_conv2d_packed(float *out, const float *inp, const float *packed, const float *bias,
+                        float *work, int N, const netc_conv_desc *d, int act)
+{
+    netc_conv2d_packed_mt(out, inp, packed, bias, work, N, d, act, NULL);
 }
 
 /* The same with weight [K,C,kh,kw], packed first into the end of the workspace

@@ -48,25 +48,60 @@ NETC_INLINE void netc_dense_dots(float *out, const float *x, const float *w, siz
 }
 #endif
 
+/* Outputs [o_lo, o_hi) of out [N,OC] (o_lo a multiple of NETC_DENSE_ROWS). */
+typedef struct {
+    float *out;
+    const float *inp, *weight, *bias;
+    size_t C, OC;
+    int N, act, tasks;
+} netc_dense_job;
+
+static void netc_dense_range(const netc_dense_job *jb, size_t o_lo, size_t o_hi)
+{
+    size_t nc = jb->C, noc = jb->OC;
+    for (size_t n = 0; n < (size_t)jb->N; n++) {
+        const float *x = jb->inp + n * nc;
+        float *y = jb->out + n * noc;
+        for (size_t o = o_lo; o < o_hi; o++)
+            y[o] = jb->bias ? jb->bias[o] : 0.0f;
+        for (size_t o = o_lo; o < o_hi; o += NETC_DENSE_ROWS) {
+            int rows = o_hi - o < NETC_DENSE_ROWS ? (int)(o_hi - o) : NETC_DENSE_ROWS;
+            if (rows == NETC_DENSE_ROWS)
+                netc_dense_dots(y + o, x, jb->weight + o * nc, nc, NETC_DENSE_ROWS);
+            else
+                netc_dense_dots(y + o, x, jb->weight + o * nc, nc, rows);
+        }
+        if (jb->act == NETC_ACT_RELU)
+            for (size_t o = o_lo; o < o_hi; o++)
+                y[o] = y[o] > 0.0f ? y[o] : 0.0f;
+    }
+}
+
+/* Task t of jb->tasks: its share of the blocks of NETC_DENSE_ROWS outputs. */
+static void netc_dense_task(void *arg, int t)
+{
+    const netc_dense_job *jb = arg;
+    size_t blocks = (jb->OC + NETC_DENSE_ROWS - 1) / NETC_DENSE_ROWS;
+    size_t o_lo = blocks * (size_t)t / (size_t)jb->tasks * NETC_DENSE_ROWS;
+    size_t o_hi = blocks * (size_t)(t + 1) / (size_t)jb->tasks * NETC_DENSE_ROWS;
+    netc_dense_range(jb, o_lo, o_hi < jb->OC ? o_hi : jb->OC);
+}
+
 /* out [N,OC], inp [N,C], weight [OC,C], bias [OC] or NULL. */
+void netc_dense_mt(float *out, const float *inp, const float *weight, const float *bias,
+                   int N, int C, int OC, int act, const netc_parallel *par)
+{
+    netc_dense_job jb = { out, inp, weight, bias, (size_t)C, (size_t)OC, N, act, 1 };
+    if (par && par->tasks > 1) {
+        jb.tasks = par->tasks;
+        par->run(par->pool, netc_dense_task, &jb, jb.tasks);
+    } else {
+        netc_dense_task(&jb, 0);
+    }
+}
+
 void netc_dense(float *out, const float *inp, const float *weight, const float *bias,
                 int N, int C, int OC, int act)
 {
-    size_t nc = (size_t)C, noc = (size_t)OC;
-    for (size_t n = 0; n < (size_t)N; n++) {
-        const float *x = inp + n * nc;
-        float *y = out + n * noc;
-        for (size_t o = 0; o < noc; o++)
-            y[o] = bias ? bias[o] : 0.0f;
-        for (size_t o = 0; o < noc; o += NETC_DENSE_ROWS) {
-            int rows = noc - o < NETC_DENSE_ROWS ? (int)(noc - o) : NETC_DENSE_ROWS;
-            if (rows == NETC_DENSE_ROWS)
-                netc_dense_dots(y + o, x, weight + o * nc, nc, NETC_DENSE_ROWS);
-            else
-                netc_dense_dots(y + o, x, weight + o * nc, nc, rows);
-        }
-        if (act == NETC_ACT_RELU)
-            for (size_t o = 0; o < noc; o++)
-                y[o] = y[o] > 0.0f ? y[o] : 0.0f;
-    }
+    netc_dense_mt(out, inp, weight, bias, N, C, OC, act, NULL);
 }

@@ -12,6 +12,9 @@
  * -DNETC_TEST_EXACT (gcc, portable path, no FMA contraction) every kernel must give
  * the reference's bits: the promise of netc_infer.h.
  *
+ * The threaded entry points (netc_*_mt) run through a parallel-for that runs the tasks
+ * last first, and must give the one-task results bit for bit.
+ *
  * Usage: test_infer [CONV_CASES]   (default 300; the qemu run passes fewer)
  * Links with either libnetcrt.a or the reference files alone (the aarch64 cross test). */
 #include <math.h>
@@ -120,6 +123,17 @@ static void compare(int k, const float *got, const float *want, size_t n, const 
     record(k, rel_err(got, want, n), what);
 }
 
+/* ---- threads ---- */
+
+/* A parallel-for that runs the tasks one by one, last first: any task that wrote outside
+ * its share (a spilling row copy, say) would then clobber a task run before it. */
+static void run_reversed(void *pool, netc_task_fn task, void *arg, int n)
+{
+    (void)pool;
+    for (int i = n - 1; i >= 0; i--)
+        task(arg, i);
+}
+
 /* ---- conv2d ---- */
 
 /* One convolution case: netc_conv2d against rt_conv2d_forward_ref (+ relu_ref). */
@@ -148,8 +162,14 @@ static void conv_case(int N, int C, int H, int W, int K, int kh, int kw, int str
     netc_conv2d_pack(packed, w, &nd);
     netc_conv2d_packed(pgot, x, packed, bias ? b : NULL, pwork, N, &nd, act);
     compare(K_CONV, pgot, want, nout, what);
+    /* cut into 2-6 tasks: the same bits */
+    int tasks = 2 + (int)(rnd() % 5);
+    netc_parallel par = { run_reversed, NULL, tasks };
+    float *twork = nan_buf(netc_conv2d_packed_work_floats_mt(&nd, tasks)), *tgot = nan_buf(nout);
+    netc_conv2d_packed_mt(tgot, x, packed, bias ? b : NULL, twork, N, &nd, act, &par);
+    CHECK(memcmp(tgot, pgot, nout * sizeof(float)) == 0, "conv2d in %d tasks differs: %s", tasks, what);
     free(x); free(w); free(b); free(want); free(got); free(work);
-    free(packed); free(pwork); free(pgot);
+    free(packed); free(pwork); free(pgot); free(twork); free(tgot);
 }
 
 /* The layers of the seed networks (LeNetBN, SimpleNet, the Keras CNNs), then random
@@ -224,6 +244,12 @@ static void dense_case(int N, int C, int OC, int bias, int act)
         diff = e > diff ? e : diff;
     }
     record(K_DENSE, diff == 0.0 ? 0.0 : diff / scale, what);
+    int tasks = 2 + (int)(rnd() % 5);
+    netc_parallel par = { run_reversed, NULL, tasks };
+    float *tgot = nan_buf((size_t)N * OC);
+    netc_dense_mt(tgot, x, w, bias ? b : NULL, N, C, OC, act, &par);
+    CHECK(memcmp(tgot, got, (size_t)N * OC * sizeof(float)) == 0, "dense in %d tasks differs: %s", tasks, what);
+    free(tgot);
     free(x); free(w); free(b); free(want); free(got); free(ax); free(aw); free(ab); free(mag);
 }
 
