@@ -13,8 +13,13 @@
  * "LeNetBN, BN folded" is the network with each batchnorm folded into the conv before
  * it (what an exporter can do with trained statistics), so that bias + ReLU fuse into
  * the convolution; "SimpleNet" moves each ReLU that follows a max pool before it (the
- * same values: max pooling commutes with ReLU) to fuse it too. */
+ * same values: max pooling commutes with ReLU) to fuse it too.  Convolutions run on
+ * weights packed once (netc_conv2d_packed), as an exported model has them; the rows
+ * "packed per call" time netc_conv2d, which packs PyTorch's layout on every call. */
 #define _POSIX_C_SOURCE 199309L
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +28,78 @@
 #include "netc_rt.h"
 
 static const char *only;
+
+/* ---- a spinning thread pool, the kind of parallel-for a caller would pass ---- */
+
+enum { MAX_TASKS = 4 };
+
+typedef struct {
+    pthread_t th[MAX_TASKS - 1];
+    int workers;
+    atomic_int gen, done, quit;
+    netc_task_fn task;
+    void *arg;
+    int n;
+} spin_pool;
+
+typedef struct {
+    spin_pool *pool;
+    int id;
+} spin_worker;
+
+static void *spin_main(void *p)
+{
+    spin_worker *me = p;
+    spin_pool *sp = me->pool;
+    int seen = 0;
+    for (;;) {
+        int g;
+        while ((g = atomic_load_explicit(&sp->gen, memory_order_acquire)) == seen) {
+            if (atomic_load_explicit(&sp->quit, memory_order_relaxed))
+                return NULL;
+            sched_yield();  /* the host is shared: let others run while we wait */
+        }
+        seen = g;
+        for (int i = me->id; i < sp->n; i += sp->workers + 1)
+            sp->task(sp->arg, i);
+        atomic_fetch_add_explicit(&sp->done, 1, memory_order_release);
+    }
+}
+
+/* netc_parallel's run: the caller takes tasks 0, W+1, ..., worker w tasks w, w+W+1, ... */
+static void spin_run(void *p, netc_task_fn task, void *arg, int n)
+{
+    spin_pool *sp = p;
+    sp->task = task;
+    sp->arg = arg;
+    sp->n = n;
+    atomic_store_explicit(&sp->done, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sp->gen, 1, memory_order_release);
+    for (int i = 0; i < n; i += sp->workers + 1)
+        task(arg, i);
+    while (atomic_load_explicit(&sp->done, memory_order_acquire) < sp->workers)
+        sched_yield();
+}
+
+static void spin_start(spin_pool *sp, spin_worker *w, int threads)
+{
+    sp->workers = threads - 1;
+    atomic_init(&sp->gen, 0);
+    atomic_init(&sp->done, 0);
+    atomic_init(&sp->quit, 0);
+    for (int i = 0; i < sp->workers; i++) {
+        w[i].pool = sp;
+        w[i].id = i + 1;
+        pthread_create(&sp->th[i], NULL, spin_main, &w[i]);
+    }
+}
+
+static void spin_stop(spin_pool *sp)
+{
+    atomic_store(&sp->quit, 1);
+    for (int i = 0; i < sp->workers; i++)
+        pthread_join(sp->th[i], NULL);
+}
 
 static double now(void)
 {
@@ -86,11 +163,20 @@ static void row(const char *name, bench_fn fn, void *netc_ctx, bench_fn fr, void
 typedef struct {
     netc_conv_desc nd;
     rt_conv_desc rd;
-    float *x, *w, *b, *y, *work, *rwork;
+    float *x, *w, *packed, *b, *y, *work, *rwork;
     int act;
+    const netc_parallel *par;  /* NULL: the calling thread alone */
 } conv_ctx;
 
+/* The weights packed once, as an exported model has them. */
 static void conv_netc(void *p)
+{
+    conv_ctx *c = p;
+    netc_conv2d_packed_mt(c->y, c->x, c->packed, c->b, c->work, 1, &c->nd, c->act, c->par);
+}
+
+/* PyTorch's layout, packed on every call. */
+static void conv_netc_unpacked(void *p)
 {
     conv_ctx *c = p;
     netc_conv2d(c->y, c->x, c->w, c->b, c->work, 1, &c->nd, c->act);
@@ -116,7 +202,11 @@ static conv_ctx conv_make(int C, int H, int K, int k, int pad, int act)
     c.w = random_floats((size_t)K * C * k * k);
     c.b = random_floats((size_t)K);
     c.y = random_floats((size_t)K * O * O);
-    c.work = random_floats(netc_conv2d_work_floats(&nd));
+    size_t wf = netc_conv2d_work_floats(&nd), wmt = netc_conv2d_packed_work_floats_mt(&nd, MAX_TASKS);
+    c.work = random_floats(wf > wmt ? wf : wmt);
+    c.par = NULL;
+    c.packed = random_floats(netc_conv2d_packed_floats(&nd));
+    netc_conv2d_pack(c.packed, c.w, &nd);
     c.rwork = random_floats(rt_conv2d_workspace_floats(&rd));
     c.act = act;
     return c;
@@ -129,6 +219,8 @@ static void conv_row(const char *name, int C, int H, int K, int k, int pad, int 
     double gflop = 2e-9 * K * C * k * k * c.nd.OH * c.nd.OW;
     snprintf(label, sizeof label, "%s (%.1f MFLOP)", name, gflop * 1e3);
     row(label, conv_netc, &c, conv_rt, &c);
+    snprintf(label, sizeof label, "%s, packed per call", name);
+    row(label, conv_netc_unpacked, &c, NULL, NULL);
 }
 
 /* ---- dense, pool, batchnorm ---- */
@@ -136,12 +228,13 @@ static void conv_row(const char *name, int C, int H, int K, int k, int pad, int 
 typedef struct {
     int C, OC, act;
     float *x, *w, *b, *y;
+    const netc_parallel *par;
 } dense_ctx;
 
 static void dense_netc(void *p)
 {
     dense_ctx *c = p;
-    netc_dense(c->y, c->x, c->w, c->b, 1, c->C, c->OC, c->act);
+    netc_dense_mt(c->y, c->x, c->w, c->b, 1, c->C, c->OC, c->act, c->par);
 }
 
 static void dense_rt(void *p)
@@ -153,7 +246,7 @@ static void dense_rt(void *p)
 static void dense_row(const char *name, int C, int OC)
 {
     dense_ctx c = { C, OC, NETC_ACT_NONE, random_floats((size_t)C), random_floats((size_t)OC * C),
-                    random_floats((size_t)OC), random_floats((size_t)OC) };
+                    random_floats((size_t)OC), random_floats((size_t)OC), NULL };
     row(name, dense_netc, &c, dense_rt, &c);
 }
 
@@ -262,7 +355,7 @@ static void net_dense(net *t, int C, int OC, int relu)
     layer *l = &t->l[t->n++];
     memset(l, 0, sizeof *l);
     dense_ctx c = { C, OC, relu ? NETC_ACT_RELU : NETC_ACT_NONE, NULL, random_floats((size_t)OC * C),
-                    random_floats((size_t)OC), random_floats((size_t)OC) };
+                    random_floats((size_t)OC), random_floats((size_t)OC), NULL };
     l->dense = c;
     l->is_dense = 1;
     t->classes = OC;
@@ -309,6 +402,15 @@ static void net_run(void *p)
     netc_softmax(t->probs, last, 1, t->classes);
 }
 
+/* Every layer of t runs through par (NULL: one thread). */
+static void net_threads(net *t, const netc_parallel *par)
+{
+    for (int i = 0; i < t->n; i++) {
+        t->l[i].conv.par = par;
+        t->l[i].dense.par = par;
+    }
+}
+
 static void bench_nets(void)
 {
     static net lenet, folded, simple;
@@ -330,6 +432,17 @@ static void bench_nets(void)
     net_dense(&simple, 512, 10, 0);
     net_link(&simple, 28 * 28);
     row("SimpleNet, batch 1, whole network", net_run, &simple, NULL, NULL);
+    static spin_pool sp;
+    spin_worker w[MAX_TASKS - 1];
+    spin_start(&sp, w, 2);
+    netc_parallel par = { spin_run, &sp, 2 };
+    net_threads(&lenet, &par);
+    net_threads(&folded, &par);
+    net_threads(&simple, &par);
+    row("LeNetBN, 2 threads", net_run, &lenet, NULL, NULL);
+    row("LeNetBN, BN folded, 2 threads", net_run, &folded, NULL, NULL);
+    row("SimpleNet, 2 threads", net_run, &simple, NULL, NULL);
+    spin_stop(&sp);
 }
 
 int main(int argc, char **argv)

@@ -7,8 +7,9 @@
 #     (-march=native here), AVX2 + FMA, plain x86-64 and NETC_INFER_PORTABLE;
 #  3. the objects reference no symbol but libm's and memcpy/memset (no malloc, printf,
 #     cblas...) and define no writable data (no mutable global or static state);
-#  4. tests/unit/test_infer.c, built against the amalgamation for each SIMD path, passes
-#     (gcc's portable build must give the references' bits: -DNETC_TEST_EXACT);
+#  4. tests/unit/test_infer.c, built against the amalgamation for each SIMD path (and by
+#     clang for AVX-512), passes (gcc's portable build must give the references' bits:
+#     -DNETC_TEST_EXACT);
 #  5. build/cc/infer_embed.c compiles, and the files it holds equal the amalgamation;
 #  6. with aarch64-linux-gnu-gcc and qemu-aarch64: test_infer, cross-built with the
 #     runtime's reference kernels (runtime/kernels/*_ref.c), passes under qemu, NEON
@@ -70,11 +71,14 @@ for cc in gcc clang; do
 done
 echo "$n of $total compilations (gcc, clang x native/avx2/x86-64/portable x files + amalgamation) clean"
 
-# 4. the kernel test against the amalgamation, per SIMD path
-for fl in "native:-march=native" "avx2:-mavx2 -mfma" "x86-64:" "exact:-DNETC_INFER_PORTABLE -DNETC_TEST_EXACT"; do
-  name=${fl%%:*} flags=${fl#*:}
+# 4. the kernel test against the amalgamation, per SIMD path (and clang's native build,
+#    which contracts a*b + c into fused multiply-adds)
+for fl in "native:-march=native" "avx2:-mavx2 -mfma" "x86-64:" "exact:-DNETC_INFER_PORTABLE -DNETC_TEST_EXACT" \
+          "clang-native:-march=native"; do
+  name=${fl%%:*} flags=${fl#*:} cc=gcc
+  case $name in clang-*) cc=clang ;; esac
   # shellcheck disable=SC2086
-  if ! gcc -std=c99 -O2 -Wall -Wextra -Werror $flags -Iruntime -Ibuild -Itests/unit -o "$tmp/ti-$name" \
+  if ! $cc -std=c99 -O2 -Wall -Wextra -Werror $flags -Iruntime -Ibuild -Itests/unit -o "$tmp/ti-$name" \
        tests/unit/test_infer.c "$AMAL" build/libnetcrt.a -lopenblas -lm -lpthread 2>"$tmp/log"; then
     bad "test_infer ($name) does not build:"; sed 's/^/    /' "$tmp/log" | head -20
   elif "$tmp/ti-$name" >"$tmp/out" 2>&1; then

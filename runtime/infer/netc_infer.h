@@ -5,7 +5,8 @@
  * C99; the kernels use only <stddef.h>, <stdint.h>, <string.h> and <math.h>: no malloc,
  * no stdio, no BLAS, no global or static mutable state, so they are reentrant (two
  * threads with two workspaces may run at once).  Scratch memory comes from the caller,
- * sized by netc_conv2d_work_floats; no alignment is required of any pointer.
+ * sized by the netc_conv2d_*work_floats functions; no alignment is required of any
+ * pointer.
  *
  * Tensors are float32, NCHW, contiguous.  Arguments: outputs, inputs, weights, then
  * sizes.  Each kernel computes what its twin in netc's training runtime computes
@@ -41,21 +42,50 @@ typedef struct { int C, H, W, kh, kw, stride, pad, OH, OW; } netc_pool_desc;
 /* The activation fused into conv2d and dense. */
 enum { NETC_ACT_NONE, NETC_ACT_RELU };
 
-/* The scratch floats netc_conv2d needs for geometry d (the same on every target and
- * SIMD path, so a planner may call it at export time). */
-size_t netc_conv2d_work_floats(const netc_conv_desc *d);
-
 /* conv2d: out [N,K,OH,OW] = act(conv(inp [N,C,H,W], weight [K,C,kh,kw]) + bias [K]).
  * bias may be NULL; act is NETC_ACT_NONE or NETC_ACT_RELU; work holds
- * netc_conv2d_work_floats(d) floats (contents on entry never read).  out must not
- * overlap inp or work. */
+ * netc_conv2d_work_floats(d) floats (contents on entry never read); the weights are
+ * packed into it first.  out must not overlap inp or work. */
+size_t netc_conv2d_work_floats(const netc_conv_desc *d);
 void netc_conv2d(float *out, const float *inp, const float *weight, const float *bias,
                  float *work, int N, const netc_conv_desc *d, int act);
+
+/* The same on weights packed once beforehand (at export time, say): packed
+ * [C*kh*kw][K], netc_conv2d_packed_floats(d) floats, is weight [K][C*kh*kw] transposed
+ * (the layout of every target and SIMD path), written by netc_conv2d_pack; work holds
+ * netc_conv2d_packed_work_floats(d) floats.  All these sizes depend on the geometry
+ * only, never on the target, so a planner may compute them at export time. */
+size_t netc_conv2d_packed_floats(const netc_conv_desc *d);
+void netc_conv2d_pack(float *packed, const float *weight, const netc_conv_desc *d);
+size_t netc_conv2d_packed_work_floats(const netc_conv_desc *d);
+void netc_conv2d_packed(float *out, const float *inp, const float *packed, const float *bias,
+                        float *work, int N, const netc_conv_desc *d, int act);
+
+/* Threads, optionally: netc_conv2d_packed_mt and netc_dense_mt cut their work into
+ * par->tasks parts (ranges of output channels) and have the caller's parallel-for run
+ * them: par->run(par->pool, task, arg, n) must call task(arg, i) once for each i in
+ * [0, n), on any threads in any order, and return when all have returned.  netc starts
+ * no thread of its own.  Each output is computed whole by one task, in the same order
+ * as without threads, so the results are the same bits for any number of tasks.  The
+ * convolution's workspace grows with the tasks:
+ * netc_conv2d_packed_work_floats_mt(d, tasks) floats. */
+typedef void (*netc_task_fn)(void *arg, int i);
+typedef struct {
+    void (*run)(void *pool, netc_task_fn task, void *arg, int n);
+    void *pool;
+    int tasks;
+} netc_parallel;
+size_t netc_conv2d_packed_work_floats_mt(const netc_conv_desc *d, int tasks);
+void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
+                           float *work, int N, const netc_conv_desc *d, int act,
+                           const netc_parallel *par);
 
 /* dense: out [N,OC] = act(inp [N,C] . weight [OC,C]^T + bias [OC]); bias may be NULL.
  * out must not overlap inp. */
 void netc_dense(float *out, const float *inp, const float *weight, const float *bias,
                 int N, int C, int OC, int act);
+void netc_dense_mt(float *out, const float *inp, const float *weight, const float *bias,
+                   int N, int C, int OC, int act, const netc_parallel *par);
 
 /* maxpool2d: out [N,C,OH,OW] from inp [N,C,H,W]; padding counts as -inf, NaN
  * propagates. */

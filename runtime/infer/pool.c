@@ -4,10 +4,11 @@
  * fall inside the image are computed once per output (no test per tap), and the taps
  * are visited in row-major order, so the first maximum wins and the average adds its
  * terms in the reference's order.  The common 2x2 stride-2 unpadded max pool has its
- * own loop, branch-free, which compilers vectorise. */
+ * own loop: with AVX-512, 16 outputs at a time; otherwise branch-free selects. */
 #include <math.h>
 #include <stddef.h>
 #include "netc_infer.h"
+#include "infer_simd.h"
 
 /* The part of output (oh, ow)'s window inside the image: rows [i_lo, i_hi) and columns
  * [j_lo, j_hi) of the window, whose tap (i, j) is x[at + i*W + j]. */
@@ -41,6 +42,38 @@ static float netc_max_nan(float best, float v)
     return ((v > best) | (v != v)) ? v : best;
 }
 
+#if defined(NETC_SIMD_AVX512)
+/* best, or v where v beats it (greater, or NaN), lane by lane. */
+NETC_INLINE __m512 netc_max_nan16(__m512 best, __m512 v)
+{
+    __mmask16 k = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(k, best, v);
+}
+
+/* out [OH,OW] = 2x2 stride-2 maxima of one plane x [H,W], 16 outputs at a time: two
+ * permutes split the 32 floats of each input row into the windows' left and right
+ * taps, taken in the reference's order; loads and the store are masked at the row's
+ * end, so nothing outside the rows is touched. */
+static void netc_maxpool_2x2(float *out, const float *x, const netc_pool_desc *d)
+{
+    size_t W = (size_t)d->W, OW = (size_t)d->OW;
+    __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (size_t oh = 0; oh < (size_t)d->OH; oh++) {
+        const float *r0 = x + 2 * oh * W, *r1 = r0 + W;
+        for (size_t ow = 0; ow < OW; ow += 16) {
+            size_t n = OW - ow < 16 ? OW - ow : 16;
+            __mmask16 lo = netc_mask_first(2 * n), hi = netc_mask_first(2 * n > 16 ? 2 * n - 16 : 0);
+            __m512 a0 = _mm512_maskz_loadu_ps(lo, r0 + 2 * ow), a1 = _mm512_maskz_loadu_ps(hi, r0 + 2 * ow + 16);
+            __m512 b0 = _mm512_maskz_loadu_ps(lo, r1 + 2 * ow), b1 = _mm512_maskz_loadu_ps(hi, r1 + 2 * ow + 16);
+            __m512 m = netc_max_nan16(_mm512_permutex2var_ps(a0, even, a1), _mm512_permutex2var_ps(a0, odd, a1));
+            m = netc_max_nan16(m, _mm512_permutex2var_ps(b0, even, b1));
+            m = netc_max_nan16(m, _mm512_permutex2var_ps(b0, odd, b1));
+            _mm512_mask_storeu_ps(out + oh * OW + ow, netc_mask_first(n), m);
+        }
+    }
+}
+#else
 /* out [OH,OW] = 2x2 stride-2 maxima of one plane x [H,W]. */
 static void netc_maxpool_2x2(float *out, const float *x, const netc_pool_desc *d)
 {
@@ -55,6 +88,7 @@ static void netc_maxpool_2x2(float *out, const float *x, const netc_pool_desc *d
         }
     }
 }
+#endif
 
 /* out [OH,OW] = window maxima of one plane x [H,W]. */
 static void netc_maxpool_plane(float *out, const float *x, const netc_pool_desc *d)

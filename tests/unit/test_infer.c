@@ -7,9 +7,13 @@
  * Every output buffer is allocated at its exact size (so ASan sees a write past it) and
  * the conv workspace is filled with NaN first (its contents on entry must not matter).
  * The error of a kernel is max |netc - ref| / max |ref| over the output (NaN must
- * meet NaN); the largest per kernel is printed and must stay under TOL.  Built with
+ * meet NaN; dense divides by its largest sum of |terms| instead); the largest per
+ * kernel is printed and must stay under TOL.  Built with
  * -DNETC_TEST_EXACT (gcc, portable path, no FMA contraction) every kernel must give
  * the reference's bits: the promise of netc_infer.h.
+ *
+ * The threaded entry points (netc_*_mt) run through a parallel-for that runs the tasks
+ * last first, and must give the one-task results bit for bit.
  *
  * Usage: test_infer [CONV_CASES]   (default 300; the qemu run passes fewer)
  * Links with either libnetcrt.a or the reference files alone (the aarch64 cross test). */
@@ -105,14 +109,29 @@ static double rel_err(const float *got, const float *want, size_t n)
     return diff == 0.0 ? 0.0 : diff / (scale > 0.0 ? scale : 1e-30);
 }
 
-/* Records and checks one case of kernel k. */
-static void compare(int k, const float *got, const float *want, size_t n, const char *what)
+/* Records and checks one case of kernel k, whose error is e. */
+static void record(int k, double e, const char *what)
 {
-    double e = rel_err(got, want, n);
     stats[k].cases++;
     if (e > stats[k].worst)
         stats[k].worst = e;
     CHECK(e <= TOL, "%s: %s: relative error %.3g > %.3g", stats[k].name, what, e, TOL);
+}
+
+static void compare(int k, const float *got, const float *want, size_t n, const char *what)
+{
+    record(k, rel_err(got, want, n), what);
+}
+
+/* ---- threads ---- */
+
+/* A parallel-for that runs the tasks one by one, last first: any task that wrote outside
+ * its share (a spilling row copy, say) would then clobber a task run before it. */
+static void run_reversed(void *pool, netc_task_fn task, void *arg, int n)
+{
+    (void)pool;
+    for (int i = n - 1; i >= 0; i--)
+        task(arg, i);
 }
 
 /* ---- conv2d ---- */
@@ -137,7 +156,20 @@ static void conv_case(int N, int C, int H, int W, int K, int kh, int kw, int str
     snprintf(what, sizeof what, "N%d C%d %dx%d K%d k%dx%d s%d pad t%d l%d b%d r%d bias%d act%d", N, C,
              H, W, K, kh, kw, stride, pt, pl, pb, pr, bias, act);
     compare(K_CONV, got, want, nout, what);
+    /* the same on weights packed beforehand, with the smaller workspace */
+    float *packed = nan_buf(netc_conv2d_packed_floats(&nd));
+    float *pwork = nan_buf(netc_conv2d_packed_work_floats(&nd)), *pgot = nan_buf(nout);
+    netc_conv2d_pack(packed, w, &nd);
+    netc_conv2d_packed(pgot, x, packed, bias ? b : NULL, pwork, N, &nd, act);
+    compare(K_CONV, pgot, want, nout, what);
+    /* cut into 2-6 tasks: the same bits */
+    int tasks = 2 + (int)(rnd() % 5);
+    netc_parallel par = { run_reversed, NULL, tasks };
+    float *twork = nan_buf(netc_conv2d_packed_work_floats_mt(&nd, tasks)), *tgot = nan_buf(nout);
+    netc_conv2d_packed_mt(tgot, x, packed, bias ? b : NULL, twork, N, &nd, act, &par);
+    CHECK(memcmp(tgot, pgot, nout * sizeof(float)) == 0, "conv2d in %d tasks differs: %s", tasks, what);
     free(x); free(w); free(b); free(want); free(got); free(work);
+    free(packed); free(pwork); free(pgot); free(twork); free(tgot);
 }
 
 /* The layers of the seed networks (LeNetBN, SimpleNet, the Keras CNNs), then random
@@ -154,6 +186,8 @@ static void test_conv(int cases)
     conv_case(1, 16, 9, 9, 24, 3, 3, 2, 1, 1, 1, 1, 0, NETC_ACT_RELU);
     conv_case(3, 17, 8, 11, 5, 1, 1, 1, 0, 0, 0, 0, 1, NETC_ACT_RELU);
     conv_case(1, 3, 10, 12, 7, 2, 2, 1, 0, 0, 1, 1, 1, NETC_ACT_NONE);  /* 'same', even k */
+    conv_case(2, 8, 9, 33, 48, 3, 3, 1, 1, 1, 1, 1, 1, NETC_ACT_RELU);  /* rows of 3 tiles */
+    conv_case(1, 4, 6, 6, 16, 3, 3, 1, 0, 0, 0, 0, 1, NETC_ACT_NONE);  /* 36 taps, OW 4 */
     for (int t = 0; t < cases; t++) {
         int N, C, H, W, K, kh, kw, s, pt, pl, pb, pr;
         long cost;
@@ -191,8 +225,32 @@ static void dense_case(int N, int C, int OC, int bias, int act)
     netc_dense(got, x, w, bias ? b : NULL, N, C, OC, act);
     char what[80];
     snprintf(what, sizeof what, "N%d C%d OC%d bias%d act%d", N, C, OC, bias, act);
-    compare(K_DENSE, got, want, (size_t)N * OC, what);
-    free(x); free(w); free(b); free(want); free(got);
+    /* A dot product's rounding error is relative to the sum of its terms' magnitudes,
+     * not to its value (which may cancel to nearly 0): the error is max |netc - ref|
+     * over the largest such sum, |bias| + sum |x*w|, of the output. */
+    float *ax = malloc((size_t)N * C * sizeof(float)), *aw = malloc((size_t)OC * C * sizeof(float));
+    float *ab = malloc((size_t)OC * sizeof(float)), *mag = malloc((size_t)N * OC * sizeof(float));
+    for (size_t i = 0; i < (size_t)N * C; i++)
+        ax[i] = fabsf(x[i]);
+    for (size_t i = 0; i < (size_t)OC * C; i++)
+        aw[i] = fabsf(w[i]);
+    for (size_t i = 0; i < (size_t)OC; i++)
+        ab[i] = fabsf(b[i]);
+    rt_dense_forward_ref(mag, ax, aw, bias ? ab : NULL, N, C, OC);
+    double scale = 0.0, diff = 0.0;
+    for (size_t i = 0; i < (size_t)N * OC; i++) {
+        scale = mag[i] > scale ? mag[i] : scale;
+        double e = isnan(got[i]) ? INFINITY : fabs((double)got[i] - (double)want[i]);
+        diff = e > diff ? e : diff;
+    }
+    record(K_DENSE, diff == 0.0 ? 0.0 : diff / scale, what);
+    int tasks = 2 + (int)(rnd() % 5);
+    netc_parallel par = { run_reversed, NULL, tasks };
+    float *tgot = nan_buf((size_t)N * OC);
+    netc_dense_mt(tgot, x, w, bias ? b : NULL, N, C, OC, act, &par);
+    CHECK(memcmp(tgot, got, (size_t)N * OC * sizeof(float)) == 0, "dense in %d tasks differs: %s", tasks, what);
+    free(tgot);
+    free(x); free(w); free(b); free(want); free(got); free(ax); free(aw); free(ab); free(mag);
 }
 
 static void test_dense(void)
@@ -248,11 +306,12 @@ static void pool_case(rt_pool_desc rd, int N, int max)
 static void test_pool(void)
 {
     rt_pool_desc two = { 32, 28, 28, 2, 2, 2, 0, 14, 14 }, odd = { 9, 7, 7, 2, 2, 2, 0, 3, 3 };
-    rt_pool_desc incep = { 12, 14, 14, 3, 3, 1, 1, 14, 14 };
+    rt_pool_desc incep = { 12, 14, 14, 3, 3, 1, 1, 14, 14 }, wide = { 3, 6, 41, 2, 2, 2, 0, 3, 20 };
     for (int max = 0; max <= 1; max++) {
         pool_case(two, 1, max);
         pool_case(odd, 2, max);
         pool_case(incep, 1, max);
+        pool_case(wide, 2, max);  /* rows of more than 16 outputs */
         for (int t = 0; t < 150; t++)
             pool_case(rnd_pool(), rnd_int(1, 3), max);
     }
