@@ -126,6 +126,23 @@ static bool find_non_finite(const Weights *w, char *where, size_t len)
     return false;
 }
 
+/* Each tensor in the layout its export call reads (the op's export_pack). */
+static void pack_for_export(const Graph *g, Weights *w)
+{
+    size_t offset[2] = { 0, 0 };
+    for (int trainable = 1; trainable >= 0; trainable--)
+        for (int i = 0; i < g->n; i++)
+            for (int p = 0; p < g->node[i].nparam; p++) {
+                const ParamInfo *pi = &g->node[i].param[p];
+                if (pi->trainable != (trainable == 1))
+                    continue;
+                const OpRules *r = op_table[g->node[i].op].rules;
+                if (r->export_pack)
+                    r->export_pack(g, &g->node[i], p, (trainable ? w->params : w->state) + offset[trainable]);
+                offset[trainable] += (size_t)param_numel(pi);
+            }
+}
+
 static bool load_weights(const Graph *g, const char *path, Weights *w)
 {
     const Shape *in = &g->node[g->input].out;
@@ -164,6 +181,8 @@ static bool load_weights(const Graph *g, const char *path, Weights *w)
     }
     if (rc != 0)
         fprintf(stderr, "netc: %s\n", err);
+    else
+        pack_for_export(g, w);
     return rc == 0;
 }
 

@@ -402,6 +402,9 @@ struct OpRules {
      * workspace bytes it needs (NULL: none).  NULL export: no code (a view, folded). */
     void (*export)(EmitCtx *c);
     size_t (*export_work)(const Graph *g, const GNode *n);
+    /* Rewrites trained parameter `param` of the node (its numel floats, in place) into
+     * the layout its export call reads (conv2d: packed weights); NULL: as trained. */
+    void (*export_pack)(const Graph *g, const GNode *n, int param, float *data);
 };
 
 /* ---- codegen.c: C code generation ---- */

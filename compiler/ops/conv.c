@@ -6,6 +6,7 @@
  * runtime's workspace, and the emitters: a descriptor with the geometry, PyTorch's
  * default initialisation, im2col + sgemm forward, and a backward that reads the
  * input. */
+#include <stdlib.h>
 #include "ops_impl.h"
 #include "../../runtime/infer/netc_infer.h"
 #include "../../runtime/kernels/conv_layout.h"
@@ -87,18 +88,42 @@ static size_t conv2d_work(const Graph *g, const GNode *n)
     return rt_conv_sizes_total(z) * sizeof(float);
 }
 
-/* The workspace netc_conv2d needs (runtime/infer), in bytes: the exported kernel's own
- * answer, so the planner and the kernel cannot disagree. */
-static size_t conv2d_export_work(const Graph *g, const GNode *n)
+/* The layer's geometry for the exported kernels (runtime/infer). */
+static netc_conv_desc export_desc(const Graph *g, const GNode *n)
 {
     const Shape *in = in_shape(g, n, 0);
     int pad[4];
     conv_padding(n, in, pad);
     int k = (int)attr_int(n, "kernel");
-    netc_conv_desc d = { .C = (int)in->d[0], .H = (int)in->d[1], .W = (int)in->d[2], .K = (int)n->out.d[0],
-                         .kh = k, .kw = k, .stride = (int)attr_int(n, "stride"), .pad_t = pad[0], .pad_l = pad[1],
-                         .pad_b = pad[2], .pad_r = pad[3], .OH = (int)n->out.d[1], .OW = (int)n->out.d[2] };
-    return netc_conv2d_work_floats(&d) * sizeof(float);
+    return (netc_conv_desc){ .C = (int)in->d[0], .H = (int)in->d[1], .W = (int)in->d[2], .K = (int)n->out.d[0],
+                             .kh = k, .kw = k, .stride = (int)attr_int(n, "stride"), .pad_t = pad[0],
+                             .pad_l = pad[1], .pad_b = pad[2], .pad_r = pad[3], .OH = (int)n->out.d[1],
+                             .OW = (int)n->out.d[2] };
+}
+
+/* The workspace netc_conv2d_packed needs, in bytes: the exported kernel's own answer,
+ * so the planner and the kernel cannot disagree. */
+static size_t conv2d_export_work(const Graph *g, const GNode *n)
+{
+    netc_conv_desc d = export_desc(g, n);
+    return netc_conv2d_packed_work_floats(&d) * sizeof(float);
+}
+
+/* The weight packed once, at export, as netc_conv2d_packed reads it (same size). */
+static void conv2d_export_pack(const Graph *g, const GNode *n, int param, float *data)
+{
+    if (strcmp(n->param[param].suffix, "weight") != 0)
+        return;
+    netc_conv_desc d = export_desc(g, n);
+    size_t floats = netc_conv2d_packed_floats(&d);
+    if (floats != (size_t)param_numel(&n->param[param])) {
+        fprintf(stderr, "netc: internal error: packed conv2d weights change size\n");
+        exit(2);
+    }
+    float *packed = xcalloc(floats, sizeof *packed);
+    netc_conv2d_pack(packed, data, &d);
+    memcpy(data, packed, floats * sizeof *packed);
+    free(packed);
 }
 
 /* The geometry as an rt_conv_desc (runtime/kernels/rt_kernels.h) or, exported, a
@@ -139,8 +164,8 @@ static void conv2d_backward(EmitCtx *c)
 
 static void conv2d_export(EmitCtx *c)
 {
-    emit(c, "netc_conv2d(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
-         emit_param(c, "bias"), emit_work(c), emit_id(c), emit_fused_act(c));
+    emit(c, "netc_conv2d_packed(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c), emit_fused_act(c));
 }
 
 const OpRules conv2d_rules = {
@@ -148,5 +173,5 @@ const OpRules conv2d_rules = {
     .flops = flops_conv2d,
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
-    .export = conv2d_export, .export_work = conv2d_export_work,
+    .export = conv2d_export, .export_work = conv2d_export_work, .export_pack = conv2d_export_pack,
 };
