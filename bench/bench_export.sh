@@ -3,7 +3,11 @@
 # own generated code, for every seed net with a PyTorch twin in the reference
 # (torch_peer.py), in one run.  Not a test (not in make test): figures, no verdicts.
 #
-#   bench/bench_export.sh [--rounds R] [--models "lenet_bn simplenet ..."]
+#   bench/bench_export.sh [--rounds R] [--models "lenet_bn simplenet ..."] [--rev REV]
+#
+# netc itself (compiler, runtime, models/, bench_train.c) is the working tree's, built
+# with make; --rev REV builds a clean copy of git revision REV instead (git archive into
+# a temporary folder), so that a committed state is measured whatever is being edited.
 #
 # Per model: a checkpoint from the trainer (1 epoch on 300 images: the weights' values
 # do not change the work), exported as C under the prefix `net` and built with
@@ -29,11 +33,13 @@ cd "$(dirname "$0")/.."
 
 ROUNDS=3
 MODELS="lenet lenet_bn mnist_cnn fashion_cnn1 lenet_deep simplenet"
+REV=
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
     --models) MODELS=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds R] [--models LIST]" >&2; exit 2 ;;
+    --rev) REV=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds R] [--models LIST] [--rev REV]" >&2; exit 2 ;;
   esac
 done
 REFERENCE=${REFERENCE:-/work/shared/reference}
@@ -60,7 +66,6 @@ for m in $MODELS; do
   [ -n "$(torch_name "$m")" ] || { echo "bench_export: no PyTorch twin for $m" >&2; exit 2; }
 done
 
-make -s netc build/libnetcrt.a >/dev/null || { echo "bench_export: make failed" >&2; exit 1; }
 if ! "$VENV/bin/python" -c 'import torch, onnxruntime, onnx, onnxscript, numpy' 2>/dev/null; then
   echo "bench_export: installing torch, onnxruntime into $VENV (once)" >&2
   python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch numpy onnxruntime onnx onnxscript \
@@ -69,9 +74,19 @@ fi
 tmp=$(mktemp -d /tmp/netc_bench_export.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
+# SRC: the tree whose netc is measured.
+SRC=.
+VERSION="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- runtime compiler models || echo ' + uncommitted changes')"
+if [ -n "$REV" ]; then
+  SRC=$tmp/src
+  mkdir -p "$SRC"
+  git archive "$REV" | tar -x -C "$SRC" || { echo "bench_export: no revision $REV" >&2; exit 2; }
+  VERSION="$(git rev-parse --short "$REV") (clean copy)"
+fi
+make -s -C "$SRC" -j"$(nproc)" netc build/libnetcrt.a >/dev/null || { echo "bench_export: make failed" >&2; exit 1; }
+
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" \
-     " load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS  $(git rev-parse --short HEAD)" \
-     "$(git diff --quiet HEAD -- runtime compiler || echo '(runtime/compiler modified)')"
+     " load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS  netc $VERSION"
 echo "# $("$CC" --version | head -n 1)"
 
 # The FMA peak: GFLOP/s of the 512-bit loop on 1 and 2 threads, and the clock.
@@ -94,24 +109,27 @@ quiet() {
 for m in $MODELS; do
   d=$tmp/$m
   mkdir -p "$d/export" "$d/gen"
-  quiet ./netc build "models/$m.net" -o "$d/trainer" || exit 1
+  quiet "$SRC/netc" build "$SRC/models/$m.net" -o "$d/trainer" || exit 1
   quiet "$d/trainer" train --epochs 1 --limit 300 --early-stopping 0 --out "$d/$m.ckpt" || exit 1
-  quiet ./netc export-c "models/$m.net" --weights "$d/$m.ckpt" -o "$d/export" -n net || exit 1
+  quiet "$SRC/netc" export-c "$SRC/models/$m.net" --weights "$d/$m.ckpt" -o "$d/export" -n net || exit 1
   quiet "$CC" -std=c99 -O3 -march=native -Wall -Wextra -I"$d/export" -o "$d/export_lat" \
     bench/export_latency.c "$d/export/net.c" "$d/export/netc_infer.c" -lm || exit 1
-  quiet ./netc compile "models/$m.net" --name "$m" --batch 1 -o "$d/gen" || exit 1
-  quiet "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Iruntime -I"$d/gen" -DMODEL="${m}_model" \
-    -o "$d/train_lat" bench/bench_train.c "$d/gen/$m.c" build/libnetcrt.a \
+  quiet "$SRC/netc" compile "$SRC/models/$m.net" --name "$m" --batch 1 -o "$d/gen" || exit 1
+  quiet "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -I"$SRC/runtime" -I"$d/gen" -DMODEL="${m}_model" \
+    -o "$d/train_lat" "$SRC/bench/bench_train.c" "$d/gen/$m.c" "$SRC/build/libnetcrt.a" \
     -lopenblas -lzip -lz -lpng -lm -lpthread || exit 1
 done
 
 # One line per model and round: model round export_us trainer_us ort1_us ort2_us flops
+# workspace_bytes
 results=$tmp/results.txt
 : >"$results"
 for r in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do
     d=$tmp/$m
-    e=$("$d/export_lat" "$CALLS" "$WARMUP" | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p')
+    e=$("$d/export_lat" "$CALLS" "$WARMUP")
+    w=$(echo "$e" | sed -n 's/.*workspace=\([0-9]*\).*/\1/p')
+    e=$(echo "$e" | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p')
     t=$(NETC_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$d/train_lat" infer 1 "$CALLS" "$WARMUP" \
         | sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p')
     [ -n "$t" ] && t=$(awk -v r="$t" 'BEGIN { printf "%.1f", 1e6 / r }')
@@ -122,7 +140,7 @@ for r in $(seq 1 "$ROUNDS"); do
     o2=$(echo "$o" | sed -n 's/^threads=2 median_us=\([0-9.]*\).*/\1/p')
     f=$(echo "$o" | sed -n 's/^threads=1 .*flops=\([0-9]*\).*/\1/p')
     [ -n "$o1" ] || { echo "bench_export: ONNX Runtime failed on $m:" >&2; tail -n 5 "$d/ort.err" >&2; }
-    echo "$m $r ${e:-nan} ${t:-nan} ${o1:-nan} ${o2:-nan} ${f:-nan}" | tee -a "$results"
+    echo "$m $r ${e:-nan} ${t:-nan} ${o1:-nan} ${o2:-nan} ${f:-nan} ${w:-nan}" | tee -a "$results"
   done
 done
 
@@ -141,18 +159,18 @@ def pct(flops, t):
     return "-" if math.isnan(flops * t) else f"{100 * flops / (t * 1e-6) / peak1:.0f}%"
 print()
 print("| net | netc export µs | netc trainer-side evaluate µs | ORT 1 thread µs | ORT 2 threads µs"
-      " | export / ORT-1 | export % of 1-core peak | ORT-1 % of 1-core peak |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+      " | export / ORT-1 | export % of 1-core peak | ORT-1 % of 1-core peak | export workspace KiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 models = []
 for r in rows:
     if r[0] not in models:
         models.append(r[0])
 for m in models:
     sel = [[float(x) for x in r[2:]] for r in rows if r[0] == m]
-    e, t, o1, o2, f = (med([s[i] for s in sel]) for i in range(5))
+    e, t, o1, o2, f, w = (med([s[i] for s in sel]) for i in range(6))
     q = [s[0] / s[2] for s in sel if not math.isnan(s[0] / s[2])]
     ratio = f"{statistics.median(q):.2f} [{min(q):.2f}, {max(q):.2f}]" if q else "-"
-    print(f"| {names.get(m, m)} | {us(e)} | {us(t)} | {us(o1)} | {us(o2)} | {ratio} | {pct(f, e)} | {pct(f, o1)} |")
+    print(f"| {names.get(m, m)} | {us(e)} | {us(t)} | {us(o1)} | {us(o2)} | {ratio} | {pct(f, e)} | {pct(f, o1)} | {us(w / 1024)} |")
 print()
 print("(medians over the rounds; export / ORT-1: median [min, max] of the rounds' ratios; % of peak:"
       " forward FLOPs of conv and dense / latency / the 1-thread FMA peak)")
