@@ -307,7 +307,8 @@ static void command_help(const Command *c)
     else
         printf("  -o, --output FILE        write to FILE instead of standard output\n");
     if (c->run == run_plan)
-        printf("  -m, --mode train|infer   plan the training step or inference (default: train)\n"
+        printf("  -m, --mode train|infer|export  plan the training step, the trainer's inference, or\n"
+               "                           the inference of export-c's C (default: train)\n"
                "  -b, --batch N            batch size to plan for (default: train batch)\n");
     printf("  -h, --help               show this help\n");
     printf("\nExit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error.\n");
@@ -369,11 +370,16 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
             o->name = optarg;
             break;
         case 'm':
-            if (strcmp(optarg, "train") != 0 && strcmp(optarg, "infer") != 0) {
-                fprintf(stderr, "netc: --mode must be train or infer, got '%s'\n", optarg);
+            if (strcmp(optarg, "train") == 0)
+                o->mode = MODE_TRAIN;
+            else if (strcmp(optarg, "infer") == 0)
+                o->mode = MODE_INFER;
+            else if (strcmp(optarg, "export") == 0)
+                o->mode = MODE_EXPORT;
+            else {
+                fprintf(stderr, "netc: --mode must be train, infer or export, got '%s'\n", optarg);
                 return 2;
             }
-            o->mode = optarg[0] == 't' ? MODE_TRAIN : MODE_INFER;
             break;
         case 'b': {
             char *end;

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     float *x = malloc(BATCH * image * sizeof *x), *probs = malloc(BATCH * EX_CLASSES * sizeof *probs);
     float xe[EX_IN_C * EX_IN_H * EX_IN_W], pe[EX_CLASSES];
     uint32_t idx[BATCH];
-    size_t top1_diff = 0, bad_prob = 0;
+    size_t top1_diff = 0, bad_prob = 0, same_bits = 0;
     double worst = 0;
     size_t batch = (size_t)m->max_batch < BATCH ? (size_t)m->max_batch : BATCH;
     for (size_t at = 0; at < n; at += batch) {
@@ -117,6 +117,7 @@ int main(int argc, char **argv)
                     worst = rel;
             }
             top1_diff += bt != be;
+            same_bits += memcmp(pt, pe, sizeof pe) == 0;
         }
     }
     /* The API's refusals. */
@@ -125,8 +126,9 @@ int main(int argc, char **argv)
                   PREDICT(NULL, 1, pe, aligned_workspace(0)) == EX_ERR_NULL &&
                   PREDICT(xe, 1, NULL, aligned_workspace(0)) == EX_ERR_NULL &&
                   PREDICT(xe, 1, pe, NULL) == EX_ERR_NULL && PREDICT(xe, 1, pe, aligned_workspace(4)) == EX_ERR_ALIGN;
-    printf("%s: %zu test images: top-1 differs on %zu, %zu probabilities off by > 1e-5 relative (worst %.2e)%s\n",
-           m->name, n, top1_diff, bad_prob, worst, refused ? "" : "; a bad call was NOT refused");
+    printf("%s: %zu test images: top-1 differs on %zu, %zu probabilities off by > 1e-5 relative (worst %.2e), "
+           "%zu images with the trainer's bits%s\n", m->name, n, top1_diff, bad_prob, worst, same_bits,
+           refused ? "" : "; a bad call was NOT refused");
     free(x);
     free(probs);
     rt_ckpt_info_free(&info);
