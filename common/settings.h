@@ -17,6 +17,8 @@ typedef enum { OPTIMIZER_WORDS(SETTING_WORD_ID) } setting_optimizer;
 typedef enum { FORMAT_WORDS(SETTING_WORD_ID) } setting_format;
 typedef enum { SPLIT_WORDS(SETTING_WORD_ID) } setting_split;
 typedef enum { SCHEDULE_WORDS(SETTING_WORD_ID) } setting_schedule;
+typedef enum { UNIT_WORDS(SETTING_WORD_ID) } setting_unit;
+typedef enum { CYCLIC_MODE_WORDS(SETTING_WORD_ID) } setting_cyclic_mode;
 #undef SETTING_WORD_ID
 
 typedef enum {

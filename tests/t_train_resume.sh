@@ -2,7 +2,8 @@
 # Resume is exact, and no kill leaves a bad checkpoint.  On a small subset of
 # Fashion-MNIST (--limit), with a model that has batch norm and dropout and a run that
 # uses every random stream and per-step state (random split, shuffling, dropout,
-# augmentation, MixUp, label smoothing, a per-step cyclic schedule):
+# augmentation, MixUp, label smoothing, a per-step schedule: warm restarts after steps 10,
+# 30, 70, so within epochs of 36 steps):
 #   1. 3 epochs straight == 1 epoch, then --resume to 3 epochs: bit-identical
 #      parameters, batch-norm statistics, optimizer state and RNG states (CRC32 of every
 #      checkpoint section from `info`, and the exported .npz members byte for byte when
@@ -54,7 +55,7 @@ same_npz() {  # same_npz A.ckpt B.ckpt: exported arrays identical byte for byte
 
 RUN=(--data "$D" --limit 2400 --batch 50 --valid-split 0.25 --split random --seed 7
      --augment-shift 2 --augment-flip --augment-rotate 10 --augment-erase 0.3 --mixup 0.2 --label-smoothing 0.1
-     --schedule cyclic --schedule-base-lr 0.001 --schedule-max-lr 0.01 --schedule-step-size 20 --quiet)
+     --schedule warm_restarts --schedule-unit step --schedule-t-0 10 --schedule-t-mult 2 --quiet)
 
 # 1. epoch boundary
 "$T" train "${RUN[@]}" --epochs 3 --out "$tmp/a.ckpt" >"$tmp/a.out" 2>&1 || { cat "$tmp/a.out"; fail "uninterrupted run"; }

@@ -58,6 +58,9 @@ static const cli_option export_options[] = {
     { "ckpt", "CKPT", "the checkpoint to read (required)" },
     { "npz", "FILE", "the .npz to write (required)" },
 };
+static const cli_option schedule_options[] = {
+    { "steps-per-epoch", "S", "batches an epoch (default: as training on the data would take)" },
+};
 static const cli_option info_options[] = {
     { "ckpt", "CKPT", "describe this checkpoint: position, settings, sections with checksums" },
 };
@@ -78,6 +81,12 @@ static const cli_command commands[] = {
       "training images' size), or IDXFILE:INDEX for one image of an IDX images file." },
     { "export", "export --ckpt CKPT --npz FILE", "write a checkpoint's weights as .npz (PyTorch names and shapes)",
       export_options, NOPT(export_options), 0, 0, rt_cmd_export, NULL },
+    { "schedule", "schedule [--epochs N] [--steps-per-epoch S] [SETTINGS]",
+      "print the learning rate of each step or epoch", schedule_options, NOPT(schedule_options), 1, 0,
+      rt_cmd_schedule,
+      "CSV on stdout: epoch,step,lr (both from 1), a line per optimizer step when the schedule\n"
+      "counts steps, else a line per epoch.  The settings are the model's, with the options'\n"
+      "overrides, as train takes them (--schedule-t-0 250 --schedule-unit step ...)." },
     { "info", "info [--ckpt CKPT]", "describe the model, or a checkpoint", info_options, NOPT(info_options), 0, 0,
       rt_cmd_info, NULL },
 };
@@ -404,7 +413,7 @@ int rt_trainer_main(const rt_model *m, int argc, char **argv)
     if (best)
         fprintf(stderr, "%s: unknown command '%s'; did you mean '%s'?\n", a.prog, name, best);
     else
-        fprintf(stderr, "%s: unknown command '%s' (commands: train, eval, predict, export, info; see %s --help)\n", a.prog,
+        fprintf(stderr, "%s: unknown command '%s' (commands: train, eval, predict, export, schedule, info; see %s --help)\n", a.prog,
                 name, a.prog);
     return 2;
 }

@@ -11,7 +11,7 @@
  *   train_config.c   the train settings: one table; parsing, printing, checking
  *   train_data.c     data set and checkpoint plumbing shared by every command
  *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
- *   train_schedule.c learning-rate schedules
+ *   train_schedule.c learning-rate schedules; the `schedule` command
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
  *   cli_eval.c       the `eval`, `predict`, `export` and `info` commands
  * Functions below the program's entry point are the trainer's internals, declared
@@ -50,6 +50,8 @@ typedef struct {
     setting_split split;
     double mean, std;         /* given only if set[] says so */
     setting_schedule schedule;
+    setting_unit schedule_unit;          /* given only if set[] says so: rt_schedule_unit */
+    setting_cyclic_mode cyclic_mode;
     long long t_max, step_size, t_0, t_mult;
     double eta_min, gamma, base_lr, max_lr;
     double aug_crop, aug_rotate, aug_erase;
@@ -91,10 +93,28 @@ void rt_config_hparams(const rt_train_config *c, rt_hparams *h);
 /* ---- learning-rate schedules (train_schedule.c) ----
  * The learning rate of the optimizer step taken in epoch `epoch` (0-based) as global
  * step `step` (0-based), in closed form, so that a resumed run continues the same
- * sequence: constant; cosine (CosineAnnealingLR stepped per epoch); step (StepLR);
- * warm_restarts (CosineAnnealingWarmRestarts per epoch); cyclic (triangular CyclicLR
- * stepped per batch). */
+ * sequence: constant; cosine (CosineAnnealingLR); step (StepLR); warm_restarts
+ * (CosineAnnealingWarmRestarts); cyclic (CyclicLR, modes triangular, triangular2,
+ * exp_range).  A schedule counts epochs or steps (rt_schedule_unit): PyTorch's
+ * scheduler.step() after every epoch, or after every batch.  A cosine without t_max
+ * needs rt_schedule_resolve first when it counts steps. */
 double rt_lr_at(const rt_train_config *c, long long epoch, long long step);
+/* schedule.unit if given; else step for cyclic, epoch for the others. */
+setting_unit rt_schedule_unit(const rt_train_config *c);
+/* Fills the defaults a run decides when it starts: cosine's t_max, the run's epochs (in
+ * steps: epochs x steps_per_epoch).  Set in c, it is saved with the run's settings. */
+void rt_schedule_resolve(rt_train_config *c, long long steps_per_epoch);
+
+/* The schedule of a run of `epochs` epochs of steps_per_epoch steps: a point per step
+ * when it counts steps, else one per epoch (its first step), malloc'd into *out (the
+ * series a plot draws).  Returns the count, or -1 (out of memory, more than
+ * RT_LR_SERIES_MAX points). */
+#define RT_LR_SERIES_MAX 100000000LL
+typedef struct {
+    long long epoch, step;     /* 0-based */
+    double lr;
+} rt_lr_point;
+long long rt_lr_series(const rt_train_config *c, long long epochs, long long steps_per_epoch, rt_lr_point **out);
 
 /* ---- augmentation, MixUp, label smoothing (train_augment.c) ----
  * Per image, on the float image in the model's frame ([C][H][W] after normalisation and
@@ -210,6 +230,9 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_predict(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_export(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_info(const rt_model *m, const rt_cli_args *a);
+/* `schedule [--steps-per-epoch S] [SETTINGS]`: the lr of each step or epoch as CSV
+ * (train_schedule.c). */
+int rt_cmd_schedule(const rt_model *m, const rt_cli_args *a);
 
 /* ---- the train command (train_loop.c) ----
  * Options already parsed: cfg holds the model's settings with the command line's

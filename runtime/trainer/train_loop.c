@@ -278,19 +278,17 @@ static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
                                     errlen)) {
         return -1;
     }
-    if (apply_overrides(s, ck != NULL, err, errlen) || rt_config_check(&s->cfg, s->m, err, errlen))
-        return -1;
-    /* Cosine's T_max defaults to the epochs of the run that starts; it is then saved, so
-     * a resume asking for more epochs continues the same schedule. */
-    if (s->cfg.schedule == SCHEDULE_COSINE && !s->cfg.set[SETTING_t_max]) {
-        char v[32];
-        snprintf(v, sizeof v, "%lld", s->cfg.epochs > 0 ? s->cfg.epochs : 1);
-        rt_config_set(&s->cfg, &setting_specs[SETTING_t_max], v, NULL, 0);
-    }
+    return apply_overrides(s, ck != NULL, err, errlen) || rt_config_check(&s->cfg, s->m, err, errlen) ? -1 : 0;
+}
+
+/* The schedule's defaults that the run decides (cosine's T_max: this run's epochs, or its
+ * steps) are saved with the settings, so a resume asking for more epochs continues the
+ * same schedule. */
+static int fix_settings(session *s, char *err, size_t errlen)
+{
+    rt_schedule_resolve(&s->cfg, (long long)rt_batch_count(s->split.ntrain, (size_t)s->cfg.batch));
     s->config_text = rt_config_format(&s->cfg);
-    if (!s->config_text)
-        return rt_fail(err, errlen, "out of memory");
-    return 0;
+    return s->config_text ? 0 : rt_fail(err, errlen, "out of memory");
 }
 
 static int session_open(session *s, char *err, size_t errlen)
@@ -307,7 +305,7 @@ static int session_open(session *s, char *err, size_t errlen)
             goto fail;
     }
     if (take_settings(s, have_ck ? &ck : NULL, err, errlen) || rt_trainer_load_data(&s->data, &s->cfg, m, err, errlen) ||
-        rt_trainer_split(&s->split, &s->data.train, &s->cfg, err, errlen) ||
+        rt_trainer_split(&s->split, &s->data.train, &s->cfg, err, errlen) || fix_settings(s, err, errlen) ||
         rt_trainer_xform(&s->xf, &s->data.train, &s->cfg, m, err, errlen))
         goto fail;
     s->data_shape[0] = s->data.train.C;

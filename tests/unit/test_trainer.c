@@ -1,5 +1,5 @@
 /* The trainer's pure parts: learning-rate schedules against values worked out from
- * PyTorch's formulas; the settings table (parse, print, read back exactly, errors);
+ * PyTorch's formulas, and per step against PyTorch's own (tests/golden/schedules.txt); the settings table (parse, print, read back exactly, errors);
  * augmentations (each one's effect, determinism under a seed); Gamma/Beta sampling
  * moments; soft targets and MixUp; PGM/PNG/IDX-item reading and its errors; and the
  * command line's exit codes on a small fake model.  The trainer as a program is
@@ -87,6 +87,118 @@ static void test_schedules(void)
         CHECK(fabs(rt_lr_at(&c, 3, s) - want_cy[s]) < 1e-15, "cyclic step %d: %g, want %g", s, rt_lr_at(&c, 3, s),
               want_cy[s]);
     printf("  ok: schedules constant, cosine, step, warm_restarts, cyclic\n");
+}
+
+/* Per-step schedules against tests/golden/schedules.txt: the lr PyTorch's schedulers give
+ * at every step when stepped after every batch (make_schedule_golden.py), to 1e-6
+ * relative.  The epoch passed is arbitrary: a schedule counting steps must ignore it. */
+static void test_schedule_golden(void)
+{
+    const char *path = "tests/golden/schedules.txt";
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "%s: cannot open (run from the repository root)", path);
+    if (!f)
+        return;
+    char line[1024], name[128] = "";
+    rt_train_config c;
+    long long steps = 0, k = 0, values = 0;
+    int cases = 0, bad = 0;
+    double worst = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        if (!strncmp(line, "case ", 5)) {
+            CHECK(k == steps, "%s: %lld values, want %lld", name, k, steps);
+            int used = 0;
+            CHECK(sscanf(line, "case %127s %lld %n", name, &steps, &used) == 2, "bad case line: %s", line);
+            rt_config_init(&c);
+            for (char *kv = strtok(line + used, " \n"); kv; kv = strtok(NULL, " \n")) {
+                char *eq = strchr(kv, '=');
+                CHECK(eq != NULL, "%s: bad setting '%s'", name, kv);
+                if (eq) {
+                    *eq = 0;
+                    set(&c, kv, eq + 1);
+                }
+            }
+            cases++;
+            k = 0;
+            continue;
+        }
+        double want = strtod(line, NULL), got = rt_lr_at(&c, k / 37, k);
+        double rel = fabs(got - want) / fmax(fabs(want), 1e-300);
+        worst = fmax(worst, rel);
+        if (rel > 1e-6 && bad++ < 5)
+            CHECK(0, "%s: step %lld: lr %.17g, PyTorch %.17g", name, k, got, want);
+        k++;
+        values++;
+    }
+    fclose(f);
+    CHECK(k == steps, "%s: %lld values, want %lld", name, k, steps);
+    CHECK(cases >= 7 && values > 5000, "%s: %d cases, %lld values", path, cases, values);
+    CHECK(bad == 0, "%d of %lld values off by more than 1e-6", bad, values);
+    printf("  ok: %d per-step schedules, %lld steps, against PyTorch: worst relative difference %.2g\n", cases, values,
+           worst);
+}
+
+/* Units, defaults decided per call or per run, and the series the schedule command prints. */
+static void test_schedule_units(void)
+{
+    rt_train_config c;
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    set(&c, "schedule", "cyclic");
+    CHECK(rt_schedule_unit(&c) == UNIT_STEP, "cyclic counts steps unless told");
+    set(&c, "schedule", "warm_restarts");
+    CHECK(rt_schedule_unit(&c) == UNIT_EPOCH, "warm_restarts counts epochs unless told");
+    set(&c, "schedule.t_0", "10");
+    CHECK(near(rt_lr_at(&c, 5, 3), 0.05), "per epoch: the epoch decides: %g", rt_lr_at(&c, 5, 3));
+    set(&c, "schedule.unit", "step");
+    CHECK(near(rt_lr_at(&c, 3, 5), 0.05), "per step: the step decides: %g", rt_lr_at(&c, 3, 5));
+    /* t_mult = 1 and a huge step: the position by division, not a loop over cycles */
+    CHECK(near(rt_lr_at(&c, 0, 100000000000005LL), 0.05), "step 1e14 + 5: %g", rt_lr_at(&c, 0, 100000000000005LL));
+
+    /* gamma unset: StepLR's 0.1; CyclicLR's 1 (exp_range is then triangular) */
+    rt_config_init(&c);
+    set(&c, "lr", "1");
+    set(&c, "schedule", "step");
+    set(&c, "schedule.step_size", "2");
+    CHECK(near(rt_lr_at(&c, 4, 0), 0.01), "step, gamma unset: %g", rt_lr_at(&c, 4, 0));
+    set(&c, "schedule", "cyclic");
+    set(&c, "schedule.base_lr", "0");
+    set(&c, "schedule.max_lr", "1");
+    set(&c, "schedule.mode", "exp_range");
+    CHECK(near(rt_lr_at(&c, 0, 7), 0.5), "exp_range, gamma unset: %g", rt_lr_at(&c, 0, 7));
+    set(&c, "schedule.mode", "triangular2");
+    CHECK(near(rt_lr_at(&c, 0, 6), 0.5) && near(rt_lr_at(&c, 0, 10), 0.25), "triangular2 halves: %g %g",
+          rt_lr_at(&c, 0, 6), rt_lr_at(&c, 0, 10));
+
+    /* cosine's T_max: the run's epochs, or its steps when it counts steps */
+    rt_config_init(&c);
+    set(&c, "lr", "0.1");
+    set(&c, "schedule", "cosine");
+    set(&c, "epochs", "2");
+    set(&c, "schedule.unit", "step");
+    rt_schedule_resolve(&c, 10);
+    CHECK(c.set[SETTING_t_max] && c.t_max == 20 && near(rt_lr_at(&c, 1, 10), 0.05), "resolved t_max %lld", c.t_max);
+    rt_config_init(&c);
+    set(&c, "schedule", "cosine");
+    set(&c, "epochs", "3");
+    rt_schedule_resolve(&c, 10);
+    CHECK(c.t_max == 3, "per epoch: t_max = epochs: %lld", c.t_max);
+
+    /* the series: a point per step, or per epoch */
+    rt_lr_point *p;
+    long long n = rt_lr_series(&c, 3, 10, &p);
+    CHECK(n == 3 && p[2].epoch == 2 && p[2].step == 20 && near(p[1].lr, rt_lr_at(&c, 1, 10)), "per-epoch series: %lld",
+          n);
+    free(p);
+    set(&c, "schedule.unit", "step");
+    n = rt_lr_series(&c, 3, 10, &p);
+    CHECK(n == 30 && p[29].epoch == 2 && p[29].step == 29 && near(p[29].lr, rt_lr_at(&c, 2, 29)),
+          "per-step series: %lld", n);
+    free(p);
+    CHECK(rt_lr_series(&c, 1000000, 1000000, &p) == -1 && !p, "too long a series is refused");
+    printf("  ok: schedule units, per-call and per-run defaults, series\n");
 }
 
 /* ---- settings ---- */
@@ -571,6 +683,8 @@ int main(void)
         return 1;
     }
     test_schedules();
+    test_schedule_golden();
+    test_schedule_units();
     test_config();
     test_augment();
     test_sampling();
