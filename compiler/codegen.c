@@ -165,6 +165,12 @@ const char *emit_param(EmitCtx *c, const char *suffix) { return member(c, 'P', &
 const char *emit_pgrad(EmitCtx *c, const char *suffix) { return member(c, 'G', &c->names.G, suffix); }
 const char *emit_state(EmitCtx *c, const char *suffix) { return member(c, 'S', &c->names.S, suffix); }
 
+long long emit_param_numel(EmitCtx *c, const char *suffix)
+{
+    const ParamInfo *p = find_param(emit_node(c), suffix);
+    return p ? param_numel(p) : 0;
+}
+
 const char *emit_aux(EmitCtx *c, int k, const char *ctype)
 {
     return buffer_name(c, c->plan->node[c->node].aux[k], ctype);
@@ -646,12 +652,53 @@ static void step_comment(EmitCtx *c, int step)
     fprintf(c->out, "    /* step %d: %s -> %s  %s */\n", step, call, batch_shape(&n->out, shape), site);
 }
 
+/* A stream writing into *text, or the end of netc. */
+static FILE *open_memory(char **text, size_t *len)
+{
+    FILE *f = open_memstream(text, len);
+    if (!f) {
+        perror("netc: open_memstream");
+        exit(2);
+    }
+    return f;
+}
+
+/* The loss terms of the layers' regularisers (each op's penalty emitter), as lines at
+ * `indent`; NULL when no layer has any. */
+static char *penalty_text(EmitCtx *c, const char *indent)
+{
+    FILE *out = c->out;
+    const char *outer = c->indent;
+    char *text = NULL;
+    size_t len = 0;
+    c->out = open_memory(&text, &len);
+    c->indent = indent;
+    for (int i = 0; i < c->g->n; i++) {
+        c->node = i;
+        const OpRules *k = op_table[c->g->node[i].op].rules;
+        if (k->penalty)
+            k->penalty(c);
+    }
+    fclose(c->out);
+    c->out = out;
+    c->indent = outer;
+    if (len == 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* The loss step: softmax cross-entropy on the logits, then the layers' regularisers,
+ * which are part of the loss in both functions (evaluate's as Keras's val_loss), their
+ * gradients added into G in training. */
 static void emit_loss(EmitCtx *c, int step, bool train)
 {
     const Plan *p = c->plan;
     int k = classes_of(c->g);
     const char *logits = value_name(c, p->logits, VAL_OUT);
     const char *probs = use_buffer(c, p->probs, "float");
+    char *terms = penalty_text(c, train ? "    " : "        ");
     fprintf(c->out, "    /* step %d: loss, softmax cross-entropy on the logits of %s */\n", step, c->ids[p->logits]);
     if (!train) {
         emit(c, "float loss = 0.0f;");
@@ -671,6 +718,16 @@ static void emit_loss(EmitCtx *c, int step, bool train)
         emit(c, "}");
         c->written[gradient_owner(c, p->logits)] = true;
     }
+    if (terms && train) {
+        fprintf(c->out, "    /* the layers' regularisers: their penalties on the loss, their gradients into G */\n");
+        fputs(terms, c->out);
+    } else if (terms) {
+        fprintf(c->out, "    /* the layers' regularisers: their penalties on the loss, as in training */\n");
+        emit(c, "if (labels) {");
+        fputs(terms, c->out);
+        emit(c, "}");
+    }
+    free(terms);
     emit(c, "if (probs)");
     emit(c, "    memcpy(probs, %s, (size_t)n * %d * sizeof(float));", probs, k);
 }
@@ -741,11 +798,7 @@ static void write_function(EmitCtx *c, const char *prefix, const char *signature
     char *text = NULL;
     size_t len = 0;
     names_begin(c);
-    c->out = open_memstream(&text, &len);
-    if (!c->out) {
-        perror("netc: open_memstream");
-        exit(2);
-    }
+    c->out = open_memory(&text, &len);
     body(c);
     fclose(c->out);
     c->out = out;

@@ -426,14 +426,18 @@ typedef struct {
     const char *prefix, *name;         /* "" and "conv2d", or "block " and "res" */
     const char *slot[MAX_CALL_ARGS];   /* the arguments' or parameters' names */
     int n;
+    int npositional;                   /* the first slots, which may be given positionally */
     bool op;                           /* an op: tensor inputs come first, `name` names the layer */
 } Signature;
 
 static void op_signature(const OpInfo *op, Signature *s)
 {
     *s = (Signature){ .prefix = "", .name = op->name, .op = true };
-    for (const ArgSpec *a = op->rules->args; a->name; a++)
+    for (const ArgSpec *a = op->rules->args; a->name; a++) {
+        if (!a->keyword_only)
+            s->npositional = s->n + 1;
         s->slot[s->n++] = a->name;
+    }
 }
 
 static void block_signature(const Node *def, Signature *s)
@@ -441,6 +445,7 @@ static void block_signature(const Node *def, Signature *s)
     *s = (Signature){ .prefix = "block ", .name = def->name };
     for (const Node *p = def->list; p && s->n < MAX_CALL_ARGS; p = p->next)
         s->slot[s->n++] = p->name;
+    s->npositional = s->n;
 }
 
 static void report_unknown_slot(const Signature *s, const Arg *a)
@@ -457,17 +462,19 @@ static void report_unknown_slot(const Signature *s, const Arg *a)
     error_at(a->key_loc, "%s", msg);
 }
 
-/* Binds one argument to its slot: a positional one to the next slot (*next), a keyword
- * to the slot of that name; records it in by_slot and returns the slot.  Reports a
- * positional argument too many, an unknown keyword or a slot given twice, and returns
- * -1.  Callers bind their arguments in order, so messages come in source order. */
+/* Binds one argument to its slot: a positional one to the next slot (*next), while
+ * positional slots remain (an op's keyword-only arguments are not), a keyword to the
+ * slot of that name; records it in by_slot and returns the slot.  Reports a positional
+ * argument too many, an unknown keyword or a slot given twice, and returns -1.  Callers
+ * bind their arguments in order, so messages come in source order. */
 static int bind_arg(const Signature *s, const Arg *a, int *next, const Arg *by_slot[MAX_CALL_ARGS])
 {
     int k = 0;
     if (!a->key) {
-        if (*next >= s->n) {
+        if (*next >= s->npositional) {
             bool tensor = s->op && a->v.kind == V_TENSOR;
-            error_at(a->v.loc, "%s%s takes %d argument%s%s%s", s->prefix, s->name, s->n, s->n == 1 ? "" : "s",
+            int n = s->npositional;
+            error_at(a->v.loc, "%s%s takes %d argument%s%s%s", s->prefix, s->name, n, n == 1 ? "" : "s",
                      s->op ? " after its input" : "", tensor ? "; tensor inputs come first" : "");
             return -1;
         }

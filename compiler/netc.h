@@ -142,13 +142,16 @@ typedef struct {
 typedef enum { A_INT, A_FLOAT, A_BOOL, A_PAD, A_STR } ArgType;
 
 /* One argument of an op: its keyword, type, and default (`required` has none;
- * `same_as` copies another argument's value, as stride defaults to kernel). */
+ * `same_as` copies another argument's value, as stride defaults to kernel).  A
+ * `keyword_only` argument (the regularisers) is given as `name = value` only; such
+ * arguments come last in a schema. */
 typedef struct {
     const char *name;
     ArgType type;
     bool required;
     double def;
     const char *same_as;
+    bool keyword_only;
 } ArgSpec;
 
 /* The value of an argument on a graph node; pad is `same` or a number. */
@@ -160,7 +163,7 @@ typedef struct {
     bool given;   /* written in the source, so it has a location */
 } Attr;
 
-#define MAX_ARGS 8
+#define MAX_ARGS 12
 #define MAX_PARAMS 4
 
 typedef struct {
@@ -398,6 +401,10 @@ struct OpRules {
     void (*init)(EmitCtx *c);                         /* parameter initialisation */
     void (*forward)(EmitCtx *c);
     void (*backward)(EmitCtx *c);
+    /* The loss terms of the layer's own regularisers (conv2d, dense: `l2 = ...`), written
+     * in the loss step of train_step and evaluate: `loss += ...;` lines, each adding its
+     * gradient into G in training; none when they are off.  NULL: the op has none. */
+    void (*penalty)(EmitCtx *c);
     /* Export (netc export-c): the inference call over runtime/infer/netc_infer.h and the
      * workspace bytes it needs (NULL: none).  NULL export: no code (a view, folded). */
     void (*export)(EmitCtx *c);
@@ -448,6 +455,7 @@ int emit_accum(EmitCtx *c, int k);                /* 1 when din k already holds 
 const char *emit_param(EmitCtx *c, const char *suffix);   /* "NULL" when absent */
 const char *emit_pgrad(EmitCtx *c, const char *suffix);
 const char *emit_state(EmitCtx *c, const char *suffix);
+long long emit_param_numel(EmitCtx *c, const char *suffix);   /* 0 when absent */
 const char *emit_aux(EmitCtx *c, int k, const char *ctype);
 const char *emit_work(EmitCtx *c);
 const char *emit_float(EmitCtx *c, double v);     /* a float literal: 1.0f, 1e-05f */

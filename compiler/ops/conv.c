@@ -4,8 +4,8 @@
  * mode; `pad = same` as Keras: out = ceil(in / stride), the odd pixel at the
  * bottom/right), the weight [out, in, kh, kw] and bias in PyTorch's order, FLOPs, the
  * runtime's workspace, and the emitters: a descriptor with the geometry, PyTorch's
- * default initialisation, im2col + sgemm forward, and a backward that reads the
- * input. */
+ * default initialisation, im2col + sgemm forward, a backward that reads the input,
+ * and the weight's and bias's regularisers (ops.c). */
 #include <stdlib.h>
 #include "ops_impl.h"
 #include "../../runtime/infer/netc_infer.h"
@@ -13,7 +13,7 @@
 
 static const ArgSpec conv2d_args[] = {
     REQUIRED("out", A_INT), REQUIRED("kernel", A_INT), OPTIONAL("stride", A_INT, 1),
-    OPTIONAL("pad", A_PAD, 0), OPTIONAL("bias", A_BOOL, 1), END_ARGS,
+    OPTIONAL("pad", A_PAD, 0), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS, END_ARGS,
 };
 
 void conv_padding(const GNode *n, const Shape *in, int pad[4])
@@ -39,7 +39,7 @@ void conv_padding(const GNode *n, const Shape *in, int pad[4])
 static bool shape_conv2d(const Graph *g, GNode *n, ShapeError *e)
 {
     if (!need_rank3(g, n, e) || !need_positive(n, "out", e) || !need_positive(n, "kernel", e) ||
-        !need_positive(n, "stride", e))
+        !need_positive(n, "stride", e) || !need_regularisers(n, e))
         return false;
     const Shape *in = in_shape(g, n, 0);
     if (!attr_is_same(n, "pad") && attr_int(n, "pad") < 0)
@@ -173,5 +173,6 @@ const OpRules conv2d_rules = {
     .flops = flops_conv2d,
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
+    .penalty = emit_penalties,
     .export = conv2d_export, .export_work = conv2d_export_work, .export_pack = conv2d_export_pack,
 };

@@ -1,11 +1,12 @@
 /* dense.c — the fully connected family: dense (alias linear).
  *
  * [features] to [out] through a weight [out, in] and a bias [out] in PyTorch's order;
- * one sgemm over the batch in the runtime, PyTorch's default initialisation, and a
- * backward that reads the input. */
+ * one sgemm over the batch in the runtime, PyTorch's default initialisation, a
+ * backward that reads the input, and the weight's and bias's regularisers (ops.c). */
 #include "ops_impl.h"
 
-static const ArgSpec dense_args[] = { REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), END_ARGS };
+static const ArgSpec dense_args[] = { REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS,
+                                          END_ARGS };
 
 static bool shape_dense(const Graph *g, GNode *n, ShapeError *e)
 {
@@ -14,7 +15,7 @@ static bool shape_dense(const Graph *g, GNode *n, ShapeError *e)
     if (in->rank != 1)
         return shape_fail(e, -1, 0, "dense expects a flat input [features], got %s; insert flatten() before it",
                           shape_str(in, buf));
-    if (!need_positive(n, "out", e))
+    if (!need_positive(n, "out", e) || !need_regularisers(n, e))
         return false;
     n->out = shape1(attr_int(n, "out"));
     return true;
@@ -65,5 +66,6 @@ static void dense_export(EmitCtx *c)
 const OpRules dense_rules = {
     .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU,
-    .init = dense_init, .forward = dense_forward, .backward = dense_backward, .export = dense_export,
+    .init = dense_init, .forward = dense_forward, .backward = dense_backward, .penalty = emit_penalties,
+    .export = dense_export,
 };

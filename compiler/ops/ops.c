@@ -5,7 +5,9 @@
  * schema, shape rule, parameters, FLOPs, what the planner keeps for the backward,
  * workspace, gradient rule and emitters.  The helpers here are the ones every family
  * uses (ops_impl.h): argument access, shape arithmetic that saturates instead of
- * wrapping, the common shape-rule checks, and the emitters' gradient arguments. */
+ * wrapping, the common shape-rule checks, the emitters' gradient arguments, and the
+ * per-layer regularisers that conv2d and dense share. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include "ops_impl.h"
@@ -149,6 +151,28 @@ bool need_range(const GNode *n, const char *arg, double lo, bool lo_open, double
                       op_table[n->op].name, arg, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', v);
 }
 
+/* The regularisers: argument, the parameter it acts on, the kernel's penalty. */
+static const struct { const char *arg, *param, *kind; } regularisers[] = {
+    { "l2", "weight", "l2" }, { "l1", "weight", "l1" }, { "bias_l2", "bias", "l2" }, { "bias_l1", "bias", "l1" },
+};
+enum { NREGULARISERS = sizeof regularisers / sizeof regularisers[0] };
+
+bool need_regularisers(const GNode *n, ShapeError *e)
+{
+    const OpInfo *op = &op_table[n->op];
+    for (int r = 0; r < NREGULARISERS; r++) {
+        const char *arg = regularisers[r].arg;
+        double v = attr_float(n, arg);
+        if (!(v >= 0 && isfinite(v)))
+            return shape_fail(e, op_arg_index(op, arg), -1, "%s: '%s' must be a finite number >= 0, got %g",
+                              op->name, arg, v);
+        if (v > 0 && strcmp(regularisers[r].param, "bias") == 0 && !attr_int(n, "bias"))
+            return shape_fail(e, op_arg_index(op, arg), -1, "%s: '%s' regularises the bias, but bias = false",
+                              op->name, arg);
+    }
+    return true;
+}
+
 void add_param(GNode *n, const char *suffix, bool trainable, int rank, const long long *d)
 {
     ParamInfo *p = &n->param[n->nparam++];
@@ -173,4 +197,20 @@ const char *din_accum(EmitCtx *c, int k, char buf[224])
     int accum = strcmp(din, "NULL") == 0 ? 0 : emit_accum(c, k);
     snprintf(buf, 224, "%s", din);
     return accum ? "1" : "0";
+}
+
+void emit_penalties(EmitCtx *c)
+{
+    const GNode *n = emit_node(c);
+    bool train = emit_mode(c) == MODE_TRAIN;
+    for (int r = 0; r < NREGULARISERS; r++) {
+        double lambda = attr_float(n, regularisers[r].arg);
+        const char *param = regularisers[r].param;
+        long long numel = emit_param_numel(c, param);
+        if (lambda == 0 || numel == 0)
+            continue;
+        emit(c, "loss += rt_%s_penalty(%s, %s, %lld, %s);  /* %s = %.9g on %s.%s */", regularisers[r].kind,
+             train ? emit_pgrad(c, param) : "NULL", emit_param(c, param), numel, emit_float(c, lambda),
+             regularisers[r].arg, lambda, n->name, param);
+    }
 }

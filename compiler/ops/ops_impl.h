@@ -21,9 +21,16 @@
 
 /* ---- argument schemas ---- */
 
-#define REQUIRED(name, type) { name, type, true, 0, NULL }
-#define OPTIONAL(name, type, def) { name, type, false, def, NULL }
-#define END_ARGS { NULL, A_INT, false, 0, NULL }
+#define REQUIRED(name, type) { name, type, true, 0, NULL, false }
+#define OPTIONAL(name, type, def) { name, type, false, def, NULL, false }
+#define KEYWORD(name, type, def) { name, type, false, def, NULL, true }
+#define END_ARGS { NULL, A_INT, false, 0, NULL, false }
+/* The per-layer regularisers of a layer with a weight and a bias (conv2d, dense): each
+ * a factor >= 0, 0 (off) by default, keyword only; Keras's kernel_regularizer and
+ * bias_regularizer. */
+#define REGULARISER_ARGS \
+    KEYWORD("l2", A_FLOAT, 0), KEYWORD("l1", A_FLOAT, 0), KEYWORD("bias_l2", A_FLOAT, 0), \
+    KEYWORD("bias_l1", A_FLOAT, 0)
 
 extern const ArgSpec no_args[];
 
@@ -45,6 +52,8 @@ bool need_positive(const GNode *n, const char *arg, ShapeError *e);
 bool need_range(const GNode *n, const char *arg, double lo, bool lo_open, double hi, bool hi_open, ShapeError *e);
 /* Output size of a window sliding over `size` (PyTorch floor mode). */
 long long window_out(long long size, long long pad_before, long long pad_after, long long k, long long s);
+/* The REGULARISER_ARGS are finite and >= 0, and a bias factor has a bias to act on. */
+bool need_regularisers(const GNode *n, ShapeError *e);
 /* Appends a parameter of shape d[rank] to n->param. */
 void add_param(GNode *n, const char *suffix, bool trainable, int rank, const long long *d);
 
@@ -55,5 +64,9 @@ void channels_pixels(const Shape *s, long long *C, long long *HW);
 /* Copies input k's gradient expression to buf ("NULL" when it needs none) and returns
  * the accumulate flag the runtime call takes: "1" when buf already holds a gradient. */
 const char *din_accum(EmitCtx *c, int k, char buf[224]);
+/* The penalty emitter of a layer with REGULARISER_ARGS: one `loss += rt_l2_penalty(...)`
+ * (or rt_l1_penalty) per factor set, on the weight or the bias, its gradient into G in
+ * training (NULL at inference). */
+void emit_penalties(EmitCtx *c);
 
 #endif

@@ -8,7 +8,7 @@
 #include "ops_impl.h"
 
 static const ArgSpec pool_args[] = {
-    REQUIRED("kernel", A_INT), { "stride", A_INT, false, 0, "kernel" },
+    REQUIRED("kernel", A_INT), { "stride", A_INT, false, 0, "kernel", false },
     OPTIONAL("pad", A_INT, 0), END_ARGS,
 };
 

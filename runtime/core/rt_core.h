@@ -70,11 +70,13 @@ typedef struct {
     const char *settings;       /* the .net train section in force: "key=value" lines */
     void (*init)(rt_net *net, uint64_t seed);
     /* One optimizer step on n <= max_batch images; labels (int) or targets (soft,
-     * [n, classes]); returns the mean loss; probs [n, classes] if not NULL. */
+     * [n, classes]); returns the mean loss (with the layers' regularisers: l2 = ...);
+     * probs [n, classes] if not NULL. */
     float (*train_step)(rt_net *net, const float *x, const int32_t *labels, const float *targets, int n,
                         float *probs);
     /* Inference mode (running batchnorm statistics, no dropout); returns the mean loss
-     * when labels is not NULL, else 0; probs [n, classes] if not NULL. */
+     * (with the regularisers, as train_step) when labels is not NULL, else 0; probs
+     * [n, classes] if not NULL. */
     float (*evaluate)(rt_net *net, const float *x, const int32_t *labels, int n, float *probs);
 } rt_model;
 

@@ -1,6 +1,6 @@
 /* rt_kernels.h -- the kernel layer of the runtime (runtime/kernels/): the compute kernels
  * that generated code calls, one file per family (conv.c, dense.c, pool.c, batchnorm.c,
- * dropout.c, activation.c, shape.c, loss.c, optim.c, init.c), each fast file with its
+ * dropout.c, activation.c, shape.c, loss.c, penalty.c, optim.c, init.c), each fast file with its
  * scalar reference beside it (conv_ref.c, ...).  Depends on the core layer and OpenBLAS.
  *
  * Tensors are float32 NCHW, contiguous; the batch size N is a runtime argument.
@@ -153,6 +153,14 @@ float rt_softmax_xent_soft_forward(float *probs, const float *logits, const floa
 void rt_softmax_xent_soft_backward(float *dlogits, const float *probs, const float *targets,
                                    int N, int K, int accum);
 
+/* The per-layer regularisers (conv2d's and dense's l2, l1, bias_l2, bias_l1; Keras's
+ * kernel_regularizer and bias_regularizer): each returns its loss term for a parameter
+ * tensor w [n] and adds the term's gradient into grad [n] (NULL: none, at inference).
+ * l2: lambda * sum w^2 (no 1/2, as Keras), grad += 2 lambda w.  l1: lambda * sum |w|,
+ * grad += lambda sign(w) (0 at 0). */
+float rt_l2_penalty(float *grad, const float *w, size_t n, float lambda);
+float rt_l1_penalty(float *grad, const float *w, size_t n, float lambda);
+
 /* Optimizers: one flat loop over n parameters, with torch.optim semantics; t is the step
  * number, starting at 1.  SGD: g = grad + weight_decay*param; with momentum, buf = g on
  * the first step, else buf = momentum*buf + (1 - dampening)*g; the update direction is
@@ -252,6 +260,8 @@ float rt_softmax_xent_soft_forward_ref(float *probs, const float *logits,
                                        const float *targets, int N, int K);
 void rt_softmax_xent_soft_backward_ref(float *dlogits, const float *probs,
                                        const float *targets, int N, int K, int accum);
+float rt_l2_penalty_ref(float *grad, const float *w, size_t n, float lambda);
+float rt_l1_penalty_ref(float *grad, const float *w, size_t n, float lambda);
 void rt_sgd_update_ref(float *param, float *buf, const float *grad, size_t n, float lr,
                        float momentum, float dampening, float weight_decay, int nesterov,
                        int t);

@@ -1,4 +1,4 @@
-/* Finite-difference gradient check of every backward kernel and loss, for both the
+/* Finite-difference gradient check of every backward kernel, loss and penalty, for both the
  * reference kernels and the fast ones.
  *
  * For a kernel with output y, the objective is L = sum_i y_i * r_i with r fixed
@@ -556,6 +556,37 @@ static void check_xent(int fast, int soft)
     free(c.z); free(c.probs); free(dz);
 }
 
+/* ---- regularisers ---- */
+
+typedef struct {
+    int fast, l1;
+    size_t n;
+    float *w, lambda;
+} penalty_case;
+
+static double penalty_objective(void *ctx)
+{
+    penalty_case *c = ctx;
+    if (c->l1)
+        return (c->fast ? rt_l1_penalty : rt_l1_penalty_ref)(NULL, c->w, c->n, c->lambda);
+    return (c->fast ? rt_l2_penalty : rt_l2_penalty_ref)(NULL, c->w, c->n, c->lambda);
+}
+
+/* The loss term is its own objective; l1's weights keep away from its kink at 0. */
+static void check_penalty(int fast, int l1)
+{
+    enum { N = 37 };
+    penalty_case c = {fast, l1, N, random_off_zero(N, 2), 0.3f};
+    float *dw = alloc_floats(N);
+    memset(dw, 0, N * sizeof *dw);
+    if (l1)
+        (fast ? rt_l1_penalty : rt_l1_penalty_ref)(dw, c.w, N, c.lambda);
+    else
+        (fast ? rt_l2_penalty : rt_l2_penalty_ref)(dw, c.w, N, c.lambda);
+    report(l1 ? "l1_penalty" : "l2_penalty", fast, "w", fd_error(penalty_objective, &c, c.w, dw, N));
+    free(c.w); free(dw);
+}
+
 int main(void)
 {
     rt_rng_seed(&rng, 2024, 7);
@@ -583,6 +614,8 @@ int main(void)
         check_merge(fast, 0);
         check_xent(fast, 0);
         check_xent(fast, 1);
+        check_penalty(fast, 0);
+        check_penalty(fast, 1);
     }
     if (failures) {
         printf("test_gradcheck: %d gradient(s) FAILED\n", failures);

@@ -886,6 +886,57 @@ static void test_optimizers(void)
     }
 }
 
+/* ---- regularisers ---- */
+
+typedef float (*penalty_fn)(float *grad, const float *w, size_t n, float lambda);
+
+/* One penalty kernel against its reference on random sizes (across CHUNK = 4096 and
+ * the 16 lanes), with zeros among the weights (l1's subgradient is 0 there), the
+ * gradient added into random values, and without a gradient. */
+static void test_penalty(const char *name, penalty_fn fast, penalty_fn ref)
+{
+    static const size_t sizes[] = { 1, 15, 16, 17, 1003, 4096, 4097, 20000 };
+    float worst = 0.0f;
+    int cases = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++, cases++) {
+        size_t n = sizes[k];
+        char shape[48];
+        snprintf(shape, sizeof shape, "[%zu]", n);
+        float *w = random_floats(n, -1, 1);
+        for (size_t i = 0; i < n; i += 7)
+            w[i] = 0.0f;
+        float *g = random_floats(n, -1, 1), *g_ref = copy_floats(g, n);
+        float lambda = uniform(1e-4f, 0.5f);
+        float loss = fast(g, w, n, lambda), loss_ref = ref(g_ref, w, n, lambda);
+        check(name, shape, fabsf(loss - loss_ref) / fmaxf(loss_ref, 1e-20f), &worst);   /* relative */
+        check(name, shape, err_norm(g, g_ref, n), &worst);
+        check(name, shape, err_scalar(fast(NULL, w, n, lambda), loss), &worst);
+        free(w); free(g); free(g_ref);
+    }
+    report(name, cases, worst);
+}
+
+static void test_penalties(void)
+{
+    test_penalty("l2_penalty", rt_l2_penalty, rt_l2_penalty_ref);
+    test_penalty("l1_penalty", rt_l1_penalty, rt_l1_penalty_ref);
+    /* Known answers, worked by hand (Keras's L2 and L1: no 1/2), for both versions:
+     * w = [1, -2, 0, 3], lambda = 0.5.  l2: 0.5 * (1 + 4 + 0 + 9) = 7, gradient
+     * 2 * 0.5 * w = w; l1: 0.5 * 6 = 3, gradient 0.5 * sign(w) = [0.5, -0.5, 0, 0.5];
+     * both added into a gradient holding 1 everywhere. */
+    for (int fast = 0; fast <= 1; fast++) {
+        const float w[4] = { 1, -2, 0, 3 };
+        const float want_l2[4] = { 2, -1, 1, 4 }, want_l1[4] = { 1.5f, 0.5f, 1, 1.5f };
+        float g2[4] = { 1, 1, 1, 1 }, g1[4] = { 1, 1, 1, 1 };
+        expect("l2 penalty", (fast ? rt_l2_penalty : rt_l2_penalty_ref)(g2, w, 4, 0.5f), 7, 1e-6f);
+        expect("l1 penalty", (fast ? rt_l1_penalty : rt_l1_penalty_ref)(g1, w, 4, 0.5f), 3, 1e-6f);
+        for (int i = 0; i < 4; i++) {
+            expect("l2 penalty gradient", g2[i], want_l2[i], 0);
+            expect("l1 penalty gradient", g1[i], want_l1[i], 0);
+        }
+    }
+}
+
 /* ---- initialisation ---- */
 
 static void test_init(void)
@@ -941,6 +992,7 @@ int main(void)
     test_shape_ops();
     test_softmax_losses();
     test_optimizers();
+    test_penalties();
     test_init();
     if (failures) {
         printf("test_kernels: %d check(s) FAILED\n", failures);

@@ -7,7 +7,8 @@
  * softmax in the loss) has no step, so no emitters, buffers or parameters; a view
  * (flatten) has no code; every other op has a forward and a backward emitter, an
  * initialiser when it creates parameters, and an export emitter (netc export-c) unless
- * it is a view at inference (dropout); an op that takes a fused relu has an export.  Where the entries live is checked by
+ * it is a view at inference (dropout); an op that takes a fused relu has an export; an
+ * op with a regulariser's penalty has parameters.  Where the entries live is checked by
  * tests/t_ops_table.sh.  Exits non-zero on any failure. */
 #include <string.h>
 #include "check.h"
@@ -27,13 +28,17 @@ static void check_schema(const char *op, const ArgSpec *args)
         for (int j = 0; j < n && !found; j++)
             found = j != i && strcmp(args[j].name, args[i].same_as) == 0;
         CHECK(found, "%s: '%s' copies '%s', which is not an argument", op, args[i].name, args[i].same_as);
+        CHECK(!args[i].keyword_only || !args[i].required, "%s: '%s' is required, so it cannot be keyword only", op,
+              args[i].name);
+        CHECK(args[i].keyword_only || i == 0 || !args[i - 1].keyword_only,
+              "%s: '%s' follows a keyword-only argument, so it could not be given positionally", op, args[i].name);
     }
 }
 
 static void check_steps(const char *op, const OpRules *r)
 {
     unsigned f = r->flags;
-    bool has_code = r->decl || r->init || r->forward || r->backward || r->export || r->export_work;
+    bool has_code = r->decl || r->init || r->forward || r->backward || r->penalty || r->export || r->export_work;
     if (f & OPF_FOLDED) {
         CHECK(!has_code && !r->aux && !r->work && !r->params && !r->saves && !(f & ~OPF_FOLDED),
               "%s: a folded op has no step, so no emitters, buffers, parameters or other flags", op);
@@ -47,6 +52,7 @@ static void check_steps(const char *op, const OpRules *r)
         CHECK(!(f & OPF_VIEW_INFER) || !r->export, "%s: a view at inference has nothing to export", op);
     }
     CHECK(!(f & OPF_TAKES_RELU) || r->export, "%s: takes a fused relu, so it has an export emitter", op);
+    CHECK(!r->penalty || r->params, "%s: a regulariser's penalty needs parameters to act on", op);
 }
 
 int main(void)
