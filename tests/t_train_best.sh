@@ -10,7 +10,7 @@
 #     epoch, the log and best beside them without the field;
 #   - eval --augment-rotate 25 gives another, lower accuracy than plain eval and the
 #     same one when run again; eval --mixup likewise repeats, and another --seed
-#     differs; eval, export and predict take CKPT.best;
+#     differs; eval, export, predict and netc export-c take CKPT.best;
 #   - train --eval-mixup adds the mixed-validation accuracy to the epoch lines and CSV.
 # Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
 set -u
@@ -95,7 +95,8 @@ cmp -s "$tmp/mix1" "$tmp/mix2" && ! cmp -s "$tmp/mix1" "$tmp/mix3" && [ "$m" != 
 "$T" eval --ckpt "$B" --mixup 0 >/dev/null 2>&1
 [ $? = 2 ] && ok "eval --mixup 0 is a usage error" || fail "eval --mixup 0 accepted"
 "$T" export --ckpt "$B" --npz "$tmp/best.npz" >/dev/null && "$T" predict --ckpt "$B" "$data/t10k-images-idx3-ubyte.gz:0" >/dev/null \
-  && ok "export and predict take CKPT.best" || fail "export or predict of CKPT.best"
+  && ./netc export-c -w "$B" -o "$tmp/c" models/lenet_bn.net >/dev/null 2>&1 && [ -n "$(ls "$tmp/c"/*.c 2>/dev/null)" ] \
+  && ok "export, predict and netc export-c take CKPT.best" || fail "export, predict or export-c of CKPT.best"
 
 # ---- train --eval-mixup: a column and a figure per epoch ----
 run --epochs 2 --eval-mixup 0.4 --out "$tmp/em.ckpt" >"$tmp/em.out" || fail "train --eval-mixup failed"
