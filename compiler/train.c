@@ -122,6 +122,27 @@ static bool check_call_argument(const Graph *g, const setting_spec *spec, Loc lo
     return false;
 }
 
+/* A number setting that is given and not 0, or NULL. */
+static const Setting *given_on(const Graph *g, const char *key)
+{
+    const Setting *s = find_setting(g, key);
+    return s && (s->v.kind == V_INT ? s->v.i != 0 : s->v.kind == V_FLOAT && s->v.f != 0) ? s : NULL;
+}
+
+/* MixUp (training's, or eval_mixup's) mixes classes: the trainer refuses it for a
+ * model of one class. */
+static void check_mixup_classes(const Graph *g)
+{
+    static const char *const mixing[] = { "mixup", "eval_mixup" };
+    if (g->output < 0 || g->node[g->output].out.rank != 1 || g->node[g->output].out.d[0] >= 2)
+        return;
+    for (size_t i = 0; i < sizeof mixing / sizeof mixing[0]; i++) {
+        const Setting *s = given_on(g, mixing[i]);
+        if (s)
+            error_at(s->key_loc, "%s needs a classifier with at least 2 classes; the model has 1", mixing[i]);
+    }
+}
+
 /* Settings the trainer would refuse together: a setting that needs a validation set
  * (early stopping, the mixed-validation accuracy) with valid_split = 0. */
 static void check_needs_validation(const Graph *g)
@@ -131,8 +152,8 @@ static void check_needs_validation(const Graph *g)
     if (split.kind != V_FLOAT || split.f > 0)
         return;
     for (size_t i = 0; i < sizeof needs_valid / sizeof needs_valid[0]; i++) {
-        const Setting *s = find_setting(g, needs_valid[i]);
-        if (!s || (s->v.kind == V_INT ? s->v.i == 0 : s->v.kind != V_FLOAT || s->v.f == 0))
+        const Setting *s = given_on(g, needs_valid[i]);
+        if (!s)
             continue;
         const Setting *vs = find_setting(g, "valid_split");
         error_at(s->key_loc, "%s needs a validation set, but valid_split is 0", needs_valid[i]);
@@ -144,6 +165,7 @@ static void check_needs_validation(const Graph *g)
 void check_required_settings(const Graph *g)
 {
     check_needs_validation(g);
+    check_mixup_classes(g);
     for (int i = 0; i < SETTING_COUNT; i++) {
         const setting_spec *spec = &setting_specs[i];
         const setting_spec *parent = setting_parent(spec);
