@@ -90,6 +90,17 @@ const setting_spec *setting_parent(const setting_spec *s)
     return NULL;
 }
 
+const setting_spec *setting_shorthand(const setting_spec *g)
+{
+    size_t len = strlen(g->key);
+    for (int i = 0; g->kind == SETTING_GROUP && i < SETTING_COUNT; i++) {
+        const setting_spec *s = &setting_specs[i];
+        if ((s->flags & SHORTHAND) && !strncmp(s->key, g->key, len) && s->key[len] == '.')
+            return s;
+    }
+    return NULL;
+}
+
 const char *setting_arg_name(const setting_spec *s)
 {
     const char *dot = strrchr(s->key, '.');

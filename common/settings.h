@@ -19,6 +19,7 @@ typedef enum { SPLIT_WORDS(SETTING_WORD_ID) } setting_split;
 typedef enum { SCHEDULE_WORDS(SETTING_WORD_ID) } setting_schedule;
 typedef enum { UNIT_WORDS(SETTING_WORD_ID) } setting_unit;
 typedef enum { CYCLIC_MODE_WORDS(SETTING_WORD_ID) } setting_cyclic_mode;
+typedef enum { MONITOR_WORDS(SETTING_WORD_ID) } setting_monitor;
 #undef SETTING_WORD_ID
 
 typedef enum {
@@ -34,7 +35,7 @@ typedef enum {
     SETTING_INT, SETTING_FLOAT, SETTING_BOOL, SETTING_STR, SETTING_WORD, SETTING_CALL, SETTING_GROUP
 } setting_kind;
 
-enum { REQUIRED = 1, ABOVE_LO = 2, TRAINER_ONLY = 4, KEPT_ON_RESUME = 8, FREE_ON_RESUME = 16 };
+enum { REQUIRED = 1, ABOVE_LO = 2, TRAINER_ONLY = 4, KEPT_ON_RESUME = 8, FREE_ON_RESUME = 16, SHORTHAND = 32 };
 #define TAKEN_BY(word) (1u << (word))
 
 typedef struct {
@@ -44,7 +45,7 @@ typedef struct {
     unsigned calls;              /* a call argument: TAKEN_BY bits of the calls taking it */
     const char *def;             /* as a .net file writes it; NULL: none */
     double lo, hi;
-    unsigned flags;              /* REQUIRED, ABOVE_LO, TRAINER_ONLY, KEPT_ON_RESUME, FREE_ON_RESUME */
+    unsigned flags;              /* REQUIRED, ABOVE_LO, TRAINER_ONLY, KEPT_ON_RESUME, FREE_ON_RESUME, SHORTHAND */
     const char *help;
 } setting_spec;
 
@@ -65,6 +66,8 @@ int setting_taken_by(const setting_spec *s, int word);
 /* The spec of the call a call argument belongs to ("schedule" for "schedule.t_max"), or
  * NULL if s is not a call argument. */
 const setting_spec *setting_parent(const setting_spec *s);
+/* The member of group g that its shorthand `g = value` sets (flag SHORTHAND), or NULL. */
+const setting_spec *setting_shorthand(const setting_spec *g);
 /* The part of the key after the parent's: "t_max" for "schedule.t_max". */
 const char *setting_arg_name(const setting_spec *s);
 /* The reason `word` is not one of s's words, with a did-you-mean, into msg:

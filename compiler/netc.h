@@ -285,7 +285,8 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out);
  * (schedule = cosine(t_max = 10)) check the call as a V_CALL, then each argument
  * under "schedule.ARG". */
 bool setting_add(Graph *g, const char *key, Loc key_loc, Value v);
-/* Reports call arguments a chosen call needs but was not given (step without step_size). */
+/* Reports call arguments a chosen call needs but was not given (step without step_size),
+ * and settings the trainer refuses together (early stopping with valid_split = 0). */
 void check_required_settings(const Graph *g);
 /* The value in force for a key: the setting given, else the schema default. */
 Value setting_value(const Graph *g, const char *key);

@@ -122,8 +122,50 @@ static bool check_call_argument(const Graph *g, const setting_spec *spec, Loc lo
     return false;
 }
 
+/* A number setting that is given and not 0, or NULL. */
+static const Setting *given_on(const Graph *g, const char *key)
+{
+    const Setting *s = find_setting(g, key);
+    return s && (s->v.kind == V_INT ? s->v.i != 0 : s->v.kind == V_FLOAT && s->v.f != 0) ? s : NULL;
+}
+
+/* MixUp (training's, or eval_mixup's) mixes classes: the trainer refuses it for a
+ * model of one class. */
+static void check_mixup_classes(const Graph *g)
+{
+    static const char *const mixing[] = { "mixup", "eval_mixup" };
+    if (g->output < 0 || g->node[g->output].out.rank != 1 || g->node[g->output].out.d[0] >= 2)
+        return;
+    for (size_t i = 0; i < sizeof mixing / sizeof mixing[0]; i++) {
+        const Setting *s = given_on(g, mixing[i]);
+        if (s)
+            error_at(s->key_loc, "%s needs a classifier with at least 2 classes; the model has 1", mixing[i]);
+    }
+}
+
+/* Settings the trainer would refuse together: a setting that needs a validation set
+ * (early stopping, the mixed-validation accuracy) with valid_split = 0. */
+static void check_needs_validation(const Graph *g)
+{
+    static const char *const needs_valid[] = { "early_stopping.patience", "eval_mixup" };
+    Value split = setting_value(g, "valid_split");
+    if (split.kind != V_FLOAT || split.f > 0)
+        return;
+    for (size_t i = 0; i < sizeof needs_valid / sizeof needs_valid[0]; i++) {
+        const Setting *s = given_on(g, needs_valid[i]);
+        if (!s)
+            continue;
+        const Setting *vs = find_setting(g, "valid_split");
+        error_at(s->key_loc, "%s needs a validation set, but valid_split is 0", needs_valid[i]);
+        if (vs)
+            note_at(vs->key_loc, "valid_split set here");
+    }
+}
+
 void check_required_settings(const Graph *g)
 {
+    check_needs_validation(g);
+    check_mixup_classes(g);
     for (int i = 0; i < SETTING_COUNT; i++) {
         const setting_spec *spec = &setting_specs[i];
         const setting_spec *parent = setting_parent(spec);
@@ -151,6 +193,9 @@ bool setting_add(Graph *g, const char *key, Loc key_loc, Value v)
         return false;
     }
     if (spec->kind == SETTING_GROUP && v.kind != V_NONE) {
+        const setting_spec *member = setting_shorthand(spec);   /* early_stopping = 10: its patience */
+        if (member)
+            return setting_add(g, member->key, key_loc, v);
         error_at(key_loc, "'%s' is a group of settings: write %s { ... }", key, key);
         return false;
     }
@@ -232,6 +277,6 @@ void print_train_schema(FILE *out)
             setting_words_text(s, 0, what, sizeof what);
         else
             snprintf(what, sizeof what, "%s", kinds[s->kind]);
-        fprintf(out, "  %-22s %-42s default %-10s %s\n", s->key, what, s->def ? s->def : "-", s->help);
+        fprintf(out, "  %-27s %-42s default %-10s %s\n", s->key, what, s->def ? s->def : "-", s->help);
     }
 }

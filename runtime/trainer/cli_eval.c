@@ -3,7 +3,8 @@
  *
  * Each loads the weights with rt_trainer_load_weights, which also returns the settings
  * the checkpoint was trained with, so the data, its validation split and its
- * normalisation are rebuilt exactly as training saw them. */
+ * normalisation are rebuilt exactly as training saw them.  eval's augmentation is not
+ * training's: off, unless its own --augment-... options ask (eval_xform.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -35,6 +36,55 @@ static int open_checkpoint(const rt_model *m, const rt_cli_args *a, const char *
 }
 
 /* ---- eval ---- */
+
+/* What eval does to the examples: the augment.* options given (training's are reset to
+ * off), --mixup ALPHA, --seed N (default the checkpoint's).  Returns 2 on a bad value. */
+static int eval_transform(const rt_cli_args *a, rt_train_config *cfg, double *mixup, uint64_t *seed)
+{
+    for (int i = 0; i < SETTING_COUNT; i++)
+        if (!strncmp(setting_specs[i].key, "augment.", 8) && setting_specs[i].def)
+            rt_config_set(cfg, &setting_specs[i], setting_specs[i].def, NULL, 0);
+    for (int i = 0; i < a->ngiven; i++) {
+        const setting_spec *e = rt_config_find(a->given[i].name);
+        if (e && !strncmp(e->key, "augment.", 8))
+            rt_config_set(cfg, e, a->given[i].value, NULL, 0);   /* checked when parsed */
+    }
+    const char *v = rt_cli_get(a, "mixup"), *sd = rt_cli_get(a, "seed");
+    char *end;
+    *mixup = v ? strtod(v, &end) : 0;
+    if (v && (end == v || *end || !(*mixup > 0 && *mixup <= 100))) {
+        fprintf(stderr, "%s eval: --mixup must be a number in (0, 100], got '%s'\n", a->prog, v);
+        return 2;
+    }
+    *seed = (uint64_t)cfg->seed;
+    if (sd) {
+        unsigned long long n = strtoull(sd, &end, 10);
+        if (end == sd || *end || sd[0] == '-') {
+            fprintf(stderr, "%s eval: --seed must be a whole number >= 0, got '%s'\n", a->prog, sd);
+            return 2;
+        }
+        *seed = n;
+    }
+    return 0;
+}
+
+/* "rotate 25, mixup 0.4, seed 1": the transform, for the report; "" if none. */
+static void describe_transform(const rt_train_config *cfg, double mixup, uint64_t seed, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const setting_spec *e = &setting_specs[i];
+        char v[64];
+        if (strncmp(e->key, "augment.", 8) || !e->def || !strcmp(rt_config_value(cfg, e, v, sizeof v), e->def))
+            continue;
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s %s", used ? ", " : "", e->key + 8, v);
+    }
+    if (mixup > 0)
+        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%smixup %g", used ? ", " : "", mixup);
+    if (used)
+        snprintf(buf + used, used < len ? len - used : 0, ", seed %llu", (unsigned long long)seed);
+}
 
 static void print_confusion(const rt_model *m, const rt_ckpt_info *info, const uint64_t *conf)
 {
@@ -76,8 +126,16 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
     rt_ckpt_info info;
     if (open_checkpoint(m, a, path, &net, &info))
         return 1;
-    char err[2048];
+    double mixup;
+    uint64_t seed;
+    if (eval_transform(a, &info.cfg, &mixup, &seed)) {
+        rt_ckpt_info_free(&info);
+        rt_net_free(&net);
+        return 2;
+    }
+    char err[2048], how[512];
     int rc = 0;
+    rt_augment aug = { 0 };
     rt_data data = { 0 };
     rt_split sp = { 0 };
     rt_eval_buffers eb = { 0 };
@@ -102,13 +160,21 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
         snprintf(err, sizeof err, "%s: the %s split is empty (valid_split %g)", path, split, info.cfg.valid_split);
         rc = 1;
     }
+    float bg[RT_DATA_MAX_CHANNELS];
+    for (int c = 0; rc == 0 && c < xf.C; c++)
+        bg[c] = xf.lut[c][0];
+    if (rc == 0 && rt_augment_init(&aug, &info.cfg, xf.C, xf.H, xf.W, bg, err, sizeof err))
+        rc = 1;
+    describe_transform(&info.cfg, mixup, seed, how, sizeof how);
+    rt_eval_xform t = { &aug, mixup, seed };
     double loss = 0, acc = 0;
-    if (rc == 0 && rt_trainer_evaluate(m, &net, &xf, ds, idx, n, &eb, &loss, &acc, conf, err, sizeof err))
+    if (rc == 0 && (how[0] ? rt_trainer_evaluate_xformed(m, &net, &xf, ds, idx, n, &t, &loss, &acc, conf, err, sizeof err)
+                           : rt_trainer_evaluate(m, &net, &xf, ds, idx, n, &eb, &loss, &acc, conf, err, sizeof err)))
         rc = 1;
     if (rc == 0) {
         printf("checkpoint %s: %llu epochs, step %llu\n", path, (unsigned long long)info.epoch,
                (unsigned long long)info.step);
-        printf("%s split of %s: %zu images\n", split, info.cfg.data, n);
+        printf("%s split of %s: %zu images%s%s\n", split, info.cfg.data, n, how[0] ? ", transformed: " : "", how);
         printf("loss: %.4f\n", loss);
         printf("accuracy: %.4f\n", acc);
         print_confusion(m, &info, conf);
@@ -116,6 +182,7 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
         fprintf(stderr, "%s: %s\n", a->prog, err);
     }
     free(conf);
+    rt_augment_free(&aug);
     rt_eval_buffers_free(&eb);
     rt_split_free(&sp);
     rt_data_free(&data);

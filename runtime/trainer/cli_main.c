@@ -30,7 +30,7 @@ typedef struct {
     const char *summary;
     const cli_option *options;
     int noptions;
-    int settings;              /* takes every train setting as an option */
+    const char *settings;      /* takes the train settings whose key starts so as options ("": all) */
     int files;                 /* takes FILE arguments */
     int (*run)(const rt_model *m, const rt_cli_args *a);
     const char *details;
@@ -49,6 +49,8 @@ static const cli_option eval_options[] = {
     { "ckpt", "CKPT", "the checkpoint to evaluate (required)" },
     { "data", "DIR", "the data directory (default: the one it was trained on)" },
     { "split", "SPLIT", "test (default), train or valid: the examples to evaluate" },
+    { "mixup", "ALPHA", "evaluate a MixUp'ed copy: one lambda ~ Beta(ALPHA, ALPHA) a pair" },
+    { "seed", "N", "the seed of augmentation and mixing (default: the checkpoint's)" },
 };
 static const cli_option predict_options[] = {
     { "ckpt", "CKPT", "the checkpoint to predict with (required)" },
@@ -67,14 +69,19 @@ static const cli_option info_options[] = {
 
 #define NOPT(a) ((int)(sizeof a / sizeof a[0]))
 static const cli_command commands[] = {
-    { "train", "train [OPTIONS]", "train the model; a checkpoint after every epoch", train_options, NOPT(train_options), 1, 0,
+    { "train", "train [OPTIONS]", "train the model; a checkpoint after every epoch", train_options, NOPT(train_options), "", 0,
       cmd_train,
       "Settings default to the model's train section; options override them.  Ctrl-C (SIGINT) or\n"
       "SIGTERM finishes the current batch, saves a checkpoint and exits 130 (143); --resume CKPT\n"
       "then continues bit for bit as if never stopped.  --epochs counts all epochs, resumed ones\n"
       "included." },
-    { "eval", "eval --ckpt CKPT [--data DIR] [--split test|train|valid]", "evaluate a checkpoint: loss, accuracy, confusion matrix",
-      eval_options, NOPT(eval_options), 0, 0, rt_cmd_eval, NULL },
+    { "eval", "eval --ckpt CKPT [--data DIR] [--split test|train|valid] [--augment-... X] [--mixup ALPHA]",
+      "evaluate a checkpoint: loss, accuracy, confusion matrix", eval_options, NOPT(eval_options), "augment.", 0,
+      rt_cmd_eval,
+      "The augment options transform every image evaluated (none by default, whatever the\n"
+      "checkpoint trained with), and --mixup mixes pairs of them: the loss is then against the\n"
+      "mixed labels, the accuracy against the label weighing more.  Both are seeded (--seed),\n"
+      "so a result repeats." },
     { "predict", "predict --ckpt CKPT [--top K] FILE...", "classify images with a checkpoint", predict_options,
       NOPT(predict_options), 0, 1, rt_cmd_predict,
       "FILE is a PGM (P2/P5) or PNG (gray or RGB) image of the model's input size (or of the\n"
@@ -82,7 +89,7 @@ static const cli_command commands[] = {
     { "export", "export --ckpt CKPT --npz FILE", "write a checkpoint's weights as .npz (PyTorch names and shapes)",
       export_options, NOPT(export_options), 0, 0, rt_cmd_export, NULL },
     { "schedule", "schedule [--epochs N] [--steps-per-epoch S] [SETTINGS]",
-      "print the learning rate of each step or epoch", schedule_options, NOPT(schedule_options), 1, 0,
+      "print the learning rate of each step or epoch", schedule_options, NOPT(schedule_options), "", 0,
       rt_cmd_schedule,
       "CSV on stdout: epoch,step,lr (both from 1), a line per optimizer step when the schedule\n"
       "counts steps, else a line per epoch.  The settings are the model's, with the options'\n"
@@ -91,6 +98,13 @@ static const cli_command commands[] = {
       rt_cmd_info, NULL },
 };
 #define NCOMMANDS NOPT(commands)
+
+/* The train setting that option `name` of command c sets, or NULL. */
+static const setting_spec *command_setting(const cli_command *c, const char *name)
+{
+    const setting_spec *e = c->settings ? rt_config_find(name) : NULL;
+    return e && !strncmp(e->key, c->settings, strlen(c->settings)) ? e : NULL;
+}
 
 const char *rt_cli_get(const rt_cli_args *a, const char *name)
 {
@@ -121,7 +135,7 @@ static void print_option(const char *left, const char *help)
         printf("  %s\n  %-28s %s\n", left, "", help);
 }
 
-static void print_settings_help(const rt_model *m)
+static void print_settings_help(const rt_model *m, const char *prefix)
 {
     static const char *const args[] = {
         [SETTING_INT] = "N", [SETTING_FLOAT] = "X", [SETTING_STR] = "S", [SETTING_WORD] = "WORD", [SETTING_CALL] = "WORD",
@@ -129,10 +143,15 @@ static void print_settings_help(const rt_model *m)
     rt_train_config c;
     rt_config_init(&c);
     int model_ok = rt_config_parse_text(&c, m->settings ? m->settings : "", "", NULL, 0) == 0;
-    printf("\ntrain settings (defaults: %s):\n", model_ok ? "this model's train section" : "netc's");
+    if (prefix[0]) {   /* eval's augmentation is off unless asked */
+        rt_config_init(&c);
+        printf("\n%s settings (default: off):\n", setting_specs[SETTING_augment].help);
+    } else {
+        printf("\ntrain settings (defaults: %s):\n", model_ok ? "this model's train section" : "netc's");
+    }
     for (int i = 0; i < SETTING_COUNT; i++) {
         const setting_spec *e = &setting_specs[i];
-        if (e->kind == SETTING_GROUP)
+        if (e->kind == SETTING_GROUP || strncmp(e->key, prefix, strlen(prefix)))
             continue;
         char opt[64], left[160], help[1800], value[1100], words[256];
         rt_config_option_name(e, opt, sizeof opt);
@@ -167,7 +186,7 @@ static void print_command_help(const rt_model *m, const char *prog, const cli_co
     }
     print_option("-h, --help", "print this help");
     if (c->settings)
-        print_settings_help(m);
+        print_settings_help(m, c->settings);
 }
 
 /* ---- parsing ---- */
@@ -180,7 +199,7 @@ static int option_names(const cli_command *c, const char **names, int cap, char 
     for (int i = 0; i < c->noptions && n < cap; i++)
         names[n++] = c->options[i].name;
     for (int i = 0; c->settings && i < SETTING_COUNT && n < cap; i++) {
-        if (setting_specs[i].kind == SETTING_GROUP)
+        if (setting_specs[i].kind == SETTING_GROUP || !command_setting(c, setting_specs[i].key))
             continue;
         char opt[64];
         rt_config_option_name(&setting_specs[i], opt, sizeof opt);
@@ -208,7 +227,7 @@ static int record(rt_cli_args *a, const cli_command *c, const char *name, const 
         fprintf(stderr, "%s %s: too many options\n", a->prog, c->name);
         return -1;
     }
-    const setting_spec *e = c->settings ? rt_config_find(name) : NULL;
+    const setting_spec *e = command_setting(c, name);
     if (e) {
         rt_train_config scratch;
         rt_config_init(&scratch);
@@ -262,10 +281,10 @@ static int parse_args(const rt_model *m, const cli_command *c, int argc, char **
         for (int k = 0; k < c->noptions; k++)
             if (!strcmp(c->options[k].name, name))
                 opt = &c->options[k];
-        const setting_spec *e = c->settings && !opt ? rt_config_find(name) : NULL;
+        const setting_spec *e = !opt ? command_setting(c, name) : NULL;
         int negated = 0;
-        if (!opt && !e && c->settings && !strncmp(name, "no-", 3)) {
-            e = rt_config_find(name + 3);
+        if (!opt && !e && !strncmp(name, "no-", 3)) {
+            e = command_setting(c, name + 3);
             if (e && e->kind == SETTING_BOOL) {
                 negated = 1;
                 memmove(name, name + 3, strlen(name + 3) + 1);

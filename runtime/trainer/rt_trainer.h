@@ -13,6 +13,7 @@
  *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
  *   train_schedule.c learning-rate schedules; the `schedule` command
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
+ *   eval_xform.c     evaluation on augmented or MixUp'ed data
  *   cli_eval.c       the `eval`, `predict`, `export` and `info` commands
  * Functions below the program's entry point are the trainer's internals, declared
  * here (a section per file) so that tests/unit/test_trainer.c can reach them. */
@@ -58,7 +59,11 @@ typedef struct {
     long long aug_shift, aug_pad_crop;
     int aug_flip;
     double mixup, label_smoothing;
-    long long early_stopping;
+    long long es_patience;          /* early_stopping { patience monitor min_delta restore_best } */
+    setting_monitor es_monitor;
+    double es_min_delta;
+    int es_restore_best;
+    double eval_mixup;
     long long limit, test_limit;   /* trainer only: first N train / test images (0: all) */
     unsigned char set[SETTING_COUNT];   /* set[id]: setting id has a value */
 } rt_train_config;
@@ -183,6 +188,22 @@ int rt_trainer_evaluate(const rt_model *m, rt_net *net, const rt_batch_xform *xf
                         const rt_dataset *ds, const uint32_t *idx, size_t n,
                         rt_eval_buffers *b, double *loss, double *acc, uint64_t *confusion,
                         char *err, size_t errlen);
+
+/* ---- evaluation on transformed data (eval_xform.c) ----
+ * rt_trainer_evaluate on examples each augmented by aug (NULL or inactive: not) and,
+ * with mixup > 0, MixUp'ed with a partner from one shuffle of the set, one lambda ~
+ * Beta(mixup, mixup) per example; loss against the mixed labels, accuracy and confusion
+ * against the label weighing more.  Seeded: the same seed gives the same result. */
+typedef struct {
+    const rt_augment *aug;
+    double mixup;
+    uint64_t seed;
+} rt_eval_xform;
+
+int rt_trainer_evaluate_xformed(const rt_model *m, rt_net *net, const rt_batch_xform *xf,
+                                const rt_dataset *ds, const uint32_t *idx, size_t n,
+                                const rt_eval_xform *t, double *loss, double *acc,
+                                uint64_t *confusion, char *err, size_t errlen);
 
 /* What eval, predict and export need from a checkpoint: the settings it was trained
  * with, the data image shape, the class names, and the weights (into net). */

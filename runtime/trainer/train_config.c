@@ -53,8 +53,8 @@ static int entry_index(const setting_spec *e)
 const setting_spec *rt_config_find(const char *name)
 {
     for (int i = 0; i < SETTING_COUNT; i++)
-        if (setting_specs[i].kind != SETTING_GROUP && setting_same_name(setting_specs[i].key, name))
-            return &setting_specs[i];
+        if (setting_same_name(setting_specs[i].key, name))   /* a group: its shorthand member, if any */
+            return setting_specs[i].kind == SETTING_GROUP ? setting_shorthand(&setting_specs[i]) : &setting_specs[i];
     return NULL;
 }
 
@@ -253,8 +253,11 @@ int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size
                     "rebuild it with netc build --batch %lld", c->batch, m->max_batch, m->max_batch, c->batch);
     if (check_required(c, err, errlen))
         return -1;
-    if (c->early_stopping > 0 && c->valid_split <= 0)
+    if (c->es_patience > 0 && c->valid_split <= 0)
         return rt_fail(err, errlen, "early_stopping needs a validation set: valid_split is 0");
+    if (c->eval_mixup > 0 && (c->valid_split <= 0 || m->classes < 2))
+        return rt_fail(err, errlen, "eval_mixup needs a validation set and at least 2 classes: valid_split is %g",
+                       c->valid_split);
     if (c->mixup > 0 && m->classes < 2)
         return rt_fail(err, errlen, "mixup needs a classifier with at least 2 classes");
     return 0;

@@ -45,9 +45,10 @@ typedef struct {
     double loss_sum, correct, images, seconds;
 } epoch_sums;
 
-/* Early stopping: the best validation loss, its epoch, epochs since. */
+/* The best epoch by the monitored validation metric, as a score lower is better (the
+ * loss, or minus the accuracy): its score, its epoch (0: none yet), epochs since. */
 typedef struct {
-    double best_loss, best_epoch, epochs_since;
+    double best, best_epoch, epochs_since;
 } stopping;
 
 typedef struct {
@@ -76,7 +77,10 @@ typedef struct {
     epoch_sums sums;            /* the current epoch so far */
     stopping es;
     double lr;                  /* of the last step */
-    char csv[1100];
+    char base[1024];            /* o->out without its {epoch} field */
+    char csv[1100];             /* base.csv */
+    char best[1100];            /* base.best: the best epoch's checkpoint */
+    char last[1100];            /* the checkpoint written last */
     int saved;                  /* a checkpoint exists (written or resumed from) */
 } session;
 
@@ -106,7 +110,8 @@ static void add_f64(rt_ckpt_writer *w, const char *name, const double *v, size_t
     rt_ckpt_add(w, name, RT_DT_F64, v, 1, dims);
 }
 
-static int save_checkpoint(session *s, char *err, size_t errlen)
+/* Writes the whole session to path. */
+static int save_checkpoint(session *s, const char *path, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
     rt_ckpt_writer w;
@@ -119,7 +124,7 @@ static int save_checkpoint(session *s, char *err, size_t errlen)
     uint64_t rng_dropout[2] = { s->net.rng.state, s->net.rng.inc };
     uint64_t rng_augment[2] = { s->rng_aug.state, s->rng_aug.inc };
     double sums[4] = { s->sums.loss_sum, s->sums.correct, s->sums.images, s->sums.seconds };
-    double es[3] = { s->es.best_loss, s->es.best_epoch, s->es.epochs_since };
+    double es[3] = { s->es.best, s->es.best_epoch, s->es.epochs_since };
     rt_ckpt_add_bytes(&w, "config", s->config_text, strlen(s->config_text));
     rt_ckpt_add_bytes(&w, "class_names", s->names_text, strlen(s->names_text));
     rt_ckpt_add(&w, "data.shape", RT_DT_I32, s->data_shape, 1, dims3);
@@ -139,11 +144,75 @@ static int save_checkpoint(session *s, char *err, size_t errlen)
     add_u64(&w, "rng.data", rng_data, 2);
     add_u64(&w, "rng.dropout", rng_dropout, 2);
     add_u64(&w, "rng.augment", rng_augment, 2);
-    int rc = rt_ckpt_commit(&w, s->o->out, err, errlen);
+    int rc = rt_ckpt_commit(&w, path, err, errlen);
     rt_ckpt_writer_free(&w);
-    if (rc == 0)
+    if (rc == 0 && path != s->best) {
         s->saved = 1;
+        snprintf(s->last, sizeof s->last, "%s", path);
+    }
     return rc;
+}
+
+/* The checkpoint of the run after `epoch` epochs (or during epoch + 1): o->out, whose
+ * field {epoch} or {epoch:02d} (Python's format: width, 0 to pad with zeros), if any,
+ * is the epoch; epoch < 0 removes the field.  -1 if the field is malformed. */
+static int out_path(const char *out, long long epoch, char *buf, size_t len)
+{
+    const char *f = strstr(out, "{epoch");
+    if (!f) {
+        snprintf(buf, len, "%s", out);
+        return 0;
+    }
+    const char *spec = f + 6, *end = spec;
+    int zero = 0, width = 0;
+    if (*end == ':') {
+        end++;
+        zero = *end == '0';
+        for (; *end >= '0' && *end <= '9'; end++)
+            width = width < 100 ? width * 10 + (*end - '0') : width;
+        if (*end++ != 'd')
+            return -1;
+    }
+    if (*end != '}')
+        return -1;
+    if (epoch < 0)
+        snprintf(buf, len, "%.*s%s", (int)(f - out), out, end + 1);
+    else if (zero)
+        snprintf(buf, len, "%.*s%0*lld%s", (int)(f - out), out, width, epoch, end + 1);
+    else
+        snprintf(buf, len, "%.*s%*lld%s", (int)(f - out), out, width, epoch, end + 1);
+    return 0;
+}
+
+/* The checkpoint to write now: at an epoch's end, the epoch done; within one, that epoch. */
+static int save_now(session *s, int in_epoch, char *err, size_t errlen)
+{
+    char path[1100];
+    out_path(s->o->out, (long long)s->epoch + (in_epoch ? 1 : 0), path, sizeof path);
+    return save_checkpoint(s, path, err, errlen);
+}
+
+/* Copies file from to to, atomically (a temporary beside it, then rename). */
+static int copy_file(const char *from, const char *to, char *err, size_t errlen)
+{
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", to, (int)getpid());
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(tmp, "wb") : NULL;
+    char buf[1 << 16];
+    size_t n;
+    int ok = in && out;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        ok = fwrite(buf, 1, n, out) == n;
+    ok = ok && !ferror(in);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        ok = 0;
+    if (ok && rename(tmp, to) == 0)
+        return 0;
+    int e = errno;
+    unlink(tmp);
+    return rt_fail(err, errlen, "cannot copy %s to %s: %s", from, to, strerror(e));
 }
 
 static int get_rng(rt_ckpt *ck, const char *name, rt_rng *r, char *err, size_t errlen)
@@ -329,7 +398,7 @@ static int session_open(session *s, char *err, size_t errlen)
     rt_rng_seed(&s->net.rng, seed, STREAM_DROPOUT);
     rt_rng_seed(&s->rng_data, seed, STREAM_DATA);
     rt_rng_seed(&s->rng_aug, seed, STREAM_AUGMENT);
-    s->es.best_loss = INFINITY;
+    s->es.best = INFINITY;
     s->lr = rt_lr_at(&s->cfg, 0, 0);
     if (have_ck) {
         if (load_state(s, &ck, err, errlen))
@@ -369,7 +438,7 @@ static void session_close(session *s)
 
 /* ---- the CSV log ---- */
 
-static const char CSV_HEADER[] = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_acc,lr,seconds\n";
+static const char CSV_HEADER[] = "epoch,train_loss,train_acc,valid_loss,valid_acc,test_acc,lr,seconds";
 
 /* A fresh run starts the log; a resumed one copies from the resumed checkpoint's log
  * the lines of the epochs that checkpoint has done (a kill between the log line and the
@@ -381,10 +450,13 @@ static int csv_start(session *s, char *err, size_t errlen)
     FILE *out = fopen(tmp, "w");
     if (!out)
         return rt_fail(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-    fputs(CSV_HEADER, out);
+    fprintf(out, "%s%s\n", CSV_HEADER, s->cfg.eval_mixup > 0 ? ",valid_mixup_acc" : "");
+    /* The resumed checkpoint's log; for one of a pattern's files, the pattern's log. */
     char old[1100];
     snprintf(old, sizeof old, "%s.csv", s->o->resume ? s->o->resume : "");
     FILE *in = s->o->resume ? fopen(old, "r") : NULL;
+    if (!in && s->o->resume)
+        in = fopen(s->csv, "r");
     if (in) {
         char line[1024];
         while (fgets(line, sizeof line, in)) {
@@ -437,7 +509,11 @@ static void print_header(const session *s)
         printf("resuming %s: %llu epochs done, %llu/%zu images into epoch %llu, step %llu\n", s->o->resume,
                (unsigned long long)s->epoch, (unsigned long long)s->pos, s->split.ntrain,
                (unsigned long long)s->epoch + 1, (unsigned long long)s->step);
-    printf("checkpoint %s, log %s\n", s->o->out, s->csv);
+    if (s->split.nvalid > 0)
+        printf("checkpoint %s, log %s, best (by %s) %s\n", s->o->out, s->csv,
+               setting_specs[SETTING_es_monitor].words[c->es_monitor], s->best);
+    else
+        printf("checkpoint %s, log %s\n", s->o->out, s->csv);
     fflush(stdout);
 }
 
@@ -477,7 +553,32 @@ static float train_batch(session *s, size_t b)
 
 static int stopped_early(const session *s)
 {
-    return s->cfg.early_stopping > 0 && s->es.epochs_since >= (double)s->cfg.early_stopping;
+    return s->cfg.es_patience > 0 && s->es.epochs_since >= (double)s->cfg.es_patience;
+}
+
+static const char *monitor_name(const session *s)
+{
+    return s->cfg.es_monitor == MONITOR_VALID_ACC ? "validation accuracy" : "validation loss";
+}
+
+/* The monitored metric of a best score (the accuracy is kept negated). */
+static double monitor_value(const session *s, double score)
+{
+    return s->cfg.es_monitor == MONITOR_VALID_ACC ? -score : score;
+}
+
+/* After an epoch's validation: whether it is the best so far, by more than min_delta. */
+static int note_epoch(session *s, double vloss, double vacc)
+{
+    double score = s->cfg.es_monitor == MONITOR_VALID_ACC ? -vacc : vloss;
+    if (score < s->es.best - s->cfg.es_min_delta) {
+        s->es.best = score;
+        s->es.best_epoch = (double)s->epoch;
+        s->es.epochs_since = 0;
+        return 1;
+    }
+    s->es.epochs_since += 1;
+    return 0;
 }
 
 static int interrupted(session *s, char *err, size_t errlen)
@@ -486,9 +587,9 @@ static int interrupted(session *s, char *err, size_t errlen)
     fprintf(stderr, "%s: %s at epoch %llu, %llu/%zu images, step %llu: saving a checkpoint\n", s->o->prog,
             sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", (unsigned long long)s->epoch + 1,
             (unsigned long long)s->pos, s->split.ntrain, (unsigned long long)s->step);
-    if (save_checkpoint(s, err, errlen))
+    if (save_now(s, 1, err, errlen))
         return -1;
-    fprintf(stderr, "%s: saved %s; continue with --resume %s\n", s->o->prog, s->o->out, s->o->out);
+    fprintf(stderr, "%s: saved %s; continue with --resume %s\n", s->o->prog, s->last, s->last);
     return 128 + sig;
 }
 
@@ -520,7 +621,7 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
             rt_progress_end(&bar);
             char last[1200];
             if (s->saved)
-                snprintf(last, sizeof last, "the last good checkpoint is %s", s->o->out);
+                snprintf(last, sizeof last, "the last good checkpoint is %s", s->last);
             else
                 snprintf(last, sizeof last, "no checkpoint was saved");
             snprintf(err, errlen, "the loss is %s at epoch %llu, step %llu (batch %zu of the epoch, lr %g): training stopped; %s",
@@ -536,7 +637,7 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
         if (s->o->save_every > 0 && s->step % (uint64_t)s->o->save_every == 0) {
             s->sums.seconds += rt_clock_seconds() - t0;
             t0 = rt_clock_seconds();
-            if (save_checkpoint(s, err, errlen))
+            if (save_now(s, 1, err, errlen))
                 return 1;
         }
         if (stop_signal) {
@@ -547,9 +648,13 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
         }
     }
     rt_progress_end(&bar);
-    double vloss = 0, vacc = 0, tloss, tacc;
+    double vloss = 0, vacc = 0, mloss, macc = 0, tloss, tacc;
+    rt_eval_xform mixed = { NULL, c->eval_mixup, (uint64_t)c->seed };
     if (s->split.nvalid > 0 && rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.train, s->split.valid,
                                                    s->split.nvalid, &s->eb, &vloss, &vacc, NULL, err, errlen))
+        return 1;
+    if (c->eval_mixup > 0 && rt_trainer_evaluate_xformed(m, &s->net, &s->xf, &s->data.train, s->split.valid,
+                                                         s->split.nvalid, &mixed, &mloss, &macc, NULL, err, errlen))
         return 1;
     if (rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.test, NULL, 0, &s->eb, &tloss, &tacc, NULL, err, errlen))
         return 1;
@@ -560,27 +665,26 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
     s->epoch++;
     s->pos = 0;
     memset(&s->sums, 0, sizeof s->sums);
-    if (s->split.nvalid > 0) {
-        if (vloss < s->es.best_loss) {
-            s->es.best_loss = vloss;
-            s->es.best_epoch = (double)s->epoch;
-            s->es.epochs_since = 0;
-        } else {
-            s->es.epochs_since += 1;
-        }
-    }
-    char valid[64] = "valid -", vcsv[64] = ",";
+    int best = s->split.nvalid > 0 && note_epoch(s, vloss, vacc);
+    char valid[96] = "valid -", vcsv[64] = ",", mix[48] = "", mcsv[32] = "";
     if (s->split.nvalid > 0) {
         snprintf(valid, sizeof valid, "valid loss %.4f acc %.4f", vloss, vacc);
         snprintf(vcsv, sizeof vcsv, "%.6f,%.6f", vloss, vacc);
     }
-    printf("epoch %llu/%lld: train loss %.4f acc %.4f | %s | test acc %.4f | lr %.6g | %.1fs\n",
-           (unsigned long long)s->epoch, c->epochs, tr_loss, tr_acc, valid, tacc, s->lr, seconds);
+    if (c->eval_mixup > 0) {
+        snprintf(mix, sizeof mix, " mixed acc %.4f", macc);
+        snprintf(mcsv, sizeof mcsv, ",%.6f", macc);
+    }
+    printf("epoch %llu/%lld: train loss %.4f acc %.4f | %s%s | test acc %.4f | lr %.6g | %.1fs\n",
+           (unsigned long long)s->epoch, c->epochs, tr_loss, tr_acc, valid, mix, tacc, s->lr, seconds);
     fflush(stdout);
     char line[512];
-    snprintf(line, sizeof line, "%llu,%.6f,%.6f,%s,%.6f,%.9g,%.3f\n", (unsigned long long)s->epoch, tr_loss, tr_acc, vcsv,
-             tacc, s->lr, seconds);
-    if (csv_append(s, line, err, errlen) || save_checkpoint(s, err, errlen))
+    snprintf(line, sizeof line, "%llu,%.6f,%.6f,%s,%.6f,%.9g,%.3f%s\n", (unsigned long long)s->epoch, tr_loss, tr_acc,
+             vcsv, tacc, s->lr, seconds, mcsv);
+    /* The best first: a kill before the epoch's checkpoint reruns the epoch, which is
+     * then the best again and rewrites it. */
+    if (csv_append(s, line, err, errlen) || (best && save_checkpoint(s, s->best, err, errlen)) ||
+        save_now(s, 0, err, errlen))
         return 1;
     if (stop_signal) {
         int rc = interrupted(s, err, errlen);
@@ -601,6 +705,47 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* The log and the best checkpoint beside o->out (its {epoch} field removed); a fresh run
+ * drops an old run's best, a resumed one into another file takes the resumed one's. */
+static int start_files(session *s, char *err, size_t errlen)
+{
+    if (out_path(s->o->out, -1, s->base, sizeof s->base))
+        return rt_fail(err, errlen, "--out %s: the epoch field must be {epoch} or {epoch:0Nd}", s->o->out);
+    snprintf(s->csv, sizeof s->csv, "%s.csv", s->base);
+    snprintf(s->best, sizeof s->best, "%s.best", s->base);
+    snprintf(s->last, sizeof s->last, "%s", s->o->resume ? s->o->resume : "");
+    if (!s->o->resume) {
+        unlink(s->best);
+        return 0;
+    }
+    char from[1100];
+    snprintf(from, sizeof from, "%s.best", s->o->resume);
+    if (strcmp(from, s->best) != 0 && access(from, F_OK) == 0)
+        return copy_file(from, s->best, err, errlen);
+    return 0;
+}
+
+/* restore_best: the run ends with the best epoch's whole state, read back from
+ * CKPT.best and written as the run's checkpoint (for an {epoch} pattern, CKPT.best is
+ * the result). */
+static int restore_best(session *s, char *err, size_t errlen)
+{
+    if (!s->cfg.es_restore_best || s->es.best_epoch <= 0 || s->es.best_epoch == (double)s->epoch)
+        return 0;
+    rt_ckpt ck;
+    if (rt_ckpt_open(&ck, s->best, err, errlen))
+        return -1;
+    double best = s->es.best_epoch;
+    int rc = load_state(s, &ck, err, errlen);
+    rt_ckpt_close(&ck);
+    if (rc == 0 && !strstr(s->o->out, "{epoch"))
+        rc = save_checkpoint(s, s->o->out, err, errlen);
+    if (rc == 0)
+        printf("restored the best epoch, %.0f (%s %.4f), from %s\n", best, monitor_name(s),
+               monitor_value(s, s->es.best), s->best);
+    return rc;
+}
+
 int rt_train_run(const rt_model *m, const rt_train_options *o)
 {
     session s;
@@ -609,8 +754,7 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     s.o = o;
     char err[2048] = "";
     int rc = 0;
-    snprintf(s.csv, sizeof s.csv, "%s.csv", o->out);
-    if (session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
+    if (start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
         say_error(&s, "%s", err);
         session_close(&s);
         return 1;
@@ -620,12 +764,12 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     double test_acc = -1;
     install_handlers();
     if (stopped_early(&s))
-        printf("training stopped early at epoch %.0f (best validation loss %.4f at epoch %.0f); nothing to resume\n",
-               (double)s.epoch, s.es.best_loss, s.es.best_epoch);
+        printf("training stopped early at epoch %.0f (best %s %.4f at epoch %.0f); nothing to resume\n",
+               (double)s.epoch, monitor_name(&s), monitor_value(&s, s.es.best), s.es.best_epoch);
     if ((uint64_t)s.cfg.epochs <= s.epoch && o->resume)
         printf("%s has done %llu epochs, and the run is %lld epochs; nothing to train (--epochs N to go on)\n",
                o->resume, (unsigned long long)s.epoch, s.cfg.epochs);
-    if (!o->resume && s.cfg.epochs == 0 && save_checkpoint(&s, err, sizeof err)) {
+    if (!o->resume && s.cfg.epochs == 0 && save_now(&s, 0, err, sizeof err)) {
         say_error(&s, "%s", err);
         rc = 1;
     }
@@ -634,9 +778,15 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
         if (rc == 1)
             say_error(&s, "%s", err);
         if (rc == 0 && stopped_early(&s))
-            printf("early stopping: no better validation loss for %lld epochs (best %.4f at epoch %.0f); stopped\n",
-                   s.cfg.early_stopping, s.es.best_loss, s.es.best_epoch);
+            printf("early stopping: no better %s for %lld epochs (best %.4f at epoch %.0f); stopped\n",
+                   monitor_name(&s), s.cfg.es_patience, monitor_value(&s, s.es.best), s.es.best_epoch);
     }
+    if (rc == 0 && restore_best(&s, err, sizeof err)) {
+        say_error(&s, "%s", err);
+        rc = 1;
+    }
+    if (rc == 0 && s.cfg.es_restore_best)
+        test_acc = -1;   /* the restored weights' */
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (rc == 0 && test_acc < 0) {

@@ -274,6 +274,15 @@ static void test_config(void)
     set(&c, "early_stopping", "3");
     set(&c, "valid_split", "0");
     CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "validation set"), "early stopping: %s", err);
+    /* early_stopping = N (a model's, an old checkpoint's, --early-stopping N) is the group's patience */
+    CHECK(c.es_patience == 3 && rt_config_find("early_stopping") == &setting_specs[SETTING_es_patience] &&
+              rt_config_find("early-stopping-min-delta") == &setting_specs[SETTING_es_min_delta] &&
+              rt_config_find("augment") == NULL,
+          "the early_stopping shorthand");
+    set(&c, "early_stopping", "0");
+    set(&c, "eval_mixup", "0.2");
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "eval_mixup needs a validation set"),
+          "eval_mixup without validation: %s", err);
     printf("  ok: settings parse, print, read back, check\n");
 }
 
@@ -647,6 +656,66 @@ static int run_cli(const char *a1, const char *a2, const char *a3)
     return rt_trainer_main(&fake, argc, argv);
 }
 
+/* ---- evaluation on transformed data, on an oracle model ----
+ * The oracle sees the fraction m of white in an image and answers [1 - m, m]: images
+ * are all black (class 0) or all white (class 1), so a MixUp of a black and a white one
+ * is answered [lambda, 1 - lambda] (or the reverse): right for the label weighing more,
+ * and its loss against the mixed labels is the binary entropy of lambda. */
+
+static float oracle_eval(rt_net *net, const float *x, const int32_t *labels, int n, float *probs)
+{
+    (void)net;
+    double loss = 0;
+    for (int i = 0; i < n; i++) {
+        double m = 0;
+        for (int p = 0; p < 16; p++)
+            m += x[i * 16 + p] / 16.0;
+        probs[2 * i] = (float)(1 - m);
+        probs[2 * i + 1] = (float)m;
+        if (labels)
+            loss -= log(fmax(probs[2 * i + labels[i]], 1e-30));
+    }
+    return (float)(loss / n);
+}
+
+static void test_eval_xform(void)
+{
+    enum { N = 40 };
+    static uint8_t pixels[N * 16];
+    static int32_t labels[N];
+    for (int i = 0; i < N; i++) {
+        labels[i] = i % 3 == 0;
+        memset(pixels + i * 16, labels[i] ? 255 : 0, 16);
+    }
+    rt_dataset ds = { .n = N, .C = 1, .H = 4, .W = 4, .num_classes = 2, .pixels = pixels, .labels = labels };
+    rt_model m = { .name = "Oracle", .in_c = 1, .in_h = 4, .in_w = 4, .classes = 2, .max_batch = 8,
+                   .evaluate = oracle_eval };
+    rt_train_config c;
+    rt_config_init(&c);
+    rt_batch_xform xf;
+    rt_eval_buffers eb;
+    CHECK(rt_trainer_xform(&xf, &ds, &c, &m, err, sizeof err) == 0 && rt_eval_buffers_alloc(&eb, &m) == 0, "%s", err);
+    double l0, a0, l1, a1, l2, a2, l3, a3;
+    rt_eval_xform none = { NULL, 0, 1 }, mix = { NULL, 0.4, 1 }, other = { NULL, 0.4, 2 };
+    CHECK(rt_trainer_evaluate(&m, NULL, &xf, &ds, NULL, 0, &eb, &l0, &a0, NULL, err, sizeof err) == 0 &&
+              rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &none, &l1, &a1, NULL, err, sizeof err) == 0 &&
+              l0 == l1 && a0 == a1 && a0 == 1.0,
+          "no transform: %g %g, as plain %g %g", l1, a1, l0, a0);
+    uint64_t conf[4] = { 0 };
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &mix, &l2, &a2, conf, err, sizeof err) == 0 &&
+              a2 == 1.0 && l2 > 0.05 && l2 < log(2.0) && conf[1] == 0 && conf[2] == 0 && conf[0] + conf[3] == N,
+          "mixed: accuracy %g against the label weighing more, loss %g (an entropy), confusion %llu %llu %llu %llu", a2,
+          l2, (unsigned long long)conf[0], (unsigned long long)conf[1], (unsigned long long)conf[2],
+          (unsigned long long)conf[3]);
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &mix, &l3, &a3, NULL, err, sizeof err) == 0 && l3 == l2,
+          "mixed again: loss %g, first %g", l3, l2);
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &other, &l3, &a3, NULL, err, sizeof err) == 0 && l3 != l2,
+          "another seed: loss %g, as the first seed's %g", l3, l2);
+    rt_eval_buffers_free(&eb);
+    printf("  ok: evaluation unchanged without a transform; MixUp'ed: accuracy against the label weighing more, "
+           "loss against the mixed labels, seeded\n");
+}
+
 static void test_cli(void)
 {
     /* the help goes to stdout: keep the test log short */
@@ -689,6 +758,7 @@ int main(void)
     test_augment();
     test_sampling();
     test_images();
+    test_eval_xform();
     test_cli();
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
