@@ -16,7 +16,8 @@ endif
 WARN    := -Wall -Wextra -Werror
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS)
 RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
-LDLIBS  := -lopenblas -lzip -lz -lpng -lm
+# PLplot draws the trainer's plots (runtime/plot); its cairo driver is loaded at run time.
+LDLIBS  := -lopenblas -lzip -lz -lpng -lplplot -lm
 
 CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard compiler/ops/*.c)
 # common/: facts the compiler and the runtime share (the train settings, did-you-mean),
@@ -26,7 +27,7 @@ CM_HDR  := $(wildcard common/*.h common/*.def)
 CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o $(CM_OBJ)
 # The runtime's layers, each a folder and a library depending only on the ones before it
 # (runtime/netc_rt.h); libnetcrt.a is all of them, for the trainers and the tests.
-RT_LAYERS := core kernels io trainer
+RT_LAYERS := core kernels io plot trainer
 RT_SRC  := $(foreach l,$(RT_LAYERS),$(wildcard runtime/$(l)/*.c))
 RT_OBJ  := $(RT_SRC:runtime/%.c=$(B)/rt/%.o)
 RT_HDR  := runtime/netc_rt.h $(wildcard runtime/*/*.h)

@@ -251,7 +251,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     if (rc == 0) {
         const char *cc = getenv("CC") ? getenv("CC") : "cc";
         char *argv[] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
-                         model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lm", NULL };
+                         model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm", NULL };
         rc = run_program(argv);
         if (rc)
             fprintf(stderr, "netc: compiling the trainer failed (generated sources kept in %s)\n", dir);

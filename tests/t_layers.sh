@@ -2,7 +2,7 @@
 # The runtime's layers (runtime/netc_rt.h): each library needs only the layers below it,
 # and a generated model needs only the core and kernel layers.
 #  1. For each layer library, every rt_* symbol it uses but does not define must be
-#     defined by a layer below it (core < kernels < io < trainer).
+#     defined by a layer below it (core < kernels < io < plot < trainer).
 #  2. Every model in models/ compiles and links with tests/harness/model_only.c against
 #     build/libnetcrt_kernels.a build/libnetcrt_core.a -lopenblas -lm and nothing else,
 #     and then trains (the harness checks that the loss falls).
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-layers=(core kernels io trainer)
+layers=(core kernels io plot trainer)
 defined() { nm --defined-only -g "build/libnetcrt_$1.a" 2>/dev/null | awk 'NF==3 {print $3}'; }
 for i in "${!layers[@]}"; do
   l=${layers[$i]}

@@ -18,24 +18,6 @@
 #include "rt_trainer.h"
 #include "../../common/suggest.h"
 
-typedef struct {
-    const char *name;          /* without "--" */
-    const char *arg;           /* the value's name; NULL: a flag */
-    const char *help;
-} cli_option;
-
-typedef struct {
-    const char *name;
-    const char *synopsis;
-    const char *summary;
-    const cli_option *options;
-    int noptions;
-    const char *settings;      /* takes the train settings whose key starts so as options ("": all) */
-    int files;                 /* takes FILE arguments */
-    int (*run)(const rt_model *m, const rt_cli_args *a);
-    const char *details;
-} cli_command;
-
 static int cmd_train(const rt_model *m, const rt_cli_args *a);
 
 static const cli_option train_options[] = {
@@ -96,6 +78,9 @@ static const cli_command commands[] = {
       "overrides, as train takes them (--schedule-t-0 250 --schedule-unit step ...)." },
     { "info", "info [--ckpt CKPT]", "describe the model, or a checkpoint", info_options, NOPT(info_options), 0, 0,
       rt_cmd_info, NULL },
+    /* plot has kinds, each a command of its own (cli_plot.c): rt_cmd_plot parses them */
+    { "plot", "plot KIND [OPTIONS]", "draw curves, confusion, samples, errors, weights or filters as PNG or SVG", NULL, 0,
+      NULL, 0, NULL, NULL },
 };
 #define NCOMMANDS NOPT(commands)
 
@@ -243,9 +228,7 @@ static int record(rt_cli_args *a, const cli_command *c, const char *name, const 
     return 0;
 }
 
-/* Parses argv[first..argc) for command c.  Returns 0, 1 after printing help, 2 on a
- * usage error (reported). */
-static int parse_args(const rt_model *m, const cli_command *c, int argc, char **argv, int first, rt_cli_args *a)
+int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv, int first, rt_cli_args *a)
 {
     a->files = argv + first;   /* positional arguments are compacted here, in place */
     a->nfiles = 0;
@@ -415,10 +398,12 @@ int rt_trainer_main(const rt_model *m, int argc, char **argv)
         print_program_help(stdout, m, a.prog);
         return 0;
     }
+    if (!strcmp(name, "plot"))
+        return rt_cmd_plot(m, argc, argv, a.prog);
     for (int i = 0; i < NCOMMANDS; i++) {
         if (strcmp(commands[i].name, name))
             continue;
-        int rc = parse_args(m, &commands[i], argc, argv, 2, &a);
+        int rc = rt_cli_parse(m, &commands[i], argc, argv, 2, &a);
         if (rc == 1)
             return 0;
         if (rc)
@@ -432,7 +417,7 @@ int rt_trainer_main(const rt_model *m, int argc, char **argv)
     if (best)
         fprintf(stderr, "%s: unknown command '%s'; did you mean '%s'?\n", a.prog, name, best);
     else
-        fprintf(stderr, "%s: unknown command '%s' (commands: train, eval, predict, export, schedule, info; see %s --help)\n", a.prog,
+        fprintf(stderr, "%s: unknown command '%s' (commands: train, eval, predict, export, schedule, plot, info; see %s --help)\n", a.prog,
                 name, a.prog);
     return 2;
 }

@@ -1,5 +1,5 @@
 /* rt_trainer.h -- the trainer layer of the runtime (runtime/trainer/): the program
- * `netc build` makes of a model.  Depends on every layer below (io, kernels, core).
+ * `netc build` makes of a model.  Depends on every layer below (plot, io, kernels, core).
  *
  * A built trainer is the generated model plus a two-line main that calls
  * rt_trainer_main with the model's rt_model table.  Everything else -- the command
@@ -15,6 +15,7 @@
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
  *   eval_xform.c     evaluation on augmented or MixUp'ed data
  *   cli_eval.c       the `eval`, `predict`, `export` and `info` commands
+ *   cli_plot.c       the `plot` command: its figures drawn by the plot layer (runtime/plot)
  * Functions below the program's entry point are the trainer's internals, declared
  * here (a section per file) so that tests/unit/test_trainer.c can reach them. */
 #ifndef NETC_RT_TRAINER_H
@@ -247,6 +248,29 @@ typedef struct {
 
 /* The value of option `name` as last given, or NULL. */
 const char *rt_cli_get(const rt_cli_args *a, const char *name);
+
+/* A command: its options, help and what runs it. */
+typedef struct {
+    const char *name;          /* without "--" */
+    const char *arg;           /* the value's name; NULL: a flag */
+    const char *help;
+} cli_option;
+
+typedef struct {
+    const char *name;
+    const char *synopsis;
+    const char *summary;
+    const cli_option *options;
+    int noptions;
+    const char *settings;      /* takes the train settings whose key starts so as options ("": all) */
+    int files;                 /* takes FILE arguments */
+    int (*run)(const rt_model *m, const rt_cli_args *a);
+    const char *details;
+} cli_command;
+
+/* Parses argv[first..argc) for command c into a (a->prog set by the caller).  Returns
+ * 0, 1 after printing help, 2 on a usage error (reported). */
+int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv, int first, rt_cli_args *a);
 int rt_cmd_eval(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_predict(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_export(const rt_model *m, const rt_cli_args *a);
@@ -254,6 +278,8 @@ int rt_cmd_info(const rt_model *m, const rt_cli_args *a);
 /* `schedule [--steps-per-epoch S] [SETTINGS]`: the lr of each step or epoch as CSV
  * (train_schedule.c). */
 int rt_cmd_schedule(const rt_model *m, const rt_cli_args *a);
+/* `PROG plot KIND [OPTIONS]` (cli_plot.c): argv is the whole command line. */
+int rt_cmd_plot(const rt_model *m, int argc, char **argv, const char *prog);
 
 /* ---- the train command (train_loop.c) ----
  * Options already parsed: cfg holds the model's settings with the command line's
