@@ -13,7 +13,7 @@
 
 static const ArgSpec conv2d_args[] = {
     REQUIRED("out", A_INT), REQUIRED("kernel", A_INT), OPTIONAL("stride", A_INT, 1),
-    OPTIONAL("pad", A_PAD, 0), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS, END_ARGS,
+    OPTIONAL("pad", A_PAD, 0), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS END_ARGS,
 };
 
 void conv_padding(const GNode *n, const Shape *in, int pad[4])

@@ -5,8 +5,9 @@
  * backward that reads the input, and the weight's and bias's regularisers (ops.c). */
 #include "ops_impl.h"
 
-static const ArgSpec dense_args[] = { REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS,
-                                          END_ARGS };
+static const ArgSpec dense_args[] = {
+    REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS END_ARGS,
+};
 
 static bool shape_dense(const Graph *g, GNode *n, ShapeError *e)
 {

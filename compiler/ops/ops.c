@@ -151,10 +151,10 @@ bool need_range(const GNode *n, const char *arg, double lo, bool lo_open, double
                       op_table[n->op].name, arg, lo_open ? '(' : '[', lo, hi, hi_open ? ')' : ']', v);
 }
 
-/* The regularisers: argument, the parameter it acts on, the kernel's penalty. */
-static const struct { const char *arg, *param, *kind; } regularisers[] = {
-    { "l2", "weight", "l2" }, { "l1", "weight", "l1" }, { "bias_l2", "bias", "l2" }, { "bias_l1", "bias", "l1" },
-};
+/* The regularisers (ops_impl.h): argument, the parameter it acts on, the kernel's penalty. */
+#define REGULARISER_TERM(arg, param, kind) { arg, param, kind },
+static const struct { const char *arg, *param, *kind; } regularisers[] = { REGULARISERS(REGULARISER_TERM) };
+#undef REGULARISER_TERM
 enum { NREGULARISERS = sizeof regularisers / sizeof regularisers[0] };
 
 bool need_regularisers(const GNode *n, ShapeError *e)

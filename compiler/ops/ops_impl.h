@@ -25,12 +25,15 @@
 #define OPTIONAL(name, type, def) { name, type, false, def, NULL, false }
 #define KEYWORD(name, type, def) { name, type, false, def, NULL, true }
 #define END_ARGS { NULL, A_INT, false, 0, NULL, false }
-/* The per-layer regularisers of a layer with a weight and a bias (conv2d, dense): each
- * a factor >= 0, 0 (off) by default, keyword only; Keras's kernel_regularizer and
- * bias_regularizer. */
-#define REGULARISER_ARGS \
-    KEYWORD("l2", A_FLOAT, 0), KEYWORD("l1", A_FLOAT, 0), KEYWORD("bias_l2", A_FLOAT, 0), \
-    KEYWORD("bias_l1", A_FLOAT, 0)
+/* The per-layer regularisers of a layer with a weight and a bias (conv2d, dense), one
+ * X(argument, the parameter it acts on, its kernel rt_KIND_penalty) each: a factor
+ * >= 0, 0 (off) by default, keyword only; Keras's kernel_regularizer and
+ * bias_regularizer.  REGULARISER_ARGS are their entries in an argument schema, each
+ * with its comma: `..., REGULARISER_ARGS END_ARGS`. */
+#define REGULARISERS(X) \
+    X("l2", "weight", "l2") X("l1", "weight", "l1") X("bias_l2", "bias", "l2") X("bias_l1", "bias", "l1")
+#define REGULARISER_ARG(arg, param, kind) KEYWORD(arg, A_FLOAT, 0),
+#define REGULARISER_ARGS REGULARISERS(REGULARISER_ARG)
 
 extern const ArgSpec no_args[];
 
