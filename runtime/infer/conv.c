@@ -26,9 +26,12 @@
  *    vectors, each row's spill overwritten by the next row).
  *
  * Bias is each sum's starting value and ReLU is applied as the tile is stored, so every
- * output is bias + the taps in (c, i, j) order, as in rt_conv2d_forward_ref.  Other
- * strides take a plain loop over the same plane, tap by tap over an output row (the
- * same order of sums). */
+ * output is bias + the taps in (c, i, j) order, as in rt_conv2d_forward_ref.  The
+ * channel-vectorised tiles take any stride (each tile's inputs are then every stride-th
+ * value of a plane row), and an unpadded convolution there reads the image itself, with
+ * no plane (1x1 projections).  The pixel tiles are for stride 1; other strides on the
+ * portable path, or with K not a multiple of the vector width, take a plain loop over
+ * the plane, tap by tap over an output row (the same order of sums). */
 #include <string.h>
 #include "netc_infer.h"
 #include "infer_simd.h"
@@ -292,21 +295,23 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * gives each vector of channels with one load, each input value is broadcast once per
  * tap and multiplies KV vectors, and no lane is ever junk.  Per tap: KV loads, P
  * broadcasts, P*KV fused multiply-adds.  The sums (positions x channels) are then
- * transposed into out through a small buffer.  Used at stride 1 wherever K allows:
+ * transposed into out through a small buffer.  Used at every stride wherever K allows
+ * (at stride 2 it ran ResNetSmall's strided 3x3 and 1x1 convolutions 20x faster than
+ * the plain loop, 382 -> 20 us and 65 -> 4 us):
  * even on the 1-channel first layers, where the transposition costs about as much as
  * the sums, it was as fast as the pixel tiles with gcc and 1.5-2x faster with clang
  * (whose pixel tiles stall there reloading the wide buffer just stored). */
 #if NETC_VW > 1
 static int netc_conv_cv_fits(const netc_conv_desc *d)
 {
-    return d->stride == 1 && d->K % NETC_VW == 0;
+    return d->K % NETC_VW == 0;
 }
 
 /* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1. */
 typedef struct {
     const float *plane, *packed, *bias;
     float *tmp;  /* [p][kv*VW] */
-    size_t C, kh, kw, WP, plane_stride, K;
+    size_t C, kh, kw, WP, plane_stride, K, stride;
     int relu;
 } netc_cv_job;
 
@@ -329,7 +334,7 @@ NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_
                 for (int v = 0; v < kv; v++)
                     wv[v] = netc_vf_load(w + (size_t)v * NETC_VW);
                 for (int q = 0; q < p; q++) {
-                    netc_vf xb = netc_vf_set1(row[q]);
+                    netc_vf xb = netc_vf_set1(row[(size_t)q * jb->stride]);
                     for (int v = 0; v < kv; v++)
                         acc[q][v] = netc_vf_fma(xb, wv[v], acc[q][v]);
                 }
@@ -390,8 +395,9 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
 {
     size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW, OHW = OH * OW;
     size_t tiles = (OW + NETC_CV_P - 1) / NETC_CV_P, P = (OW + tiles - 1) / tiles;
+    size_t s = (size_t)d->stride;
     netc_cv_job jb = { plane, packed, bias, tmp, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
-                       g->WP, g->plane, K, act == NETC_ACT_RELU };
+                       g->WP, g->plane, K, s, act == NETC_ACT_RELU };
     size_t step;
     for (size_t k0 = k_lo; k0 < k_hi; k0 += step) {
         step = k_hi - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
@@ -400,9 +406,9 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
                 int p = (int)(OW - ow0 < P ? OW - ow0 : P);
                 float *yt = y + oh * OW + ow0;
                 if (step == 2 * NETC_VW)
-                    netc_cv_tile_2(&jb, yt, OHW, k0, oh * g->WP + ow0, p);
+                    netc_cv_tile_2(&jb, yt, OHW, k0, (oh * g->WP + ow0) * s, p);
                 else
-                    netc_cv_tile_1(&jb, yt, OHW, k0, oh * g->WP + ow0, p);
+                    netc_cv_tile_1(&jb, yt, OHW, k0, (oh * g->WP + ow0) * s, p);
             }
     }
 }
@@ -505,12 +511,19 @@ void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, co
         im.align = 2 * NETC_VW;
     else if (d->stride == 1)
         im.align = NETC_MR;
+    /* the channel tiles read only the taps of real outputs: unpadded, the image is
+     * its own plane */
+    int direct = cv && !(d->pad_t | d->pad_l | d->pad_b | d->pad_r);
     if (par && par->tasks > 1)
         im.tasks = par->tasks;
-    memset(work, 0, g.plane_floats * sizeof(float));
+    if (!direct)
+        memset(work, 0, g.plane_floats * sizeof(float));
     for (size_t n = 0; n < (size_t)N; n++) {
         im.y = out + n * out_size;
-        netc_conv_fill_plane(work, inp + n * in_size, d, &g);
+        if (direct)
+            im.plane = inp + n * in_size;
+        else
+            netc_conv_fill_plane(work, inp + n * in_size, d, &g);
         if (im.tasks > 1)
             par->run(par->pool, netc_conv_task, &im, im.tasks);
         else
