@@ -455,6 +455,10 @@ int main(int argc, char **argv)
     conv_row("SimpleNet conv2 32->32 3x3 p1 28x28", 32, 28, 32, 3, 1, 1, 0);
     conv_row("SimpleNet conv3 32->64 3x3 p1 14x14 +relu", 32, 14, 64, 3, 1, 1, 1);
     conv_row("SimpleNet conv4 64->64 3x3 p1 14x14", 64, 14, 64, 3, 1, 1, 0);
+    conv_row("KerasCNN conv2 32->64 3x3 13x13", 32, 13, 64, 3, 1, 0, 0);
+    conv_row("KerasCNN conv3 64->64 3x3 5x5", 64, 5, 64, 3, 1, 0, 0);
+    conv_row("LeNetDeep conv3 32->64 3x3 p1 7x7", 32, 7, 64, 3, 1, 1, 0);
+    conv_row("LeNetDeep conv4 64->128 3x3 p1 3x3", 64, 3, 128, 3, 1, 1, 0);
     conv_row("ResNetSmall 16->16 3x3 p1 28x28", 16, 28, 16, 3, 1, 1, 0);
     conv_row("ResNetSmall 16->32 3x3 s2 p1 28x28", 16, 28, 32, 3, 2, 1, 0);
     conv_row("ResNetSmall 16->32 1x1 s2 28x28", 16, 28, 32, 1, 2, 0, 0);

@@ -307,7 +307,8 @@ static int netc_conv_cv_fits(const netc_conv_desc *d)
     return d->K % NETC_VW == 0;
 }
 
-/* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1. */
+/* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1, their first
+ * taps at plane offsets x0 + q*stride; or, flat, at off[q] (outputs of several rows). */
 typedef struct {
     const float *plane, *packed, *bias;
     float *tmp;  /* [p][kv*VW] */
@@ -316,7 +317,7 @@ typedef struct {
 } netc_cv_job;
 
 NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, int kv,
-                              size_t x0, int p)
+                              size_t x0, const size_t *off, int flat, int p)
 {
     netc_vf acc[NETC_CV_P][2];
     for (int v = 0; v < kv; v++) {
@@ -327,14 +328,14 @@ NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_
     const float *w = jb->packed + k0;
     for (size_t c = 0; c < jb->C; c++)
         for (size_t i = 0; i < jb->kh; i++) {
-            const float *row = jb->plane + c * jb->plane_stride + i * jb->WP + x0;
+            const float *row = jb->plane + c * jb->plane_stride + i * jb->WP + (flat ? 0 : x0);
             for (size_t j = 0; j < jb->kw; j++, w += jb->K, row++) {
                 NETC_PTR_PIN(row);
                 netc_vf wv[2];
                 for (int v = 0; v < kv; v++)
                     wv[v] = netc_vf_load(w + (size_t)v * NETC_VW);
                 for (int q = 0; q < p; q++) {
-                    netc_vf xb = netc_vf_set1(row[(size_t)q * jb->stride]);
+                    netc_vf xb = netc_vf_set1(row[flat ? off[q] : (size_t)q * jb->stride]);
                     for (int v = 0; v < kv; v++)
                         acc[q][v] = netc_vf_fma(xb, wv[v], acc[q][v]);
                 }
@@ -353,24 +354,24 @@ NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_
 
 /* The tile with p as a constant (1..NETC_CV_P), kv 2 or 1. */
 NETC_INLINE void netc_cv_tile_kv(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, int kv,
-                                 size_t x0, int p)
+                                 size_t x0, const size_t *off, int flat, int p)
 {
     switch (p) {
-    case 1: netc_cv_tile(jb, y, OHW, k0, kv, x0, 1); break;
-    case 2: netc_cv_tile(jb, y, OHW, k0, kv, x0, 2); break;
-    case 3: netc_cv_tile(jb, y, OHW, k0, kv, x0, 3); break;
-    case 4: netc_cv_tile(jb, y, OHW, k0, kv, x0, 4); break;
-    case 5: netc_cv_tile(jb, y, OHW, k0, kv, x0, 5); break;
-    case 6: netc_cv_tile(jb, y, OHW, k0, kv, x0, 6); break;
+    case 1: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 1); break;
+    case 2: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 2); break;
+    case 3: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 3); break;
+    case 4: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 4); break;
+    case 5: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 5); break;
+    case 6: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 6); break;
 #if NETC_CV_P > 6
-    case 7: netc_cv_tile(jb, y, OHW, k0, kv, x0, 7); break;
-    case 8: netc_cv_tile(jb, y, OHW, k0, kv, x0, 8); break;
-    case 9: netc_cv_tile(jb, y, OHW, k0, kv, x0, 9); break;
-    case 10: netc_cv_tile(jb, y, OHW, k0, kv, x0, 10); break;
-    case 11: netc_cv_tile(jb, y, OHW, k0, kv, x0, 11); break;
-    case 12: netc_cv_tile(jb, y, OHW, k0, kv, x0, 12); break;
-    case 13: netc_cv_tile(jb, y, OHW, k0, kv, x0, 13); break;
-    case 14: netc_cv_tile(jb, y, OHW, k0, kv, x0, 14); break;
+    case 7: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 7); break;
+    case 8: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 8); break;
+    case 9: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 9); break;
+    case 10: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 10); break;
+    case 11: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 11); break;
+    case 12: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 12); break;
+    case 13: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 13); break;
+    case 14: netc_cv_tile(jb, y, OHW, k0, kv, x0, off, flat, 14); break;
 #endif
     default: break;
     }
@@ -378,17 +379,46 @@ NETC_INLINE void netc_cv_tile_kv(const netc_cv_job *jb, float *y, size_t OHW, si
 
 static void netc_cv_tile_2(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, size_t x0, int p)
 {
-    netc_cv_tile_kv(jb, y, OHW, k0, 2, x0, p);
+    netc_cv_tile_kv(jb, y, OHW, k0, 2, x0, NULL, 0, p);
 }
 
 static void netc_cv_tile_1(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, size_t x0, int p)
 {
-    netc_cv_tile_kv(jb, y, OHW, k0, 1, x0, p);
+    netc_cv_tile_kv(jb, y, OHW, k0, 1, x0, NULL, 0, p);
+}
+
+static void netc_cv_tile_2_flat(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, const size_t *off, int p)
+{
+    netc_cv_tile_kv(jb, y, OHW, k0, 2, 0, off, 1, p);
+}
+
+/* Channels k0 .. k0 + 2*VW - 1 of y [K,OH,OW] when a row is shorter than a tile: the
+ * OH*OW outputs numbered row after row, in near-equal tiles of consecutive outputs
+ * that may span rows; off[q] is output q's first tap in the plane. */
+static void netc_conv_cv_flat(float *y, const netc_cv_job *jb, const netc_conv_desc *d,
+                              const netc_conv_geom *g, size_t k0)
+{
+    size_t OW = (size_t)d->OW, OHW = (size_t)d->OH * OW, s = (size_t)d->stride;
+    size_t tiles = (OHW + NETC_CV_P - 1) / NETC_CV_P, P = (OHW + tiles - 1) / tiles;
+    size_t oh = 0, ow = 0, off[NETC_CV_P];
+    for (size_t q0 = 0; q0 < OHW; q0 += P) {
+        int p = (int)(OHW - q0 < P ? OHW - q0 : P);
+        for (int q = 0; q < p; q++) {
+            off[q] = (oh * g->WP + ow) * s;
+            if (++ow == OW) {
+                ow = 0;
+                oh++;
+            }
+        }
+        netc_cv_tile_2_flat(jb, y + q0, OHW, k0, off, p);
+    }
 }
 
 /* Channels [k_lo, k_hi) of y [K,OH,OW] of one image (k_lo a multiple of 2 vectors):
- * each output row in ceil(OW/P) near-equal tiles, for each block of 2 vectors of
- * channels. */
+ * for each block of 2 vectors of channels (or the last single one), each output row
+ * in ceil(OW/P) near-equal tiles, or flat tiles across rows when a row is shorter
+ * than a tile (2 vectors only: with one, the offsets' loads cost more than the fuller
+ * tile gains). */
 static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *packed,
                          const float *bias, const netc_conv_desc *d, const netc_conv_geom *g,
                          int act, size_t k_lo, size_t k_hi)
@@ -401,6 +431,10 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
     size_t step;
     for (size_t k0 = k_lo; k0 < k_hi; k0 += step) {
         step = k_hi - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
+        if (step == 2 * NETC_VW && OW < NETC_CV_P) {
+            netc_conv_cv_flat(y, &jb, d, g, k0);
+            continue;
+        }
         for (size_t oh = 0; oh < OH; oh++)
             for (size_t ow0 = 0; ow0 < OW; ow0 += P) {
                 int p = (int)(OW - ow0 < P ? OW - ow0 : P);
