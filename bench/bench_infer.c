@@ -455,6 +455,7 @@ int main(int argc, char **argv)
     conv_row("SimpleNet conv2 32->32 3x3 p1 28x28", 32, 28, 32, 3, 1, 1, 0);
     conv_row("SimpleNet conv3 32->64 3x3 p1 14x14 +relu", 32, 14, 64, 3, 1, 1, 1);
     conv_row("SimpleNet conv4 64->64 3x3 p1 14x14", 64, 14, 64, 3, 1, 1, 0);
+    conv_row("KerasCNN conv1 1->32 3x3 28x28 +relu", 1, 28, 32, 3, 1, 0, 1);
     conv_row("KerasCNN conv2 32->64 3x3 13x13", 32, 13, 64, 3, 1, 0, 0);
     conv_row("KerasCNN conv3 64->64 3x3 5x5", 64, 5, 64, 3, 1, 0, 0);
     conv_row("LeNetDeep conv3 32->64 3x3 p1 7x7", 32, 7, 64, 3, 1, 1, 0);

@@ -11,7 +11,8 @@
  * c*HP*WP + (oh + i)*WP + ow + j, so the kernels need no bounds tests.  Two tilings,
  * each keeping its sums in registers over all C*kh*kw taps:
  *
- *  - channel-vectorised (SIMD paths, K a multiple of the vector width): a tile is up
+ *  - channel-vectorised (SIMD paths, K a multiple of the vector width, 16 taps or more
+ *    at stride 1): a tile is up
  *    to NETC_CV_P consecutive outputs of one row x 2 vectors of output channels; per
  *    tap, 2 weight-vector loads, one broadcast per output and 2 fused multiply-adds
  *    per output.  No lane is wasted.  The sums are transposed into out through a small
@@ -297,14 +298,15 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * broadcasts, P*KV fused multiply-adds.  The sums (positions x channels) are then
  * transposed into out through a small buffer.  Used at every stride wherever K allows
  * (at stride 2 it ran ResNetSmall's strided 3x3 and 1x1 convolutions 20x faster than
- * the plain loop, 382 -> 20 us and 65 -> 4 us):
- * even on the 1-channel first layers, where the transposition costs about as much as
- * the sums, it was as fast as the pixel tiles with gcc and 1.5-2x faster with clang
- * (whose pixel tiles stall there reloading the wide buffer just stored). */
+ * the plain loop, 382 -> 20 us and 65 -> 4 us), except at stride 1 with fewer than 16
+ * taps (the 3x3 1-channel first layers), where the transposition costs more than the
+ * sums: the pixel tiles ran those in 11.8 us where these took 13.6-16 with gcc (with
+ * clang it is a wash: 8.5 against 9.9 for the Keras CNN's, 12.8 against 11.6 for
+ * SimpleNet's). */
 #if NETC_VW > 1
 static int netc_conv_cv_fits(const netc_conv_desc *d)
 {
-    return d->K % NETC_VW == 0;
+    return d->K % NETC_VW == 0 && (d->stride != 1 || d->C * d->kh * d->kw >= 16);
 }
 
 /* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1, their first
