@@ -12,10 +12,9 @@
  * each keeping its sums in registers over all C*kh*kw taps:
  *
  *  - channel-vectorised (SIMD paths, K a multiple of the vector width, 16 taps or more
- *    at stride 1): a tile is up
- *    to NETC_CV_P consecutive outputs of one row x 2 vectors of output channels; per
- *    tap, 2 weight-vector loads, one broadcast per output and 2 fused multiply-adds
- *    per output.  No lane is wasted.  The sums are transposed into out through a small
+ *    at stride 1): a tile is up to NETC_CV_P consecutive outputs of one row (or, flat,
+ *    across short rows) x 2 vectors of output channels; per tap, 2 weight-vector
+ *    loads, one broadcast per output and 2 fused multiply-adds per output.  No lane is wasted.  The sums are transposed into out through a small
  *    buffer.
  *  - pixel-vectorised (every other case, and the portable path): a tile is NETC_MR = 4
  *    output channels x up to NETC_NV vectors of outputs; per tap, NV vector loads of
