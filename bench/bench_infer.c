@@ -190,12 +190,12 @@ static void conv_rt(void *p)
         rt_relu_forward(c->y, c->y, (size_t)c->rd.K * c->rd.OH * c->rd.OW);
 }
 
-static conv_ctx conv_make(int C, int H, int K, int k, int pad, int act)
+static conv_ctx conv_make(int C, int H, int K, int k, int stride, int pad, int act)
 {
-    int O = H + 2 * pad - k + 1;
+    int O = (H + 2 * pad - k) / stride + 1;
     conv_ctx c;
-    netc_conv_desc nd = { C, H, H, K, k, k, 1, pad, pad, pad, pad, O, O };
-    rt_conv_desc rd = { C, H, H, K, k, k, 1, pad, pad, pad, pad, O, O };
+    netc_conv_desc nd = { C, H, H, K, k, k, stride, pad, pad, pad, pad, O, O };
+    rt_conv_desc rd = { C, H, H, K, k, k, stride, pad, pad, pad, pad, O, O };
     c.nd = nd;
     c.rd = rd;
     c.x = random_floats((size_t)C * H * H);
@@ -212,9 +212,9 @@ static conv_ctx conv_make(int C, int H, int K, int k, int pad, int act)
     return c;
 }
 
-static void conv_row(const char *name, int C, int H, int K, int k, int pad, int act)
+static void conv_row(const char *name, int C, int H, int K, int k, int stride, int pad, int act)
 {
-    conv_ctx c = conv_make(C, H, K, k, pad, act);
+    conv_ctx c = conv_make(C, H, K, k, stride, pad, act);
     char label[96];
     double gflop = 2e-9 * K * C * k * k * c.nd.OH * c.nd.OW;
     snprintf(label, sizeof label, "%s (%.1f MFLOP)", name, gflop * 1e3);
@@ -331,7 +331,7 @@ static void net_conv(net *t, int C, int H, int K, int k, int pad, int bn, int fu
 {
     layer *l = &t->l[t->n++];
     memset(l, 0, sizeof *l);
-    l->conv = conv_make(C, H, K, k, pad, fuse_relu ? NETC_ACT_RELU : NETC_ACT_NONE);
+    l->conv = conv_make(C, H, K, k, 1, pad, fuse_relu ? NETC_ACT_RELU : NETC_ACT_NONE);
     l->has_bn = bn;
     l->relu_after = !fuse_relu;
     if (bn) {
@@ -449,12 +449,27 @@ int main(int argc, char **argv)
 {
     only = argc > 1 ? argv[1] : NULL;
     printf("netc_infer SIMD path: %s; batch 1; median of repeated calls\n", netc_infer_simd());
-    conv_row("LeNetBN conv1 1->16 5x5 p2 28x28", 1, 28, 16, 5, 2, 0);
-    conv_row("LeNetBN conv2 16->32 5x5 p2 14x14", 16, 14, 32, 5, 2, 0);
-    conv_row("SimpleNet conv1 1->32 3x3 p1 28x28 +relu", 1, 28, 32, 3, 1, 1);
-    conv_row("SimpleNet conv2 32->32 3x3 p1 28x28", 32, 28, 32, 3, 1, 0);
-    conv_row("SimpleNet conv3 32->64 3x3 p1 14x14 +relu", 32, 14, 64, 3, 1, 1);
-    conv_row("SimpleNet conv4 64->64 3x3 p1 14x14", 64, 14, 64, 3, 1, 0);
+    conv_row("LeNetBN conv1 1->16 5x5 p2 28x28", 1, 28, 16, 5, 1, 2, 0);
+    conv_row("LeNetBN conv2 16->32 5x5 p2 14x14", 16, 14, 32, 5, 1, 2, 0);
+    conv_row("SimpleNet conv1 1->32 3x3 p1 28x28 +relu", 1, 28, 32, 3, 1, 1, 1);
+    conv_row("SimpleNet conv2 32->32 3x3 p1 28x28", 32, 28, 32, 3, 1, 1, 0);
+    conv_row("SimpleNet conv3 32->64 3x3 p1 14x14 +relu", 32, 14, 64, 3, 1, 1, 1);
+    conv_row("SimpleNet conv4 64->64 3x3 p1 14x14", 64, 14, 64, 3, 1, 1, 0);
+    conv_row("KerasCNN conv1 1->32 3x3 28x28 +relu", 1, 28, 32, 3, 1, 0, 1);
+    conv_row("KerasCNN conv2 32->64 3x3 13x13", 32, 13, 64, 3, 1, 0, 0);
+    conv_row("KerasCNN conv3 64->64 3x3 5x5", 64, 5, 64, 3, 1, 0, 0);
+    conv_row("LeNetDeep conv3 32->64 3x3 p1 7x7", 32, 7, 64, 3, 1, 1, 0);
+    conv_row("LeNetDeep conv4 64->128 3x3 p1 3x3", 64, 3, 128, 3, 1, 1, 0);
+    conv_row("ResNetSmall 16->16 3x3 p1 28x28", 16, 28, 16, 3, 1, 1, 0);
+    conv_row("ResNetSmall 16->32 3x3 s2 p1 28x28", 16, 28, 32, 3, 2, 1, 0);
+    conv_row("ResNetSmall 16->32 1x1 s2 28x28", 16, 28, 32, 1, 2, 0, 0);
+    conv_row("ResNetSmall 32->32 3x3 p1 14x14", 32, 14, 32, 3, 1, 1, 0);
+    conv_row("ResNetSmall 32->64 3x3 s2 p1 14x14", 32, 14, 64, 3, 2, 1, 0);
+    conv_row("ResNetSmall 32->64 1x1 s2 14x14", 32, 14, 64, 1, 2, 0, 0);
+    conv_row("ResNetSmall 64->64 3x3 p1 7x7", 64, 7, 64, 3, 1, 1, 0);
+    conv_row("InceptionSmall 32->24 1x1 14x14", 32, 14, 24, 1, 1, 0, 0);
+    conv_row("InceptionSmall 24->48 3x3 p1 14x14", 24, 14, 48, 3, 1, 1, 0);
+    conv_row("InceptionSmall 8->16 5x5 p2 14x14", 8, 14, 16, 5, 1, 2, 0);
     dense_row("LeNetBN fc 1568->10", 1568, 10);
     dense_row("SimpleNet dense 3136->512", 3136, 512);
     dense_row("SimpleNet dense 512->10", 512, 10);

@@ -213,20 +213,65 @@ static int only_reader(const Graph *g, int i)
     return reader;
 }
 
-/* The OPF_RELU node fused into node i's export call, or -1. */
-static int fused_relu(const EmitCtx *c, int i)
+static unsigned flags_of(const Graph *g, int i)
 {
-    const Plan *p = c->plan;
-    int r = only_reader(c->g, i);
-    if (p->mode != MODE_EXPORT || r < 0 || r == c->g->output || !(op_table[c->g->node[i].op].rules->flags & OPF_TAKES_RELU) ||
-        !(op_table[c->g->node[r].op].rules->flags & OPF_RELU))
+    return op_table[g->node[i].op].rules->flags;
+}
+
+int export_folded_bn(const Graph *g, const Plan *p, int i)
+{
+    int r = only_reader(g, i);
+    if (p->mode != MODE_EXPORT || r < 0 || r == g->output || !(flags_of(g, i) & OPF_TAKES_BN) ||
+        !(flags_of(g, r) & OPF_BN_FOLDS))
         return -1;
     return p->node[r].out == p->node[i].out ? r : -1;
+}
+
+/* The OPF_RELU node fused into node i's export call, or -1: past the batchnorm folded
+ * in, the readers one by one while each is the only one and a view or an op that
+ * commutes with relu, up to a relu working in place. */
+static int fused_relu(const EmitCtx *c, int i)
+{
+    const Graph *g = c->g;
+    const Plan *p = c->plan;
+    if (p->mode != MODE_EXPORT || !(flags_of(g, i) & OPF_TAKES_RELU))
+        return -1;
+    int at = export_folded_bn(g, p, i);
+    at = at >= 0 ? at : i;
+    for (int r = only_reader(g, at); r >= 0 && r != g->output; at = r, r = only_reader(g, r)) {
+        if (flags_of(g, r) & OPF_RELU)
+            return p->node[r].out == p->node[at].out ? r : -1;
+        if (!plan_is_view(p, r) && !(flags_of(g, r) & OPF_COMMUTES_RELU))
+            return -1;
+    }
+    return -1;
 }
 
 const char *emit_fused_act(EmitCtx *c)
 {
     return fused_relu(c, c->node) >= 0 ? "NETC_ACT_RELU" : "NETC_ACT_NONE";
+}
+
+const char *emit_fused_bias(EmitCtx *c)
+{
+    int bn = export_folded_bn(c->g, c->plan, c->node);
+    if (bn < 0)
+        return emit_param(c, "bias");
+    int self = c->node;
+    c->node = bn;
+    const char *bias = emit_param(c, "bias");
+    c->node = self;
+    return bias;
+}
+
+/* The node whose export call does node i's work (a relu it applies, a batchnorm
+ * folded into its weights), or -1. */
+static int done_by(const EmitCtx *c, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (fused_relu(c, j) == i || export_folded_bn(c->g, c->plan, j) == i)
+            return j;
+    return -1;
 }
 
 const char *emit_float(EmitCtx *c, double v)
@@ -840,12 +885,11 @@ static void emit_export_schedule(EmitCtx *c)
         }
         step_comment(c, s);
         const GNode *n = emit_node(c);
-        int fused_into = -1;
-        for (int i = 0; i < n->nin && fused_into < 0; i++)
-            if (fused_relu(c, n->in[i]) == st->node)
-                fused_into = n->in[i];
+        int fused_into = done_by(c, st->node);
         if (fused_into >= 0)
-            fprintf(c->out, "    /* applied by %s's call: no code */\n", c->ids[fused_into]);
+            fprintf(c->out, "    /* %s by %s's call: no code */\n",
+                    flags_of(c->g, st->node) & OPF_BN_FOLDS ? "folded into the weights and bias" : "applied",
+                    c->ids[fused_into]);
         else if (plan_is_view(p, st->node) || !op_table[n->op].rules->export)
             fprintf(c->out, "    /* a view of its input: no code */\n");
         else

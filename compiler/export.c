@@ -126,9 +126,50 @@ static bool find_non_finite(const Weights *w, char *where, size_t len)
     return false;
 }
 
-/* Each tensor in the layout its export call reads (the op's export_pack). */
-static void pack_for_export(const Graph *g, Weights *w)
+/* The trained values of node i's tensor `suffix` (NULL if it has none). */
+static float *tensor_data(const Graph *g, Weights *w, int i, const char *suffix)
 {
+    size_t len = strlen(g->node[i].name);
+    for (int t = 0; t < w->model.ntensors; t++) {
+        const rt_tensor_info *x = &w->tensors[t];
+        if (strncmp(x->name, g->node[i].name, len) == 0 && x->name[len] == '.' && strcmp(x->name + len + 1, suffix) == 0)
+            return (x->trainable ? w->params : w->state) + x->offset;
+    }
+    return NULL;
+}
+
+/* Batchnorm `bn` (y = (x - mean) / sqrtf(var + eps) * gamma + beta per channel k)
+ * folded into node i, whose output it reads: row k of i's weight times s = gamma /
+ * sqrt(var + eps), and bn's beta rewritten to beta + (bias - mean) * s, the bias i's
+ * export call then takes (emit_fused_bias).  In double, rounded once to float. */
+static void fold_batchnorm(const Graph *g, Weights *w, int i, int bn)
+{
+    float *weight = tensor_data(g, w, i, "weight"), *bias = tensor_data(g, w, i, "bias");
+    const float *gamma = tensor_data(g, w, bn, "weight"), *mean = tensor_data(g, w, bn, "running_mean");
+    const float *var = tensor_data(g, w, bn, "running_var");
+    float *beta = tensor_data(g, w, bn, "bias");
+    double eps = (double)(float)attr_float(&g->node[bn], "eps");
+    long long K = g->node[i].out.d[0], row = 0;
+    for (int q = 0; q < g->node[i].nparam; q++)
+        if (strcmp(g->node[i].param[q].suffix, "weight") == 0)
+            row = param_numel(&g->node[i].param[q]) / K;
+    for (long long k = 0; k < K; k++) {
+        double scale = (double)gamma[k] / sqrt((double)var[k] + eps);
+        for (long long j = 0; j < row; j++)
+            weight[k * row + j] = (float)((double)weight[k * row + j] * scale);
+        beta[k] = (float)((double)beta[k] + ((bias ? (double)bias[k] : 0.0) - (double)mean[k]) * scale);
+    }
+}
+
+/* Each tensor in the layout its export call reads: the batchnorms folded in, then the
+ * op's export_pack. */
+static void pack_for_export(const Graph *g, const Plan *plan, Weights *w)
+{
+    for (int i = 0; i < g->n; i++) {
+        int bn = export_folded_bn(g, plan, i);
+        if (bn >= 0)
+            fold_batchnorm(g, w, i, bn);
+    }
     size_t offset[2] = { 0, 0 };
     for (int trainable = 1; trainable >= 0; trainable--)
         for (int i = 0; i < g->n; i++)
@@ -143,7 +184,7 @@ static void pack_for_export(const Graph *g, Weights *w)
             }
 }
 
-static bool load_weights(const Graph *g, const char *path, Weights *w)
+static bool load_weights(const Graph *g, const Plan *plan, const char *path, Weights *w)
 {
     const Shape *in = &g->node[g->input].out;
     memset(w, 0, sizeof *w);
@@ -182,7 +223,7 @@ static bool load_weights(const Graph *g, const char *path, Weights *w)
     if (rc != 0)
         fprintf(stderr, "netc: %s\n", err);
     else
-        pack_for_export(g, w);
+        pack_for_export(g, plan, w);
     return rc == 0;
 }
 
@@ -268,6 +309,22 @@ static void write_float(FILE *out, float v)
     char s[32];
     snprintf(s, sizeof s, "%.9g", (double)v);
     fprintf(out, "%s%sf", s, strpbrk(s, ".en") ? "" : ".0");
+}
+
+/* Whether predict reads the state: some node with state tensors is not a batchnorm
+ * folded into the node before it. */
+static bool state_read(const Graph *g, const Plan *plan)
+{
+    for (int i = 0; i < g->n; i++) {
+        bool has_state = false, folded = false;
+        for (int q = 0; q < g->node[i].nparam; q++)
+            has_state = has_state || !g->node[i].param[q].trainable;
+        for (int j = 0; j < i && has_state; j++)
+            folded = folded || export_folded_bn(g, plan, j) == i;
+        if (has_state && !folded)
+            return true;
+    }
+    return false;
 }
 
 /* `static const PREFIX_WHAT PREFIX_trained_WHAT = { { ... }, ... };`, unless the model
@@ -427,7 +484,8 @@ static void write_api_source(FILE *out, const Graph *g, const Weights *w, char *
                                   "const void *weights)", prefix);
     } else {
         write_initializer(out, g, w, ids, prefix, "params", true);
-        write_initializer(out, g, w, ids, prefix, "state", false);
+        if (state_read(g, p))
+            write_initializer(out, g, w, ids, prefix, "state", false);
         snprintf(params, sizeof params, "&%s_trained_params", prefix);
         snprintf(state, sizeof state, "&%s_trained_state", prefix);
         snprintf(sig, sizeof sig, "int %s_predict(const float *x, int n, float *probs, void *workspace)", prefix);
@@ -492,7 +550,9 @@ static bool write_kernels(const char *dir)
 int export_c(const Graph *g, const char *weights_path, const char *dir, const char *prefix, int batch, bool blob)
 {
     Weights w;
-    if (!load_weights(g, weights_path, &w)) {
+    Plan *p = plan_build(g, MODE_EXPORT, batch);
+    if (!load_weights(g, p, weights_path, &w)) {
+        plan_free(p);
         weights_free(&w);
         return 1;
     }
@@ -501,7 +561,6 @@ int export_c(const Graph *g, const char *weights_path, const char *dir, const ch
     const char *slash = strrchr(weights_path, '/');
     const char *from = slash ? slash + 1 : weights_path;
     char **ids = make_ids(g);
-    Plan *p = plan_build(g, MODE_EXPORT, batch);
     size_t norm_offset = (p->arena + 63) / 64 * 64;
     const Shape *in = &g->node[g->input].out;
     size_t workspace = w.norm ? norm_offset + (size_t)batch * (size_t)shape_numel(in) * sizeof(float) : p->arena;

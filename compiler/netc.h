@@ -375,11 +375,16 @@ enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads *
  * it can only end the model (softmax).  Either makes the op OPF_FOLDED: it has no
  * forward or backward step and no emitters of its own.
  * OPF_RELU: max(x, 0), which an exported OPF_TAKES_RELU op (conv2d, dense) applies
- * as it writes its output when the relu is its only reader, in place (emit_fused_act). */
+ * as it writes its output when the relu reads it, in place, through only readers that
+ * are views or OPF_COMMUTES_RELU ops (max pooling: relu(max) = max(relu)) (emit_fused_act).
+ * OPF_BN_FOLDS: batchnorm, an affine map per channel in inference, which export folds
+ * into the weight [out, ...] and bias [out] of an OPF_TAKES_BN op (conv2d, dense) when
+ * it is that op's only reader; OPF_INPLACE_EXPORT: in place in export plans only. */
 enum {
     OPF_INPLACE = 1, OPF_INPLACE_BWD = 2, OPF_VIEW = 4, OPF_VIEW_INFER = 8,
     OPF_GRAPH_INPUT = 16, OPF_IN_LOSS = 32, OPF_FOLDED = OPF_GRAPH_INPUT | OPF_IN_LOSS,
-    OPF_RELU = 64, OPF_TAKES_RELU = 128,
+    OPF_RELU = 64, OPF_TAKES_RELU = 128, OPF_COMMUTES_RELU = 256, OPF_BN_FOLDS = 512, OPF_TAKES_BN = 1024,
+    OPF_INPLACE_EXPORT = 2048,
 };
 
 struct OpRules {
@@ -441,6 +446,9 @@ bool close_output(FILE *f, const char *path);
  * the softmax into probs.  `params` and `state` are the C expressions of the weights. */
 void write_export_code(FILE *out, const Graph *g, char **ids, const Plan *p, const char *prefix,
                        const char *signature, const char *params, const char *state, const char *norm);
+/* The batchnorm folded into node i's export call under plan p (MODE_EXPORT): its only
+ * reader, in place, when node i is OPF_TAKES_BN; else -1. */
+int export_folded_bn(const Graph *g, const Plan *p, int i);
 
 /* What an op's emitter uses to write its calls: the names of its buffers (pointers
  * codegen.c declares atop the function, `x` for the caller's input, "NULL" for none). */
@@ -465,9 +473,12 @@ const char *emit_float(EmitCtx *c, double v);     /* a float literal: 1.0f, 1e-0
  * types rt_BASE_desc and netc_BASE_desc. */
 const char *emit_kernel(EmitCtx *c, const char *base);
 const char *emit_desc_type(EmitCtx *c, const char *base);
-/* Export: "NETC_ACT_RELU" when the node's only reader is an OPF_RELU op working in
- * place on its output (that step then writes no code), else "NETC_ACT_NONE". */
+/* Export: "NETC_ACT_RELU" when the node's call applies a later relu (OPF_RELU flag;
+ * that step then writes no code), else "NETC_ACT_NONE". */
 const char *emit_fused_act(EmitCtx *c);
+/* Export: the bias of the node's call: the folded batchnorm's (which export_c rewrote
+ * to hold the folded shift) when one is folded in, else the node's own ("NULL"). */
+const char *emit_fused_bias(EmitCtx *c);
 void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: summary and dot ---- */

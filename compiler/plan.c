@@ -217,7 +217,8 @@ static void work_in_place(Plan *p)
         unsigned flags = rules_of(p, i)->flags;
         if (plan_is_view(p, i))
             continue;
-        if (st->kind == STEP_FWD && (flags & OPF_INPLACE)) {
+        bool inplace = (flags & OPF_INPLACE) || (p->mode == MODE_EXPORT && (flags & OPF_INPLACE_EXPORT));
+        if (st->kind == STEP_FWD && inplace) {
             int in = p->node[n->in[0]].out, out = p->node[i].out;
             if (can_share(p, in, out) && p->buf[in].last == s)
                 merge_buffer(p, out, in);

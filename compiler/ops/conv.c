@@ -165,13 +165,13 @@ static void conv2d_backward(EmitCtx *c)
 static void conv2d_export(EmitCtx *c)
 {
     emit(c, "netc_conv2d_packed(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0),
-         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c), emit_fused_act(c));
+         emit_param(c, "weight"), emit_fused_bias(c), emit_work(c), emit_id(c), emit_fused_act(c));
 }
 
 const OpRules conv2d_rules = {
     .min_in = 1, .max_in = 1, .args = conv2d_args, .shape = shape_conv2d, .params = params_conv2d,
     .flops = flops_conv2d,
-    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU, .work = conv2d_work,
+    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
     .penalty = emit_penalties,
     .export = conv2d_export, .export_work = conv2d_export_work, .export_pack = conv2d_export_pack,

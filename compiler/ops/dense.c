@@ -61,12 +61,12 @@ static void dense_backward(EmitCtx *c)
 static void dense_export(EmitCtx *c)
 {
     emit(c, "netc_dense(%s, %s, %s, %s, n, %lld, %lld, %s);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
-         emit_param(c, "bias"), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c));
+         emit_fused_bias(c), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c));
 }
 
 const OpRules dense_rules = {
     .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
-    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU,
+    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN,
     .init = dense_init, .forward = dense_forward, .backward = dense_backward, .penalty = emit_penalties,
     .export = dense_export,
 };

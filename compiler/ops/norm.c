@@ -87,7 +87,7 @@ static void batchnorm_backward(EmitCtx *c)
 
 const OpRules batchnorm_rules = {
     .min_in = 1, .max_in = 1, .args = batchnorm_args, .shape = shape_batchnorm, .params = params_batchnorm,
-    .saves = SAVES_INPUT, .aux = batchnorm_aux,
+    .saves = SAVES_INPUT, .flags = OPF_BN_FOLDS | OPF_INPLACE_EXPORT, .aux = batchnorm_aux,
     .init = batchnorm_init, .forward = batchnorm_forward, .backward = batchnorm_backward,
     .export = batchnorm_inference,
 };

@@ -188,6 +188,10 @@ static void test_conv(int cases)
     conv_case(1, 3, 10, 12, 7, 2, 2, 1, 0, 0, 1, 1, 1, NETC_ACT_NONE);  /* 'same', even k */
     conv_case(2, 8, 9, 33, 48, 3, 3, 1, 1, 1, 1, 1, 1, NETC_ACT_RELU);  /* rows of 3 tiles */
     conv_case(1, 4, 6, 6, 16, 3, 3, 1, 0, 0, 0, 0, 1, NETC_ACT_NONE);  /* 36 taps, OW 4 */
+    conv_case(1, 16, 28, 28, 32, 3, 3, 2, 1, 1, 1, 1, 0, NETC_ACT_NONE);  /* ResNetSmall, strided */
+    conv_case(2, 32, 14, 14, 64, 1, 1, 2, 0, 0, 0, 0, 0, NETC_ACT_NONE);  /* 1x1 s2: no plane */
+    conv_case(1, 56, 14, 14, 32, 1, 1, 1, 0, 0, 0, 0, 1, NETC_ACT_RELU);  /* 1x1 s1: no plane */
+    conv_case(2, 5, 11, 13, 16, 3, 2, 3, 0, 0, 0, 0, 1, NETC_ACT_RELU);  /* s3, unpadded */
     for (int t = 0; t < cases; t++) {
         int N, C, H, W, K, kh, kw, s, pt, pl, pb, pr;
         long cost;
