@@ -16,7 +16,14 @@
  * mixed (MixUp) or given soft targets (label smoothing), and passed to train_step.
  * SIGINT/SIGTERM only set a flag; the loop notices it after the batch in flight,
  * writes a checkpoint at that exact position and exits 128+signal.  Checkpoints are
- * written atomically (rt_ckpt_commit), so no kill leaves an unreadable one. */
+ * written atomically (rt_ckpt_commit), so no kill leaves an unreadable one.
+ *
+ * After each epoch the monitored validation metric (early_stopping.monitor) decides
+ * whether the epoch is the best so far; if so the whole session is also written to
+ * CKPT.best, before CKPT, and the best's score and epoch are in every checkpoint, so a
+ * resume picks the same best.  An --out name with an {epoch} field is a pattern: each
+ * checkpoint goes to the name of its epoch, the log and the best to the name without
+ * the field.  restore_best ends the run by reading CKPT.best back as the session. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -192,7 +199,7 @@ static int save_now(session *s, int in_epoch, char *err, size_t errlen)
     return save_checkpoint(s, path, err, errlen);
 }
 
-/* Copies file from to to, atomically (a temporary beside it, then rename). */
+/* Copies file from to to, atomically (a temporary beside it, synced, then renamed). */
 static int copy_file(const char *from, const char *to, char *err, size_t errlen)
 {
     char tmp[1200];
@@ -203,7 +210,7 @@ static int copy_file(const char *from, const char *to, char *err, size_t errlen)
     int ok = in && out;
     while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
         ok = fwrite(buf, 1, n, out) == n;
-    ok = ok && !ferror(in);
+    ok = ok && !ferror(in) && fflush(out) == 0 && fsync(fileno(out)) == 0;
     if (in)
         fclose(in);
     if (out && fclose(out) != 0)
