@@ -77,6 +77,10 @@ if plot curves curves --ckpt "$CK" -o "$tmp/curves.png" && size_is "$tmp/curves.
     || fail "curves: a series' line is missing"
 fi
 
+cp "$CK" "$CK.best"
+plot curves_best curves --ckpt "$CK.best" -o "$tmp/curves_best.png" && [ "$(probe "$tmp/curves_best.png" diff "$tmp/curves.png")" = "0.0000" ] \
+  && ok "curves --ckpt CK.best draws CK.csv" || fail "curves --ckpt CK.best"
+
 # ---- confusion ----
 # Cell (r, c) of K is sampled near its top left corner (the count is at its centre).
 diagonal_darker() {  # FILE K

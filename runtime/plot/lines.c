@@ -90,6 +90,18 @@ static void draw_legend(const rt_plot_series *s, int ns)
              lwid, zero, fzero, zero, NULL);
 }
 
+/* The x tick interval: PLplot's choice (0), or for whole numbers the least of 1, 2, 5,
+ * 10, 20, ... that gives at most 10 ticks. */
+static double whole_tick(const rt_plot_axes *ax, span x)
+{
+    if (!ax->whole_x)
+        return 0;
+    double step = 1;
+    for (int i = 0; (x.hi - x.lo) / step > 10; i++)
+        step *= i % 3 == 1 ? 2.5 : 2;
+    return step;
+}
+
 void rt_plot_lines(const rt_plot_axes *ax, const rt_plot_series *s, int ns)
 {
     span x = span_empty(), y = span_empty(), y2 = span_empty();
@@ -107,7 +119,7 @@ void rt_plot_lines(const rt_plot_axes *ax, const rt_plot_series *s, int ns)
     set_area();
     plwind(x.lo, x.hi, y.lo, y.hi);
     plcol0(RT_PLOT_BLACK);
-    plbox("bcnst", 0, 0, any_right ? "bnstv" : "bcnstv", 0, 0);
+    plbox("bcnst", whole_tick(ax, x), 0, any_right ? "bnstv" : "bcnstv", 0, 0);
     pllab(ax->xlabel ? ax->xlabel : "", ax->ylabel ? ax->ylabel : "", ax->title ? ax->title : "");
     for (int i = 0; i < ns; i++)
         if (!s[i].right)

@@ -66,6 +66,7 @@ typedef struct {
 typedef struct {
     const char *title, *xlabel, *ylabel;
     const char *y2label;       /* the right-hand axis's label, when a series is on it */
+    int whole_x;               /* x counts (epochs): ticks on whole numbers */
 } rt_plot_axes;
 
 /* The next panel: the series (NaN values are gaps), each axis scaled to its series. */

@@ -398,12 +398,21 @@ static void add_series(panel *p, const csv_table *t, const double *x, int c, int
                                 right };
 }
 
-/* The series of the columns ending in `tail`, then lr on the right. */
+static int column_empty(const csv_table *t, int c)
+{
+    for (int r = 0; r < t->nrows; r++)
+        if (!isnan(t->v[(size_t)r * t->ncols + c]))
+            return 0;
+    return 1;
+}
+
+/* The series of the columns ending in `tail` (but empty ones, such as valid_loss
+ * without a validation set), then lr on the right. */
 static void fill_panel(panel *p, const csv_table *t, const double *x, const char *tail)
 {
     memset(p, 0, sizeof *p);
     for (int c = 0; c < t->ncols; c++)
-        if (ends_with(t->names[c], tail))
+        if (ends_with(t->names[c], tail) && !column_empty(t, c))
             add_series(p, t, x, c, 0);
     int lr = csv_column(t, "lr");
     if (lr >= 0)
@@ -445,8 +454,8 @@ static int plot_curves(const rt_model *m, const rt_cli_args *a)
     fill_panel(&acc, &t, x, "_acc");
     int rc = rt_plot_open(out, 1400, 520, 2, 1, err, sizeof err);
     if (rc == 0) {
-        rt_plot_lines(&(rt_plot_axes){ "loss", "epoch", "loss", "learning rate" }, loss.s, loss.n);
-        rt_plot_lines(&(rt_plot_axes){ "accuracy", "epoch", "accuracy", "learning rate" }, acc.s, acc.n);
+        rt_plot_lines(&(rt_plot_axes){ "loss", "epoch", "loss", "learning rate", 1 }, loss.s, loss.n);
+        rt_plot_lines(&(rt_plot_axes){ "accuracy", "epoch", "accuracy", "learning rate", 1 }, acc.s, acc.n);
         rc = rt_plot_close(out, err, sizeof err);
     }
     char what[1300];
