@@ -2,9 +2,8 @@
  * training runtime's fast kernels (rt_conv2d_forward & co., OpenBLAS and the thread
  * pool), kernel by kernel at the layer shapes of LeNetBN, SimpleNet, the Keras CNN,
  * LeNetDeep, ResNetSmall (strided, 1x1) and InceptionSmall, then LeNetBN and SimpleNet
- * whole, each
- * network as the straight sequence of calls an exported model makes (random weights;
- * the shapes and the work are what count).  Not part of `make test`.  From the
+ * whole, each as the straight sequence of calls an exported model makes (random
+ * weights; the shapes and the work are what count).  Not part of `make test`.  From the
  * repository root, after make:
  *
  *   gcc -std=c11 -O3 -march=native -Iruntime -o /tmp/bench_infer bench/bench_infer.c \
