@@ -1,8 +1,9 @@
 /* bench_infer.c -- batch-1 latency of the inference layer (runtime/infer/) against the
  * training runtime's fast kernels (rt_conv2d_forward & co., OpenBLAS and the thread
- * pool), kernel by kernel at the layer shapes of LeNetBN and SimpleNet, then each whole
- * network as the straight sequence of calls an exported model makes (random weights;
- * the shapes and the work are what count).  Not part of `make test`.  From the
+ * pool), kernel by kernel at the layer shapes of LeNetBN, SimpleNet, the Keras CNN,
+ * LeNetDeep, ResNetSmall (strided, 1x1) and InceptionSmall, then LeNetBN and SimpleNet
+ * whole, each as the straight sequence of calls an exported model makes (random
+ * weights; the shapes and the work are what count).  Not part of `make test`.  From the
  * repository root, after make:
  *
  *   gcc -std=c11 -O3 -march=native -Iruntime -o /tmp/bench_infer bench/bench_infer.c \
