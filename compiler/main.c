@@ -231,6 +231,11 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     snprintf(inc_dir, sizeof inc_dir, "-I%s", dir);
     snprintf(lib, sizeof lib, "%s/build/libnetcrt.a", home);
     snprintf(output, sizeof output, "%s", o->output ? o->output : prefix);
+    bool keep_sources = false;
+    char out_dir[PATH_MAX];
+    snprintf(out_dir, sizeof out_dir, "%s", output);
+    if (rc == 0 && strchr(output, '/') && !make_dirs(dirname(out_dir)))   /* -o DIR/PROG: DIR made if missing */
+        rc = 2;
     if (rc == 0 && access(lib, R_OK) != 0) {
         fprintf(stderr, "netc: %s is missing; run 'make' in %s\n", lib, home);
         rc = 2;
@@ -253,13 +258,14 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         char *argv[] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
                          model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm", NULL };
         rc = run_program(argv);
+        keep_sources = rc != 0;
         if (rc)
             fprintf(stderr, "netc: compiling the trainer failed (generated sources kept in %s)\n", dir);
         else
             fprintf(stderr, "netc: built %s (model %s); run '%s%s --help'\n", output, g->model_name,
                     strchr(output, '/') ? "" : "./", output);
     }
-    if (rc == 0) {
+    if (!keep_sources) {   /* the temporary directory goes, unless the C compiler failed on it */
         char *rm[] = { "rm", "-rf", dir, NULL };
         run_program(rm);
     }

@@ -44,3 +44,16 @@ expect_error "" "netc: cannot create directory '': empty name"
 mkdir -p "$tmp/taken/lenetbn.h"
 expect_error "$tmp/taken/" "netc: cannot write $tmp/taken/lenetbn.h: Is a directory"
 echo "compile -o DIR: created when missing; clear errors when it cannot be made or written"
+
+# build -o DIR/PROG: DIR is made when missing; a DIR that cannot be made is a clear
+# error; neither leaves a temporary build directory behind.
+temps() { find /tmp -maxdepth 1 -name 'netc-build-*' 2>/dev/null | sort; }
+temps >"$tmp/temps.before"
+./netc build models/softmax_regression.net -o "$tmp/built/sub/prog" 2>"$tmp/err" ||
+  fail "build -o into a missing DIR: $(cat "$tmp/err")"
+[ -x "$tmp/built/sub/prog" ] || fail "build -o DIR/PROG wrote no program"
+rc=0; ./netc build models/softmax_regression.net -o "$tmp/plain/prog" 2>"$tmp/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "'$tmp/plain' is not a directory" "$tmp/err" || fail "build -o FILE/PROG: exit $rc, '$(cat "$tmp/err")'"
+temps >"$tmp/temps.after"
+cmp -s "$tmp/temps.before" "$tmp/temps.after" || fail "netc build left $(comm -13 "$tmp/temps.before" "$tmp/temps.after")"
+echo "build -o DIR/PROG: DIR created when missing, refused clearly otherwise, no temporary directory left"

@@ -67,7 +67,8 @@ TRAIN=(train --epochs 1 --quiet --out "$tmp/x.ckpt")
 
 d=$(variant missing); rm "$d/t10k-labels-idx1-ubyte"
 expect "data: a missing file" 1 "$d: no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz" "$T" "${TRAIN[@]}" --data "$d"
-expect "data: no such directory" 1 "$tmp/nowhere: no train-images-idx3-ubyte" "$T" "${TRAIN[@]}" --data "$tmp/nowhere"
+expect "data: no such directory" 1 "$tmp/nowhere: no such data directory" "$T" "${TRAIN[@]}" --data "$tmp/nowhere"
+expect "data: a file, not a directory" 1 "$good/train-images-idx3-ubyte: not a directory" "$T" "${TRAIN[@]}" --data "$good/train-images-idx3-ubyte"
 d=$(variant truncated); head -c 100000 "$good/train-images-idx3-ubyte" >"$d/train-images-idx3-ubyte"
 expect "data: truncated images" 1 "$d/train-images-idx3-ubyte: truncated" "$T" "${TRAIN[@]}" --data "$d"
 d=$(variant magic); images "$DATA/train-labels-idx1-ubyte.gz" 1 1 600 >"$d/train-labels-idx1-ubyte"

@@ -531,6 +531,11 @@ int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, 
                  int num_classes, char *err, size_t errlen)
 {
     memset(d, 0, sizeof *d);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return rt_fail(err, errlen, "%s: no such data directory", dir);
+    if (!S_ISDIR(st.st_mode))
+        return rt_fail(err, errlen, "%s: not a directory (the data setting names a directory)", dir);
     d->format = fmt;
     d->num_classes = num_classes > 0 ? num_classes : 10;
     int rc = default_names(d, err, errlen);
