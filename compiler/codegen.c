@@ -274,14 +274,18 @@ static int done_by(const EmitCtx *c, int i)
     return -1;
 }
 
+const char *float_literal(double v, char buf[32])
+{
+    snprintf(buf, 28, "%.9g", v);
+    if (!strpbrk(buf, ".en"))
+        strcat(buf, ".0");
+    strcat(buf, "f");
+    return buf;
+}
+
 const char *emit_float(EmitCtx *c, double v)
 {
-    char *s = scratch(c);
-    snprintf(s, 192, "%.9g", v);
-    if (!strpbrk(s, ".e"))
-        strcat(s, ".0");
-    strcat(s, "f");
-    return s;
+    return float_literal(v, scratch(c));
 }
 
 void emit(EmitCtx *c, const char *fmt, ...)

@@ -41,34 +41,40 @@ typedef struct {
 
 /* ---- reading the weights ---- */
 
-/* The tensor table of the generated params and state structs: trainable tensors first,
- * each at the running offset of its struct, as codegen.c lays them out. */
-static rt_tensor_info *tensor_table(const Graph *g, int *count)
+/* Calls fn for every tensor of the generated params and state structs in their order:
+ * trainable tensors first, each at the running offset (in floats) of its struct, as
+ * codegen.c lays them out. */
+typedef void tensor_fn(const Graph *g, int node, int param, size_t offset, void *ctx);
+
+static void walk_tensors(const Graph *g, tensor_fn *fn, void *ctx)
 {
-    int n = 0;
-    for (int i = 0; i < g->n; i++)
-        n += g->node[i].nparam;
-    rt_tensor_info *t = xcalloc((size_t)n + 1, sizeof *t);
     size_t offset[2] = { 0, 0 };
-    *count = 0;
     for (int trainable = 1; trainable >= 0; trainable--)
         for (int i = 0; i < g->n; i++)
             for (int p = 0; p < g->node[i].nparam; p++) {
                 const ParamInfo *pi = &g->node[i].param[p];
                 if (pi->trainable != (trainable == 1))
                     continue;
-                rt_tensor_info *x = &t[(*count)++];
-                char *name = xcalloc(strlen(g->node[i].name) + strlen(pi->suffix) + 2, 1);
-                sprintf(name, "%s.%s", g->node[i].name, pi->suffix);
-                x->name = name;
-                x->rank = pi->rank;
-                for (int d = 0; d < pi->rank && d < 4; d++)
-                    x->shape[d] = (int)pi->d[d];
-                x->offset = offset[trainable];
-                x->trainable = trainable;
+                fn(g, i, p, offset[trainable], ctx);
                 offset[trainable] += (size_t)param_numel(pi);
             }
-    return t;
+}
+
+/* One row of the tensor table (ctx: the Weights, its ntensors the rows so far). */
+static void add_tensor(const Graph *g, int node, int param, size_t offset, void *ctx)
+{
+    Weights *w = ctx;
+    const GNode *n = &g->node[node];
+    const ParamInfo *pi = &n->param[param];
+    rt_tensor_info *x = &w->tensors[w->model.ntensors++];
+    char *name = xcalloc(strlen(n->name) + strlen(pi->suffix) + 2, 1);
+    sprintf(name, "%s.%s", n->name, pi->suffix);
+    x->name = name;
+    x->rank = pi->rank;
+    for (int d = 0; d < pi->rank && d < 4; d++)
+        x->shape[d] = (int)pi->d[d];
+    x->offset = offset;
+    x->trainable = pi->trainable;
 }
 
 static void weights_free(Weights *w)
@@ -98,9 +104,7 @@ static bool is_zip(const char *path)
 /* The normalisation and class names of settings `cfg` (names given by a checkpoint win). */
 static void take_settings(Weights *w, const rt_train_config *cfg, char **names)
 {
-    w->norm = cfg->set[SETTING_mean] || cfg->set[SETTING_std];
-    w->mean = cfg->set[SETTING_mean] ? (float)cfg->mean : 0.0f;
-    w->std = cfg->set[SETTING_std] ? (float)cfg->std : 1.0f;
+    w->norm = rt_trainer_normalisation(cfg, &w->mean, &w->std);
     w->class_names = xcalloc((size_t)w->model.classes, sizeof *w->class_names);
     for (int k = 0; k < w->model.classes; k++) {
         char digits[16];
@@ -161,6 +165,16 @@ static void fold_batchnorm(const Graph *g, Weights *w, int i, int bn)
     }
 }
 
+/* A tensor in the layout its export call reads (the op's export_pack). */
+static void pack_tensor(const Graph *g, int node, int param, size_t offset, void *ctx)
+{
+    Weights *w = ctx;
+    const OpRules *r = op_table[g->node[node].op].rules;
+    if (r->export_pack)
+        r->export_pack(g, &g->node[node], param,
+                       (g->node[node].param[param].trainable ? w->params : w->state) + offset);
+}
+
 /* Each tensor in the layout its export call reads: the batchnorms folded in, then the
  * op's export_pack. */
 static void pack_for_export(const Graph *g, const Plan *plan, Weights *w)
@@ -170,25 +184,18 @@ static void pack_for_export(const Graph *g, const Plan *plan, Weights *w)
         if (bn >= 0)
             fold_batchnorm(g, w, i, bn);
     }
-    size_t offset[2] = { 0, 0 };
-    for (int trainable = 1; trainable >= 0; trainable--)
-        for (int i = 0; i < g->n; i++)
-            for (int p = 0; p < g->node[i].nparam; p++) {
-                const ParamInfo *pi = &g->node[i].param[p];
-                if (pi->trainable != (trainable == 1))
-                    continue;
-                const OpRules *r = op_table[g->node[i].op].rules;
-                if (r->export_pack)
-                    r->export_pack(g, &g->node[i], p, (trainable ? w->params : w->state) + offset[trainable]);
-                offset[trainable] += (size_t)param_numel(pi);
-            }
+    walk_tensors(g, pack_tensor, w);
 }
 
 static bool load_weights(const Graph *g, const Plan *plan, const char *path, Weights *w)
 {
     const Shape *in = &g->node[g->input].out;
     memset(w, 0, sizeof *w);
-    w->tensors = tensor_table(g, &w->model.ntensors);
+    int count = 0;
+    for (int i = 0; i < g->n; i++)
+        count += g->node[i].nparam;
+    w->tensors = xcalloc((size_t)count + 1, sizeof *w->tensors);
+    walk_tensors(g, add_tensor, w);
     w->model = (rt_model){ .name = g->model_name, .hash = structure_hash(g), .in_c = (int)in->d[0],
                            .in_h = in->rank == 3 ? (int)in->d[1] : 1, .in_w = in->rank == 3 ? (int)in->d[2] : 1,
                            .classes = (int)g->node[g->output].out.d[0], .max_batch = 1,
@@ -307,8 +314,7 @@ static void write_api_header(FILE *out, const Graph *g, const Weights *w, const 
 static void write_float(FILE *out, float v)
 {
     char s[32];
-    snprintf(s, sizeof s, "%.9g", (double)v);
-    fprintf(out, "%s%sf", s, strpbrk(s, ".en") ? "" : ".0");
+    fputs(float_literal(v, s), out);
 }
 
 /* Whether predict reads the state: some node with state tensors is not a batchnorm

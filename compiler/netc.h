@@ -437,6 +437,7 @@ char **make_ids(const Graph *g);                   /* per node: a unique C ident
 void free_ids(const Graph *g, char **ids);
 void print_macro_name(FILE *out, const char *prefix);
 void macro_name(const char *prefix, char *buf, size_t len);   /* the prefix in capitals */
+const char *float_literal(double v, char buf[32]);             /* 1.0f, 1e-05f: reads back exactly as a float */
 int write_struct(FILE *out, const Graph *g, char **ids, const char *prefix, const char *what, bool trainable);
 void write_string_literal(FILE *out, const char *s);
 FILE *open_output(const char *dir, const char *name, char *path, size_t len);

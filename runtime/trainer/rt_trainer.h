@@ -164,6 +164,9 @@ rt_data_format rt_trainer_data_format(const rt_train_config *c);
  * and checks the image shape fits the model's input.  Prints nothing. */
 int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m, char *err,
                          size_t errlen);
+/* The input normalisation of settings c, the same for every channel: mean and std
+ * (0 and 1 when not set); returns whether there is one. */
+int rt_trainer_normalisation(const rt_train_config *c, float *mean, float *std);
 /* The byte -> float transform for model m: c's mean/std, the image centred in the
  * model's input frame (a flat model takes the image as it is). */
 int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_config *c,

@@ -64,14 +64,21 @@ int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m
     return 0;
 }
 
+int rt_trainer_normalisation(const rt_train_config *c, float *mean, float *std)
+{
+    *mean = c->set[SETTING_mean] ? (float)c->mean : 0.0f;
+    *std = c->set[SETTING_std] ? (float)c->std : 1.0f;
+    return c->set[SETTING_mean] || c->set[SETTING_std];
+}
+
 int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_config *c, const rt_model *m,
                      char *err, size_t errlen)
 {
     float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
-    int norm = c->set[SETTING_mean] || c->set[SETTING_std];
-    for (int i = 0; i < RT_DATA_MAX_CHANNELS; i++) {
-        mean[i] = c->set[SETTING_mean] ? (float)c->mean : 0.0f;
-        std[i] = c->set[SETTING_std] ? (float)c->std : 1.0f;
+    int norm = rt_trainer_normalisation(c, &mean[0], &std[0]);
+    for (int i = 1; i < RT_DATA_MAX_CHANNELS; i++) {
+        mean[i] = mean[0];
+        std[i] = std[0];
     }
     int H = model_is_flat(m) ? 0 : m->in_h, W = model_is_flat(m) ? 0 : m->in_w;
     return rt_batch_xform_init(x, ds, H, W, norm ? mean : NULL, norm ? std : NULL, err, errlen);

@@ -11,35 +11,18 @@
  * (PLplot's normalised coordinates), and holds the pixels whose centres are inside it.
  * Exits 1 with a message if the file is not a PNG or the arguments are wrong. */
 #include <math.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    int w, h;
-    unsigned char *rgb;
-} image;
+#include "png_read.h"
 
 static int load(const char *path, image *im)
 {
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path)) {
-        fprintf(stderr, "png_probe: %s: %s\n", path, png.message);
-        return -1;
-    }
-    png.format = PNG_FORMAT_RGB;
-    im->w = (int)png.width;
-    im->h = (int)png.height;
-    im->rgb = malloc(PNG_IMAGE_SIZE(png));
-    if (!im->rgb || !png_image_finish_read(&png, NULL, im->rgb, 0, NULL)) {
-        fprintf(stderr, "png_probe: %s: %s\n", path, im->rgb ? png.message : "out of memory");
-        png_image_free(&png);
-        return -1;
-    }
-    return 0;
+    char why[600];
+    int rc = png_read_rgb(path, im, why, sizeof why);
+    if (rc)
+        fprintf(stderr, "png_probe: %s\n", why);
+    return rc;
 }
 
 static double luminance(const unsigned char *p)

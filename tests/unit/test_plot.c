@@ -5,38 +5,15 @@
  *   - a heatmap's cells go white (0) to dark blue (the maximum);
  *   - the grid for n panels; the errors of rt_plot_open (extension, unwritable path). */
 #include <math.h>
-#include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "../harness/png_read.h"
 #include "plot/rt_plot.h"
 
 static char tmpdir[] = "/tmp/netc_test_plot.XXXXXX";
 
-typedef struct {
-    int w, h;
-    unsigned char *rgb;
-} image;
-
-static int load(const char *path, image *im)
-{
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path))
-        return -1;
-    png.format = PNG_FORMAT_RGB;
-    im->w = (int)png.width;
-    im->h = (int)png.height;
-    im->rgb = malloc(PNG_IMAGE_SIZE(png));
-    if (!im->rgb || !png_image_finish_read(&png, NULL, im->rgb, 0, NULL)) {
-        png_image_free(&png);
-        free(im->rgb);
-        return -1;
-    }
-    return 0;
-}
 
 /* Whether the pixel at fractions (fx from the left, fy from the bottom) is within tol
  * of (r, g, b); prints it when not. */
@@ -87,7 +64,7 @@ static void test_images(void)
             rt_plot_image("grey", &grey[0][0][0], 1, N, N, 0, 3);
         CHECK(rt_plot_close(path, err, sizeof err) == 0, "close: %s", err);
         image im;
-        CHECK(load(path, &im) == 0, "%s is not a PNG", path);
+        CHECK(png_read_rgb(path, &im, NULL, 0) == 0, "%s is not a PNG", path);
         if (!im.rgb)
             continue;
         CHECK(im.w == 320 && im.h == 300, "%s is %dx%d", path, im.w, im.h);
@@ -125,7 +102,7 @@ static void test_heatmap(void)
     rt_plot_heatmap("t", "x", "y", z, 2, 2, names, names);
     CHECK(rt_plot_close(path, err, sizeof err) == 0, "close: %s", err);
     image im;
-    if (load(path, &im)) {
+    if (png_read_rgb(path, &im, NULL, 0)) {
         CHECK(0, "%s is not a PNG", path);
         return;
     }
