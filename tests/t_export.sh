@@ -29,9 +29,10 @@ train() {  # train MODEL: $tmp/MODEL.ckpt
 
 # Only libm's functions and memcpy/memset may be undefined in the exported objects.
 check_symbols() {  # check_symbols OBJ...
-  local bad
-  nm --defined-only "$@" | awk 'NF == 3 {print $3}' | sort -u >"$tmp/defined"
-  bad=$(nm -u "$@" | awk 'NF == 2 {print $2}' | sort -u | comm -23 - "$tmp/defined" |
+  local bad defined
+  defined=$(mktemp "$tmp/defined.XXXXXX")  # one per call: two models are checked at once
+  nm --defined-only "$@" | awk 'NF == 3 {print $3}' | sort -u >"$defined"
+  bad=$(nm -u "$@" | awk 'NF == 2 {print $2}' | sort -u | comm -23 - "$defined" |
         grep -v -E '^(memcpy|memset|memmove|expf|exp|tanhf|expm1f|sqrtf|logf|fmaxf|fminf)$' || true)
   if [ -n "$bad" ]; then echo "FAIL: exported code needs: $bad"; return 1; fi
 }
