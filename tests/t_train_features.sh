@@ -6,6 +6,10 @@
 #   - a model whose input is larger than the images (36x36 on 28x28) trains on them
 #     padded centred, and predict takes 28x28 and 36x36 images;
 #   - a flat model (softmax regression, input [784]) trains and predicts;
+#   - predict --split test -o FILE: a CSV row per test image whose top-1 accuracy is
+#     eval's, reading the images file once (counted with strace, when installed); eval and
+#     predict on a directory holding only the test files, and a clear error for the
+#     train and valid splits there;
 #   - class names: digits for an IDX directory not named "fashion", Fashion-MNIST's with
 #     --format fashion-mnist;
 #   - the progress bar is drawn on a terminal (via script(1), when installed) and not
@@ -74,6 +78,56 @@ else cat "$tmp/out"; fail "36x36 model on 28x28 data"; fi
 "$tmp/sr" eval --ckpt "$tmp/sr2.ckpt" >"$tmp/out" 2>&1 && grep -q '^ 9 Ankle boot' "$tmp/out" \
   && ok "--format fashion-mnist gives Fashion-MNIST class names" || { cat "$tmp/out"; fail "class names"; }
 
+# ---- bulk predict, and eval/predict on a directory holding only the test files ----
+T10K="$tmp/t10k"
+mkdir -p "$T10K"
+ln -s "$DATA"/t10k-images-idx3-ubyte.gz "$DATA"/t10k-labels-idx1-ubyte.gz "$T10K"/
+opens=-
+if command -v strace >/dev/null && strace -f -qq -e trace=openat -o "$tmp/strace" true 2>/dev/null; then
+  strace -f -qq -e trace=openat -o "$tmp/strace" "$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --data "$T10K" --split test \
+    --top 2 -o "$tmp/preds.csv" >"$tmp/out" 2>&1
+  rc=$?
+  opens=$(grep -c 't10k-images-idx3-ubyte' "$tmp/strace")
+else
+  "$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --data "$T10K" --split test --top 2 -o "$tmp/preds.csv" >"$tmp/out" 2>&1
+  rc=$?
+fi
+"$tmp/sr" eval --ckpt "$tmp/sr.ckpt" --data "$T10K" --split test >"$tmp/eval.out" 2>&1 || { cat "$tmp/eval.out"; fail "eval on a directory of test files only"; }
+want=$(sed -n 's/^accuracy: //p' "$tmp/eval.out")
+# From the CSV: rows, indices 0.. in order, labels as the label file's, probabilities in
+# [0, 1] most likely first, and the top-1 accuracy.
+gzip -dc "$DATA/t10k-labels-idx1-ubyte.gz" | tail -c +9 | od -An -v -tu1 | tr -s ' ' '\n' | grep . >"$tmp/labels"
+got=$(tail -n +2 "$tmp/preds.csv" | paste -d, - "$tmp/labels" | awk -F, '
+  NF != 7 || $1 != NR - 1 || $2 != $7 || $4 < $6 || $4 > 1 || $6 < 0 {bad++}
+  {right += $2 == $3} END {printf "%d %d %.4f", NR, bad, right / NR}')
+if [ $rc -eq 0 ] && [ "$(head -1 "$tmp/preds.csv")" = "index,label,class1,prob1,class2,prob2" ] && [ "$got" = "10000 0 $want" ]; then
+  ok "predict --split test -o: 10000 rows, labels and order right, top-1 accuracy $want = eval's, on a directory of test files only"
+else
+  cat "$tmp/out"; head -3 "$tmp/preds.csv"; fail "bulk predict: rows, bad rows, accuracy '$got', want '10000 0 $want'"
+fi
+case $opens in
+  -) echo "skip: no strace; that predict reads the images file once is not checked" ;;
+  1) ok "predict --split test opens the test images file once" ;;
+  *) fail "predict --split test opened the test images file $opens times" ;;
+esac
+one=$("$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --top 1 "$T10K/t10k-images-idx3-ubyte.gz:1234" 2>&1 | awk 'NR == 2 {print $2}')
+[ -n "$one" ] && [ "$one" = "$(awk -F, 'NR == 1236 {print $3}' "$tmp/preds.csv")" ] \
+  && ok "predict IDXFILE:1234 gives row 1234's class ($one)" || fail "predict IDXFILE:1234 says '$one', the CSV $(sed -n 1236p "$tmp/preds.csv")"
+for split in train valid; do
+  "$tmp/sr" eval --ckpt "$tmp/sr.ckpt" --data "$T10K" --split $split >"$tmp/out" 2>&1
+  rc=$?
+  [ $rc -eq 1 ] && grep -q "split $split: $T10K: no train-images-idx3-ubyte" "$tmp/out" \
+    && ok "eval --split $split without the training files: exit 1, names the file" || { cat "$tmp/out"; fail "eval --split $split, no training files (exit $rc)"; }
+done
+"$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --split valid --data "$T10K" -o "$tmp/v.csv" >"$tmp/out" 2>&1
+[ $? -eq 1 ] && grep -q "no train-images-idx3-ubyte" "$tmp/out" && ok "predict --split valid without the training files: names the file" \
+  || { cat "$tmp/out"; fail "predict --split valid, no training files"; }
+"$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --split train --data "$D" --top 1 >"$tmp/v.csv" 2>"$tmp/out"
+[ $? -eq 0 ] && [ "$(tail -n +2 "$tmp/v.csv" | wc -l)" -eq 500 ] && ok "predict --split train to standard output: 500 rows" \
+  || { cat "$tmp/out"; fail "predict --split train to stdout: $(wc -l <"$tmp/v.csv") lines"; }
+"$tmp/sr" predict --ckpt "$tmp/sr.ckpt" --split test "$tmp/i28.pgm" >"$tmp/out" 2>&1
+[ $? -eq 2 ] && ok "predict: FILEs with --split is a usage error" || fail "predict FILE --split: not a usage error"
+
 # ---- the progress bar: on a terminal only ----
 "$tmp/sr" train --data "$D" --epochs 1 --batch 10 --quiet --out "$tmp/p.ckpt" >"$tmp/pipe.out" 2>&1
 if grep -q 'img/s' "$tmp/pipe.out"; then fail "a progress bar was drawn on a pipe"; else ok "no progress bar on a pipe"; fi
@@ -82,6 +136,9 @@ if command -v script >/dev/null; then
   grep -qE 'epoch 1/1 \[[=> ]+\] [0-9]+/50 loss [0-9.]+ [0-9]+ img/s ETA [0-9]+:[0-9]{2}' "$tmp/tty.out" \
     && ok "progress bar on a terminal: $(tr '\r' '\n' <"$tmp/tty.out" | grep -m1 -oE 'epoch 1/1 \[.*ETA [0-9:]+')" \
     || { cat -v "$tmp/tty.out"; fail "no progress bar on a terminal"; }
+  script -qc "'$tmp/sr' predict --ckpt '$tmp/sr.ckpt' --data '$T10K' --split test -o '$tmp/tty.csv'" /dev/null >"$tmp/tty.out" 2>&1
+  grep -qE 'predict \[[=> ]+\] [0-9]+/[0-9]+ loss [0-9.]+ ' "$tmp/tty.out" && ! grep -q 'loss 0.0000' "$tmp/tty.out" \
+    && ok "predict --split draws its progress bar on a terminal" || { cat -v "$tmp/tty.out"; fail "no predict progress bar on a terminal"; }
 else
   echo "skip: no script(1); the progress bar on a terminal is not checked"
 fi

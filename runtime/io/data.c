@@ -415,19 +415,27 @@ static int find_file(const char *dir, const char *base, char *out, size_t outlen
     return rt_fail(err, errlen, "%s: no %s or %s.gz", dir, base, base);
 }
 
-static int load_idx_dir(rt_data *d, const char *dir, int C, int H, int W, char *err,
+static int load_idx_part(rt_dataset *ds, const char *dir, const char *prefix, int C, int H, int W,
+                         int num_classes, char *err, size_t errlen)
+{
+    char img[4096], lab[4096], base[64];
+    snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
+    if (find_file(dir, base, img, sizeof img, err, errlen))
+        return -1;
+    snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
+    if (find_file(dir, base, lab, sizeof lab, err, errlen))
+        return -1;
+    return rt_idx_load(ds, img, lab, C, H, W, num_classes, err, errlen);
+}
+
+static int load_idx_dir(rt_data *d, const char *dir, unsigned parts, int C, int H, int W, char *err,
                         size_t errlen)
 {
-    char img[4096], lab[4096];
-    if (find_file(dir, "train-images-idx3-ubyte", img, sizeof img, err, errlen) ||
-        find_file(dir, "train-labels-idx1-ubyte", lab, sizeof lab, err, errlen) ||
-        rt_idx_load(&d->train, img, lab, C, H, W, d->num_classes, err, errlen))
+    if ((parts & RT_DATA_TRAIN) && load_idx_part(&d->train, dir, "train", C, H, W, d->num_classes, err, errlen))
         return -1;
-    if (find_file(dir, "t10k-images-idx3-ubyte", img, sizeof img, err, errlen) ||
-        find_file(dir, "t10k-labels-idx1-ubyte", lab, sizeof lab, err, errlen) ||
-        rt_idx_load(&d->test, img, lab, C, H, W, d->num_classes, err, errlen))
+    if ((parts & RT_DATA_TEST) && load_idx_part(&d->test, dir, "t10k", C, H, W, d->num_classes, err, errlen))
         return -1;
-    if (d->test.H != d->train.H || d->test.W != d->train.W)
+    if (parts == (RT_DATA_TRAIN | RT_DATA_TEST) && (d->test.H != d->train.H || d->test.W != d->train.W))
         return rt_fail(err, errlen, "%s: test images are %dx%d but training images are %dx%d", dir,
                     d->test.H, d->test.W, d->train.H, d->train.W);
     return 0;
@@ -467,34 +475,45 @@ static int read_meta_names(rt_data *d, const char *path, char *err, size_t errle
     return rc;
 }
 
-static int load_cifar_dir(rt_data *d, const char *dir, int C, int H, int W, char *err,
+/* The directory holding the batches: DIR, or DIR/cifar-10-batches-bin; probe names a
+ * file of the parts asked for. */
+static int cifar_base(const char *dir, const char *probe_name, char *sub, size_t sublen, const char **base,
+                      char *err, size_t errlen)
+{
+    char probe[4096];
+    *base = dir;
+    if (find_file(dir, probe_name, probe, sizeof probe, err, errlen) == 0)
+        return 0;
+    if ((size_t)snprintf(sub, sublen, "%s/cifar-10-batches-bin", dir) >= sublen)
+        return rt_fail(err, errlen, "%s: path too long", dir);
+    if (find_file(sub, probe_name, probe, sizeof probe, err, errlen))
+        return rt_fail(err, errlen, "%s: no %s (nor in cifar-10-batches-bin/)", dir, probe_name);
+    *base = sub;
+    return 0;
+}
+
+static int load_cifar_dir(rt_data *d, const char *dir, unsigned parts, int C, int H, int W, char *err,
                           size_t errlen)
 {
     char sub[4096], probe[4096];
-    const char *base = dir;
-    if (find_file(dir, "data_batch_1.bin", probe, sizeof probe, err, errlen)) {
-        if ((size_t)snprintf(sub, sizeof sub, "%s/cifar-10-batches-bin", dir) >= sizeof sub)
-            return rt_fail(err, errlen, "%s: path too long", dir);
-        if (find_file(sub, "data_batch_1.bin", probe, sizeof probe, err, errlen))
-            return rt_fail(err, errlen, "%s: no data_batch_1.bin (nor in cifar-10-batches-bin/)",
-                        dir);
-        base = sub;
-    }
+    const char *base;
+    if (cifar_base(dir, parts & RT_DATA_TRAIN ? "data_batch_1.bin" : "test_batch.bin", sub, sizeof sub, &base, err,
+                   errlen))
+        return -1;
     char paths[5][4096];
     const char *train[5];
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; (parts & RT_DATA_TRAIN) && i < 5; i++) {
         char name[32];
         snprintf(name, sizeof name, "data_batch_%d.bin", i + 1);
         if (find_file(base, name, paths[i], sizeof paths[i], err, errlen))
             return -1;
         train[i] = paths[i];
     }
-    if (rt_cifar10_load(&d->train, train, 5, C, H, W, d->num_classes, err, errlen))
-        return -1;
-    if (find_file(base, "test_batch.bin", paths[0], sizeof paths[0], err, errlen))
+    if ((parts & RT_DATA_TRAIN) && rt_cifar10_load(&d->train, train, 5, C, H, W, d->num_classes, err, errlen))
         return -1;
     const char *test = paths[0];
-    if (rt_cifar10_load(&d->test, &test, 1, C, H, W, d->num_classes, err, errlen))
+    if ((parts & RT_DATA_TEST) && (find_file(base, "test_batch.bin", paths[0], sizeof paths[0], err, errlen) ||
+                                   rt_cifar10_load(&d->test, &test, 1, C, H, W, d->num_classes, err, errlen)))
         return -1;
     if ((size_t)snprintf(probe, sizeof probe, "%s/batches.meta.txt", base) >= sizeof probe)
         return rt_fail(err, errlen, "%s: path too long", base);
@@ -530,6 +549,12 @@ static int default_names(rt_data *d, char *err, size_t errlen)
 int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, int W,
                  int num_classes, char *err, size_t errlen)
 {
+    return rt_data_load_parts(d, dir, fmt, RT_DATA_TRAIN | RT_DATA_TEST, C, H, W, num_classes, err, errlen);
+}
+
+int rt_data_load_parts(rt_data *d, const char *dir, rt_data_format fmt, unsigned parts, int C, int H, int W,
+                       int num_classes, char *err, size_t errlen)
+{
     memset(d, 0, sizeof *d);
     struct stat st;
     if (stat(dir, &st) != 0)
@@ -543,10 +568,10 @@ int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, 
         switch (fmt) {
         case RT_DATA_MNIST:
         case RT_DATA_FASHION_MNIST:
-            rc = load_idx_dir(d, dir, C, H, W, err, errlen);
+            rc = load_idx_dir(d, dir, parts, C, H, W, err, errlen);
             break;
         case RT_DATA_CIFAR10:
-            rc = load_cifar_dir(d, dir, C, H, W, err, errlen);
+            rc = load_cifar_dir(d, dir, parts, C, H, W, err, errlen);
             break;
         default:
             rc = rt_fail(err, errlen, "%s: unknown data format %d", dir, (int)fmt);
@@ -555,6 +580,11 @@ int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, 
     if (rc)
         rt_data_free(d);
     return rc;
+}
+
+const rt_dataset *rt_data_images(const rt_data *d)
+{
+    return d->train.pixels || !d->test.pixels ? &d->train : &d->test;
 }
 
 void rt_data_free(rt_data *d)

@@ -80,6 +80,15 @@ const char *rt_data_default_name(rt_data_format fmt, int k, char digits[16]);
  * any padding (0 = any); num_classes 0 = 10.  Free with rt_data_free. */
 int rt_data_load(rt_data *d, const char *dir, rt_data_format fmt, int C, int H, int W,
                  int num_classes, char *err, size_t errlen);
+/* The same for some of its parts: RT_DATA_TRAIN, RT_DATA_TEST or both; a part not asked
+ * for stays empty (n = 0) and its files need not exist. */
+#define RT_DATA_TRAIN 1u
+#define RT_DATA_TEST 2u
+int rt_data_load_parts(rt_data *d, const char *dir, rt_data_format fmt, unsigned parts, int C,
+                       int H, int W, int num_classes, char *err, size_t errlen);
+/* The part loaded that gives the image shape: the training set, or the test set when only
+ * it was loaded. */
+const rt_dataset *rt_data_images(const rt_data *d);
 void rt_data_free(rt_data *d);
 void rt_dataset_free(rt_dataset *ds);
 

@@ -5,6 +5,8 @@
  * the checkpoint was trained with, so the data, its validation split and its
  * normalisation are rebuilt exactly as training saw them.  eval's augmentation is not
  * training's: off, unless its own --augment-... options ask (eval_xform.c). */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -113,15 +115,63 @@ static void print_confusion(const rt_model *m, const rt_ckpt_info *info, const u
     }
 }
 
+/* The examples of one split of a checkpoint's data: the data read once (only the files
+ * the split needs: the test split reads no training files), its transform to the
+ * model's input, and the examples idx[0..n) of ds (idx NULL: all of ds). */
+typedef struct {
+    rt_data data;
+    rt_split sp;
+    rt_batch_xform xf;
+    const rt_dataset *ds;
+    const uint32_t *idx;
+    size_t n;
+} split_data;
+
+/* --split SPLIT (default test) of command cmd; NULL after reporting a bad one. */
+static const char *split_option(const rt_cli_args *a, const char *cmd)
+{
+    const char *split = rt_cli_get(a, "split") ? rt_cli_get(a, "split") : "test";
+    if (!strcmp(split, "test") || !strcmp(split, "train") || !strcmp(split, "valid"))
+        return split;
+    fprintf(stderr, "%s %s: --split must be test, train or valid, got '%s'\n", a->prog, cmd, split);
+    return NULL;
+}
+
+/* Loads split `split` of the data the checkpoint (info) was trained on, or of dir. */
+static int load_split(const rt_model *m, rt_ckpt_info *info, const char *dir, const char *split, split_data *s,
+                      char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    info->cfg.test_limit = 0;   /* the whole test set */
+    if (dir && rt_config_set(&info->cfg, rt_config_find("data"), dir, err, errlen))
+        return -1;
+    int test = !strcmp(split, "test");
+    char why[2048];
+    if (rt_trainer_load_data_parts(&s->data, &info->cfg, m, test ? RT_DATA_TEST : RT_DATA_TRAIN, why, sizeof why))
+        return rt_fail(err, errlen, "--split %s: %s", split, why);
+    if ((!test && rt_trainer_split(&s->sp, &s->data.train, &info->cfg, err, errlen)) ||
+        rt_trainer_xform(&s->xf, rt_data_images(&s->data), &info->cfg, m, err, errlen))
+        return -1;
+    s->ds = test ? &s->data.test : &s->data.train;
+    s->idx = !strcmp(split, "train") ? s->sp.train : !strcmp(split, "valid") ? s->sp.valid : NULL;
+    s->n = !strcmp(split, "train") ? s->sp.ntrain : !strcmp(split, "valid") ? s->sp.nvalid : s->data.test.n;
+    if (s->n == 0)
+        return rt_fail(err, errlen, "the %s split of %s is empty (valid_split %g)", split, info->cfg.data,
+                       info->cfg.valid_split);
+    return 0;
+}
+
+static void split_free(split_data *s)
+{
+    rt_split_free(&s->sp);
+    rt_data_free(&s->data);
+}
+
 int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
 {
-    const char *path, *split = rt_cli_get(a, "split") ? rt_cli_get(a, "split") : "test";
-    if (need_option(a, "eval", "ckpt", &path))
+    const char *path, *split = split_option(a, "eval");
+    if (!split || need_option(a, "eval", "ckpt", &path))
         return 2;
-    if (strcmp(split, "test") && strcmp(split, "train") && strcmp(split, "valid")) {
-        fprintf(stderr, "%s eval: --split must be test, train or valid, got '%s'\n", a->prog, split);
-        return 2;
-    }
     rt_net net;
     rt_ckpt_info info;
     if (open_checkpoint(m, a, path, &net, &info))
@@ -136,40 +186,28 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
     char err[2048], how[512];
     int rc = 0;
     rt_augment aug = { 0 };
-    rt_data data = { 0 };
-    rt_split sp = { 0 };
+    split_data sd = { 0 };
     rt_eval_buffers eb = { 0 };
-    rt_batch_xform xf;
     uint64_t *conf = calloc((size_t)m->classes * m->classes, sizeof *conf);
-    const char *dir = rt_cli_get(a, "data");
-    info.cfg.test_limit = 0;   /* evaluate on the whole test set */
-    if (dir && rt_config_set(&info.cfg, rt_config_find("data"), dir, err, sizeof err))
-        rc = 1;
-    if (rc == 0 && (!conf || rt_eval_buffers_alloc(&eb, m))) {
+    if (!conf || rt_eval_buffers_alloc(&eb, m)) {
         snprintf(err, sizeof err, "out of memory");
         rc = 1;
     }
-    if (rc == 0 && (rt_trainer_load_data(&data, &info.cfg, m, err, sizeof err) ||
-                    rt_trainer_split(&sp, &data.train, &info.cfg, err, sizeof err) ||
-                    rt_trainer_xform(&xf, &data.train, &info.cfg, m, err, sizeof err)))
+    if (rc == 0 && load_split(m, &info, rt_cli_get(a, "data"), split, &sd, err, sizeof err))
         rc = 1;
-    const rt_dataset *ds = !strcmp(split, "test") ? &data.test : &data.train;
-    const uint32_t *idx = !strcmp(split, "train") ? sp.train : !strcmp(split, "valid") ? sp.valid : NULL;
-    size_t n = !strcmp(split, "train") ? sp.ntrain : !strcmp(split, "valid") ? sp.nvalid : data.test.n;
-    if (rc == 0 && n == 0) {
-        snprintf(err, sizeof err, "%s: the %s split is empty (valid_split %g)", path, split, info.cfg.valid_split);
-        rc = 1;
-    }
+    const rt_batch_xform *xf = &sd.xf;
     float bg[RT_DATA_MAX_CHANNELS];
-    for (int c = 0; rc == 0 && c < xf.C; c++)
-        bg[c] = xf.lut[c][0];
-    if (rc == 0 && rt_augment_init(&aug, &info.cfg, xf.C, xf.H, xf.W, bg, err, sizeof err))
+    for (int c = 0; rc == 0 && c < xf->C; c++)
+        bg[c] = xf->lut[c][0];
+    if (rc == 0 && rt_augment_init(&aug, &info.cfg, xf->C, xf->H, xf->W, bg, err, sizeof err))
         rc = 1;
     describe_transform(&info.cfg, mixup, seed, how, sizeof how);
     rt_eval_xform t = { &aug, mixup, seed };
     double loss = 0, acc = 0;
-    if (rc == 0 && (how[0] ? rt_trainer_evaluate_xformed(m, &net, &xf, ds, idx, n, &t, &loss, &acc, conf, err, sizeof err)
-                           : rt_trainer_evaluate(m, &net, &xf, ds, idx, n, &eb, &loss, &acc, conf, err, sizeof err)))
+    size_t n = sd.n;
+    if (rc == 0 && (how[0] ? rt_trainer_evaluate_xformed(m, &net, xf, sd.ds, sd.idx, n, &t, &loss, &acc, conf, err,
+                                                         sizeof err)
+                           : rt_trainer_evaluate(m, &net, xf, sd.ds, sd.idx, n, &eb, &loss, &acc, conf, err, sizeof err)))
         rc = 1;
     if (rc == 0) {
         printf("checkpoint %s: %llu epochs, step %llu\n", path, (unsigned long long)info.epoch,
@@ -184,8 +222,7 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
     free(conf);
     rt_augment_free(&aug);
     rt_eval_buffers_free(&eb);
-    rt_split_free(&sp);
-    rt_data_free(&data);
+    split_free(&sd);
     rt_ckpt_info_free(&info);
     rt_net_free(&net);
     return rc;
@@ -221,6 +258,21 @@ static int image_fits(const rt_model *m, const rt_ckpt_info *info, const rt_imag
     return 0;
 }
 
+/* order[0..top): the classes of the top probabilities of p[0..K), most likely first
+ * (a partial selection sort; order has K entries). */
+static void top_classes(const float *p, int K, int top, int *order)
+{
+    for (int k = 0; k < K; k++)
+        order[k] = k;
+    for (int i = 0; i < top; i++)
+        for (int j = i + 1; j < K; j++)
+            if (p[order[j]] > p[order[i]]) {
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+}
+
 static int predict_one(const rt_model *m, rt_net *net, const rt_ckpt_info *info, const char *spec, int top, float *x,
                        float *probs, int *order, char *err, size_t errlen)
 {
@@ -243,15 +295,7 @@ static int predict_one(const rt_model *m, rt_net *net, const rt_ckpt_info *info,
     }
     m->evaluate(net, x, NULL, 1, probs);
     int K = m->classes;
-    for (int k = 0; k < K; k++)
-        order[k] = k;
-    for (int i = 0; i < top; i++)   /* partial selection sort: the top entries */
-        for (int j = i + 1; j < K; j++)
-            if (probs[order[j]] > probs[order[i]]) {
-                int t = order[i];
-                order[i] = order[j];
-                order[j] = t;
-            }
+    top_classes(probs, K, top, order);
     if (img.label >= 0 && img.label < K)
         printf("%s (true class: %d %s)\n", spec, img.label, info->class_names[img.label]);
     else
@@ -262,13 +306,111 @@ static int predict_one(const rt_model *m, rt_net *net, const rt_ckpt_info *info,
     return 0;
 }
 
+/* predict FILE...: each image read, classified and reported on its own. */
+static int predict_files(const rt_model *m, const rt_cli_args *a, rt_net *net, const rt_ckpt_info *info, int top)
+{
+    float *x = malloc((size_t)m->in_c * m->in_h * m->in_w * sizeof *x);
+    float *probs = malloc((size_t)m->classes * sizeof *probs);
+    int *order = malloc((size_t)m->classes * sizeof *order);
+    int rc = 0;
+    if (!x || !probs || !order) {
+        fprintf(stderr, "%s: out of memory\n", a->prog);
+        rc = 1;
+    }
+    for (int i = 0; x && probs && order && i < a->nfiles; i++) {
+        char err[2048];
+        if (predict_one(m, net, info, a->files[i], top, x, probs, order, err, sizeof err)) {
+            fflush(stdout);
+            fprintf(stderr, "%s: %s\n", a->prog, err);
+            rc = 1;   /* report every bad file, then fail */
+        }
+    }
+    free(x);
+    free(probs);
+    free(order);
+    return rc;
+}
+
+/* Bulk prediction: one CSV row per example of a split, written as each batch is done. */
+typedef struct {
+    FILE *out;
+    int K, top;
+    int *order;
+    rt_progress bar;
+    size_t rows, steps;
+    double loss_sum;           /* cross-entropy so far, for the progress bar */
+} csv_rows;
+
+static void write_rows(void *ctx, const uint32_t *idx, const int32_t *labels, const float *probs, size_t bn)
+{
+    csv_rows *c = ctx;
+    for (size_t i = 0; i < bn; i++) {
+        const float *p = probs + i * (size_t)c->K;
+        top_classes(p, c->K, c->top, c->order);
+        fprintf(c->out, "%u,%d", idx[i], labels[i]);
+        for (int j = 0; j < c->top; j++)
+            fprintf(c->out, ",%d,%.6f", c->order[j], p[c->order[j]]);
+        fputc('\n', c->out);
+        c->loss_sum -= log(fmax((double)p[labels[i]], 1e-30));
+    }
+    c->rows += bn;
+    rt_progress_update(&c->bar, ++c->steps, c->rows, c->loss_sum / (double)c->rows);
+}
+
+/* predict --split SPLIT [--data DIR] [-o FILE]: the split read once, in batches. */
+static int predict_split(const rt_model *m, const rt_cli_args *a, rt_net *net, rt_ckpt_info *info, int top)
+{
+    const char *split = split_option(a, "predict"), *file = rt_cli_get(a, "output");
+    if (!split)
+        return 2;
+    char err[2048];
+    split_data sd = { 0 };
+    rt_eval_buffers eb = { 0 };
+    csv_rows rows = { .out = file ? fopen(file, "w") : stdout, .K = m->classes, .top = top };
+    rows.order = malloc((size_t)m->classes * sizeof *rows.order);
+    int rc = 0;
+    if (!rows.out)
+        rc = rt_fail(err, sizeof err, "%s: cannot create: %s", file, strerror(errno));
+    else if (!rows.order || rt_eval_buffers_alloc(&eb, m))
+        rc = rt_fail(err, sizeof err, "out of memory");
+    else
+        rc = load_split(m, info, rt_cli_get(a, "data"), split, &sd, err, sizeof err);
+    double loss, acc;
+    if (rc == 0) {
+        fprintf(rows.out, "index,label");
+        for (int j = 1; j <= top; j++)
+            fprintf(rows.out, ",class%d,prob%d", j, j);
+        fputc('\n', rows.out);
+        eb.sink = write_rows;
+        eb.sink_ctx = &rows;
+        rt_progress_begin(&rows.bar, stderr, "predict", rt_batch_count(sd.n, (size_t)m->max_batch));
+        rc = rt_trainer_evaluate(m, net, &sd.xf, sd.ds, sd.idx, sd.n, &eb, &loss, &acc, NULL, err, sizeof err);
+        rt_progress_end(&rows.bar);
+    }
+    if (rows.out && rows.out != stdout && fclose(rows.out) != 0 && rc == 0)
+        rc = rt_fail(err, sizeof err, "%s: cannot write: %s", file, strerror(errno));
+    if (rc == 0 && file)
+        printf("wrote %s: %zu rows, the %s split of %s (accuracy %.4f)\n", file, rows.rows, split, info->cfg.data, acc);
+    else if (rc)
+        fprintf(stderr, "%s: %s\n", a->prog, err);
+    free(rows.order);
+    rt_eval_buffers_free(&eb);
+    split_free(&sd);
+    return rc ? 1 : 0;
+}
+
 int rt_cmd_predict(const rt_model *m, const rt_cli_args *a)
 {
     const char *path;
     if (need_option(a, "predict", "ckpt", &path))
         return 2;
-    if (a->nfiles == 0) {
-        fprintf(stderr, "%s predict: no images given (see %s predict --help)\n", a->prog, a->prog);
+    int bulk = rt_cli_get(a, "split") || rt_cli_get(a, "data") || rt_cli_get(a, "output");
+    if (a->nfiles == 0 && !bulk) {
+        fprintf(stderr, "%s predict: no images given, nor --split (see %s predict --help)\n", a->prog, a->prog);
+        return 2;
+    }
+    if (a->nfiles > 0 && bulk) {
+        fprintf(stderr, "%s predict: image files and --split/--data/--output do not go together\n", a->prog);
         return 2;
     }
     int top = 3;
@@ -286,25 +428,7 @@ int rt_cmd_predict(const rt_model *m, const rt_cli_args *a)
     rt_ckpt_info info;
     if (open_checkpoint(m, a, path, &net, &info))
         return 1;
-    float *x = malloc((size_t)m->in_c * m->in_h * m->in_w * sizeof *x);
-    float *probs = malloc((size_t)m->classes * sizeof *probs);
-    int *order = malloc((size_t)m->classes * sizeof *order);
-    int rc = 0;
-    if (!x || !probs || !order) {
-        fprintf(stderr, "%s: out of memory\n", a->prog);
-        rc = 1;
-    }
-    for (int i = 0; x && probs && order && i < a->nfiles; i++) {
-        char err[2048];
-        if (predict_one(m, &net, &info, a->files[i], top, x, probs, order, err, sizeof err)) {
-            fflush(stdout);
-            fprintf(stderr, "%s: %s\n", a->prog, err);
-            rc = 1;   /* report every bad file, then fail */
-        }
-    }
-    free(x);
-    free(probs);
-    free(order);
+    int rc = bulk ? predict_split(m, a, &net, &info, top) : predict_files(m, a, &net, &info, top);
     rt_ckpt_info_free(&info);
     rt_net_free(&net);
     return rc;

@@ -37,6 +37,9 @@ static const cli_option eval_options[] = {
 static const cli_option predict_options[] = {
     { "ckpt", "CKPT", "the checkpoint to predict with (required)" },
     { "top", "K", "print the K most likely classes (default 3)" },
+    { "split", "SPLIT", "predict every example of test, train or valid instead of FILEs: a CSV" },
+    { "data", "DIR", "with --split: the data directory (default: the one it was trained on)" },
+    { "output", "FILE", "with --split: the CSV to write (-o FILE; default: standard output)" },
 };
 static const cli_option export_options[] = {
     { "ckpt", "CKPT", "the checkpoint to read (required)" },
@@ -64,10 +67,15 @@ static const cli_command commands[] = {
       "checkpoint trained with), and --mixup mixes pairs of them: the loss is then against the\n"
       "mixed labels, the accuracy against the label weighing more.  Both are seeded (--seed),\n"
       "so a result repeats." },
-    { "predict", "predict --ckpt CKPT [--top K] FILE...", "classify images with a checkpoint", predict_options,
-      NOPT(predict_options), 0, 1, rt_cmd_predict,
+    { "predict", "predict --ckpt CKPT [--top K] FILE...  |  predict --ckpt CKPT --split SPLIT [--data DIR] [-o FILE]",
+      "classify images, or a whole split, with a checkpoint", predict_options, NOPT(predict_options), 0, 1,
+      rt_cmd_predict,
       "FILE is a PGM (P2/P5) or PNG (gray or RGB) image of the model's input size (or of the\n"
-      "training images' size), or IDXFILE:INDEX for one image of an IDX images file." },
+      "training images' size), or IDXFILE:INDEX for one image of an IDX images file.\n"
+      "With --split, the split's data file is read once and every example classified in batches:\n"
+      "a CSV with a header and a row per example, index,label,class1,prob1,...,classK,probK\n"
+      "(index into the split's file, most likely class first).  The test split reads only the\n"
+      "test files." },
     { "export", "export --ckpt CKPT --npz FILE", "write a checkpoint's weights as .npz (PyTorch names and shapes)",
       export_options, NOPT(export_options), 0, 0, rt_cmd_export, NULL },
     { "schedule", "schedule [--epochs N] [--steps-per-epoch S] [SETTINGS]",
@@ -228,15 +236,24 @@ static int record(rt_cli_args *a, const cli_command *c, const char *name, const 
     return 0;
 }
 
+/* Command c's option `name` (without "--"), or NULL. */
+static const cli_option *option_of(const cli_command *c, const char *name)
+{
+    for (int k = 0; k < c->noptions; k++)
+        if (!strcmp(c->options[k].name, name))
+            return &c->options[k];
+    return NULL;
+}
+
 int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv, int first, rt_cli_args *a)
 {
     a->files = argv + first;   /* positional arguments are compacted here, in place */
     a->nfiles = 0;
     int only_files = 0;
     for (int i = first; i < argc; i++) {
-        char *arg = argv[i];
+        const char *arg = argv[i];
         if (only_files || arg[0] != '-' || !strcmp(arg, "-")) {
-            a->files[a->nfiles++] = arg;
+            a->files[a->nfiles++] = argv[i];
             continue;
         }
         if (!strcmp(arg, "--")) {
@@ -247,6 +264,8 @@ int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv,
             print_command_help(m, a->prog, c);
             return 1;
         }
+        if (!strcmp(arg, "-o") && option_of(c, "output"))
+            arg = "--output";   /* -o FILE, as plot takes it */
         if (arg[1] != '-') {
             fprintf(stderr, "%s %s: unknown option '%s' (options are long: --name)\n", a->prog, c->name, arg);
             return 2;
@@ -260,10 +279,7 @@ int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv,
         }
         memcpy(name, arg + 2, len);
         name[len] = 0;
-        const cli_option *opt = NULL;
-        for (int k = 0; k < c->noptions; k++)
-            if (!strcmp(c->options[k].name, name))
-                opt = &c->options[k];
+        const cli_option *opt = option_of(c, name);
         const setting_spec *e = !opt ? command_setting(c, name) : NULL;
         int negated = 0;
         if (!opt && !e && !strncmp(name, "no-", 3)) {

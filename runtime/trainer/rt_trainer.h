@@ -164,6 +164,10 @@ rt_data_format rt_trainer_data_format(const rt_train_config *c);
  * and checks the image shape fits the model's input.  Prints nothing. */
 int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m, char *err,
                          size_t errlen);
+/* The same for some parts of the data (RT_DATA_TRAIN, RT_DATA_TEST): eval and predict on
+ * the test split need no training files. */
+int rt_trainer_load_data_parts(rt_data *d, const rt_train_config *c, const rt_model *m,
+                               unsigned parts, char *err, size_t errlen);
 /* The input normalisation of settings c, the same for every channel: mean and std
  * (0 and 1 when not set); returns whether there is one. */
 int rt_trainer_normalisation(const rt_train_config *c, float *mean, float *std);
@@ -177,11 +181,16 @@ int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config
 
 /* Inference over examples idx[0..n) of ds (idx NULL: all) in batches of m->max_batch;
  * x: max_batch images, labels: max_batch, probs: max_batch * classes.  Writes the mean
- * loss and accuracy; adds into confusion[true * classes + predicted] if not NULL. */
+ * loss and accuracy; adds into confusion[true * classes + predicted] if not NULL; passes
+ * each batch to b->sink if set. */
 typedef struct {
     float *x, *probs;
     int32_t *labels;
     uint32_t *idx;
+    /* If set, given each batch evaluated: its examples' indices into ds, labels and
+     * probabilities (bn * classes); NULL after rt_eval_buffers_alloc. */
+    void (*sink)(void *ctx, const uint32_t *idx, const int32_t *labels, const float *probs, size_t bn);
+    void *sink_ctx;
 } rt_eval_buffers;
 
 int rt_eval_buffers_alloc(rt_eval_buffers *b, const rt_model *m);

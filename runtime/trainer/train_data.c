@@ -42,10 +42,16 @@ static int model_is_flat(const rt_model *m)
 
 int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m, char *err, size_t errlen)
 {
+    return rt_trainer_load_data_parts(d, c, m, RT_DATA_TRAIN | RT_DATA_TEST, err, errlen);
+}
+
+int rt_trainer_load_data_parts(rt_data *d, const rt_train_config *c, const rt_model *m, unsigned parts, char *err,
+                               size_t errlen)
+{
     int C = model_is_flat(m) ? 0 : m->in_c;
-    if (rt_data_load(d, c->data, rt_trainer_data_format(c), C, 0, 0, m->classes, err, errlen))
+    if (rt_data_load_parts(d, c->data, rt_trainer_data_format(c), parts, C, 0, 0, m->classes, err, errlen))
         return -1;
-    const rt_dataset *t = &d->train;
+    const rt_dataset *t = rt_data_images(d);
     int ok = model_is_flat(m) ? (long)t->C * t->H * t->W == m->in_c : t->H <= m->in_h && t->W <= m->in_w;
     if (!ok) {
         if (model_is_flat(m))
@@ -101,6 +107,8 @@ int rt_eval_buffers_alloc(rt_eval_buffers *b, const rt_model *m)
     b->probs = malloc((size_t)m->max_batch * m->classes * sizeof *b->probs);
     b->labels = malloc((size_t)m->max_batch * sizeof *b->labels);
     b->idx = malloc((size_t)m->max_batch * sizeof *b->idx);
+    b->sink = NULL;
+    b->sink_ctx = NULL;
     if (!b->x || !b->probs || !b->labels || !b->idx) {
         rt_eval_buffers_free(b);
         return -1;
@@ -150,6 +158,8 @@ int rt_trainer_evaluate(const rt_model *m, rt_net *net, const rt_batch_xform *xf
             if (confusion)
                 confusion[(size_t)b->labels[i] * m->classes + pred]++;
         }
+        if (b->sink)
+            b->sink(b->sink_ctx, bidx, b->labels, b->probs, bn);
         pos += bn;
     }
     *loss = n ? loss_sum / (double)n : 0;

@@ -263,6 +263,11 @@ static void test_idx_dir(void)
                "missing test labels", "no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz",
                "mnist_plain");
     CHECK(d.class_names == NULL && d.train.pixels == NULL, "failed load left data behind");
+    /* Only the part asked for is read: the training files without the test labels. */
+    rc = rt_data_load_parts(&d, dir2, RT_DATA_MNIST, RT_DATA_TRAIN, 1, 28, 28, 10, err, sizeof err);
+    CHECK(rc == 0 && d.train.n == 30 && d.test.n == 0 && rt_data_images(&d) == &d.train, "train part: %s", err);
+    rt_data_free(&d);
+    printf("  ok: the training part alone needs no test files\n");
 
     rt_data_format f;
     CHECK(rt_data_format_parse("fashion-mnist", &f) == 0 && f == RT_DATA_FASHION_MNIST, "parse");
@@ -322,6 +327,15 @@ static void test_cifar(void)
         rt_data_free(&d);
     }
     printf("  ok: CIFAR-10 batches (in DIR and DIR/cifar-10-batches-bin), batches.meta.txt\n");
+    /* The test part alone needs no training batch (in the subdirectory, too). */
+    unlink(tpath("cifar/cifar-10-batches-bin/data_batch_1.bin"));
+    rc = rt_data_load_parts(&d, dir, RT_DATA_CIFAR10, RT_DATA_TEST, 3, 32, 32, 10, err, sizeof err);
+    CHECK(rc == 0 && d.train.n == 0 && d.test.n == 4 && rt_data_images(&d) == &d.test, "test part: %s", err);
+    rt_data_free(&d);
+    expect_err(rt_data_load_parts(&d, dir, RT_DATA_CIFAR10, RT_DATA_TRAIN, 3, 32, 32, 10, err, sizeof err),
+               "training part without data_batch_1", "no data_batch_1.bin", "cifar");
+    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_1.bin"), 3, 0, -1, 0);
+    printf("  ok: CIFAR-10 test part without the training batches\n");
 
     write_file(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"), "a\nb\n", 4, 0);
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 0, 0, 0, 0, err, sizeof err),
