@@ -20,6 +20,7 @@ typedef enum { SCHEDULE_WORDS(SETTING_WORD_ID) } setting_schedule;
 typedef enum { UNIT_WORDS(SETTING_WORD_ID) } setting_unit;
 typedef enum { CYCLIC_MODE_WORDS(SETTING_WORD_ID) } setting_cyclic_mode;
 typedef enum { MONITOR_WORDS(SETTING_WORD_ID) } setting_monitor;
+typedef enum { MIXUP_MODE_WORDS(SETTING_WORD_ID) } setting_mixup_mode;
 #undef SETTING_WORD_ID
 
 typedef enum {

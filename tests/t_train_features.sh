@@ -10,6 +10,7 @@
 #     eval's, reading the images file once (counted with strace, when installed); eval and
 #     predict on a directory holding only the test files, and a clear error for the
 #     train and valid splits there;
+#   - the run's header names augmentation, MixUp and early stopping when they are on;
 #   - class names: digits for an IDX directory not named "fashion", Fashion-MNIST's with
 #     --format fashion-mnist;
 #   - the progress bar is drawn on a terminal (via script(1), when installed) and not
@@ -69,6 +70,17 @@ else cat "$tmp/out"; fail "36x36 model on 28x28 data"; fi
 { printf 'P2\n36 36\n255\n'; for _ in $(seq 1 1296); do echo 0; done; } >"$tmp/i36.pgm"
 "$tmp/l36" predict --ckpt "$tmp/l36.ckpt" --top 1 "$tmp/i28.pgm" "$tmp/i36.pgm" >"$tmp/out" 2>&1 \
   && ok "predict on the 36x36 model takes a 28x28 and a 36x36 image" || { cat "$tmp/out"; fail "predict, padded model"; }
+
+# ---- the header names augmentation, MixUp and early stopping when they are on ----
+"$tmp/l36" train --data "$D" --epochs 1 --valid-split 0.2 --augment-shift-fraction 0.05 --augment-crop 0.8 \
+  --augment-crop-max 1.2 --mixup 0.2 --mixup-mode pairs --early-stopping 2 --out "$tmp/h.ckpt" >"$tmp/out" 2>&1
+rc=$?
+want='augment crop 0.8, crop_max 1.2, shift_fraction 0.05; mixup 0.2 (pairs: a lambda an image, partners from a second shuffle); early stopping patience 2 by valid_loss'
+if [ $rc -eq 0 ] && grep -qxF "$want" "$tmp/out" && ! grep -q '^augment\|mixup\|early stopping' <("$tmp/l36" train --data "$D" --epochs 0 --out "$tmp/h0.ckpt" 2>&1); then
+  ok "the header names augmentation, MixUp (pairs) and early stopping when on, and only then"
+else
+  cat "$tmp/out"; fail "header line of augmentation, MixUp, early stopping"
+fi
 
 # ---- a flat model, and class names ----
 "$tmp/sr" train --data "$D" --epochs 1 --quiet --out "$tmp/sr.ckpt" >"$tmp/out" 2>&1 || { cat "$tmp/out"; fail "flat model"; }

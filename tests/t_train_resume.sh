@@ -10,6 +10,8 @@
 #      unzip is installed), and identical CSV rows but the seconds;
 #   2. the same with SIGINT in the middle of epoch 2 (exit 130, "saved" message, the
 #      checkpoint records a mid-epoch position), then --resume;
+#   2b. the same with mixup_mode = pairs (its partner order is derived from the seed and
+#      the epoch, not saved); two of its runs with one seed are the same bits;
 #   3. SIGTERM exits 143 and leaves a checkpoint that resumes (into another --out, whose
 #      CSV log carries on from the old one's);
 #   4. kill -9 at random moments of a run that checkpoints after every step, 12 times,
@@ -73,21 +75,25 @@ cmp -s <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/b.ckpt.csv") && ok "CSV rows
   || { fail "CSV rows differ"; diff <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/b.ckpt.csv"); }
 
 # 2. SIGINT in the middle of epoch 2: wait for epoch 1's checkpoint, then a little.
-mid=0
-for delay in 0.3 0.15 0.5 0.05; do
-  rm -f "$tmp/c.ckpt" "$tmp/c.ckpt.csv"
-  "$T" train "${RUN[@]}" --epochs 3 --out "$tmp/c.ckpt" >"$tmp/c.out" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 600); do [ -f "$tmp/c.ckpt" ] && break; sleep 0.05; done
-  sleep "$delay"
-  kill -INT $pid
-  wait $pid
-  rc=$?
-  pos=$("$T" info --ckpt "$tmp/c.ckpt" | sed -n 's/.*, 1 epochs done, \([0-9]*\) images into epoch 2.*/\1/p')
-  if [ $rc -eq 130 ] && [ -n "$pos" ] && [ "$pos" -gt 0 ]; then mid=1; break; fi
-  echo "note: SIGINT after ${delay}s did not land mid-epoch (exit $rc, position '${pos}'); again"
-done
-if [ $mid -eq 1 ]; then
+sigint_mid_epoch() {  # sigint_mid_epoch NAME RUN-OPTIONS...: $tmp/NAME.ckpt stopped in epoch 2; sets pos, rc
+  local name=$1 delay; shift
+  pos=
+  for delay in 0.3 0.15 0.5 0.05; do
+    rm -f "$tmp/$name.ckpt" "$tmp/$name.ckpt.csv"
+    "$T" train "$@" --epochs 3 --out "$tmp/$name.ckpt" >"$tmp/$name.out" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 600); do [ -f "$tmp/$name.ckpt" ] && break; sleep 0.05; done
+    sleep "$delay"
+    kill -INT $pid
+    wait $pid
+    rc=$?
+    pos=$("$T" info --ckpt "$tmp/$name.ckpt" | sed -n 's/.*, 1 epochs done, \([0-9]*\) images into epoch 2.*/\1/p')
+    if [ $rc -eq 130 ] && [ -n "$pos" ] && [ "$pos" -gt 0 ]; then return 0; fi
+    echo "note: SIGINT after ${delay}s did not land mid-epoch (exit $rc, position '${pos}'); again"
+  done
+  return 1
+}
+if sigint_mid_epoch c "${RUN[@]}"; then
   grep -q "interrupted (SIGINT) at epoch 2, $pos/1800 images" "$tmp/c.out" && grep -q "saved $tmp/c.ckpt; continue with --resume" "$tmp/c.out" \
     && ok "SIGINT mid-epoch: exit 130, checkpoint at epoch 2, image $pos of 1800" || { cat "$tmp/c.out"; fail "SIGINT messages"; }
   "$T" train --resume "$tmp/c.ckpt" --quiet >>"$tmp/c.out" 2>&1 || { cat "$tmp/c.out"; fail "resume after SIGINT"; }
@@ -101,6 +107,27 @@ if [ $mid -eq 1 ]; then
     || { fail "CSV rows differ after the mid-epoch resume"; diff <(rows_of "$tmp/a.ckpt.csv") <(rows_of "$tmp/c.ckpt.csv"); }
 else
   fail "could not interrupt a run mid-epoch"
+fi
+
+# 2b. MixUp of pairs (a lambda an image, partners from a second shuffle of each epoch):
+# two runs of one seed are the same bits, and differ from batch MixUp; a run stopped in
+# epoch 2 and resumed is the same bits as the uninterrupted one.
+PAIRS=("${RUN[@]}" --mixup-mode pairs)
+"$T" train "${PAIRS[@]}" --epochs 3 --out "$tmp/p1.ckpt" >"$tmp/p1.out" 2>&1 || { cat "$tmp/p1.out"; fail "pairs run"; }
+"$T" train "${PAIRS[@]}" --epochs 3 --out "$tmp/p2.ckpt" >"$tmp/p2.out" 2>&1 || { cat "$tmp/p2.out"; fail "pairs run again"; }
+state_of "$tmp/p1.ckpt" >"$tmp/p1.state"
+if [ -s "$tmp/p1.state" ] && cmp -s "$tmp/p1.state" <(state_of "$tmp/p2.ckpt") && ! cmp -s "$tmp/p1.state" "$tmp/a.state"; then
+  ok "mixup_mode pairs: two runs of one seed are bit-identical, and not batch MixUp's"
+else
+  fail "mixup_mode pairs: two runs differ, or equal batch MixUp's"
+fi
+if sigint_mid_epoch pc "${PAIRS[@]}"; then
+  "$T" train --resume "$tmp/pc.ckpt" --quiet >>"$tmp/pc.out" 2>&1 || { cat "$tmp/pc.out"; fail "pairs: resume after SIGINT"; }
+  cmp -s "$tmp/p1.state" <(state_of "$tmp/pc.ckpt") && cmp -s <(rows_of "$tmp/p1.ckpt.csv") <(rows_of "$tmp/pc.ckpt.csv") \
+    && ok "mixup_mode pairs: SIGINT at image $pos of epoch 2 + resume: bit-identical, the same CSV rows" \
+    || { fail "mixup_mode pairs: mid-epoch resume differs"; diff "$tmp/p1.state" <(state_of "$tmp/pc.ckpt"); }
+else
+  fail "could not interrupt a pairs run mid-epoch"
 fi
 
 # 3. SIGTERM

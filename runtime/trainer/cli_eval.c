@@ -73,15 +73,7 @@ static int eval_transform(const rt_cli_args *a, rt_train_config *cfg, double *mi
 /* "rotate 25, mixup 0.4, seed 1": the transform, for the report; "" if none. */
 static void describe_transform(const rt_train_config *cfg, double mixup, uint64_t seed, char *buf, size_t len)
 {
-    size_t used = 0;
-    buf[0] = 0;
-    for (int i = 0; i < SETTING_COUNT; i++) {
-        const setting_spec *e = &setting_specs[i];
-        char v[64];
-        if (strncmp(e->key, "augment.", 8) || !e->def || !strcmp(rt_config_value(cfg, e, v, sizeof v), e->def))
-            continue;
-        used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s %s", used ? ", " : "", e->key + 8, v);
-    }
+    size_t used = strlen(rt_augment_describe(cfg, buf, len));
     if (mixup > 0)
         used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%smixup %g", used ? ", " : "", mixup);
     if (used)

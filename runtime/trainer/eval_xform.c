@@ -62,17 +62,6 @@ static void augment_batch(const rt_augment *a, float *x, size_t bn, size_t F, rt
         rt_augment_image(a, x + i * F, r);
 }
 
-/* x[i] = lam[i] * x[i] + (1 - lam[i]) * x2[i], lam[i] ~ Beta(alpha, alpha). */
-static void mix_batch(float *x, const float *x2, float *lam, size_t bn, size_t F, double alpha, rt_rng *r)
-{
-    for (size_t i = 0; i < bn; i++) {
-        float l = (float)rt_rng_beta(r, alpha, alpha);
-        lam[i] = l;
-        for (size_t p = 0; p < F; p++)
-            x[i * F + p] = l * x[i * F + p] + (1.0f - l) * x2[i * F + p];
-    }
-}
-
 static double neg_log(float p)
 {
     return -log(p > 1e-30f ? (double)p : 1e-30);
@@ -115,7 +104,7 @@ int rt_trainer_evaluate_xformed(const rt_model *m, rt_net *net, const rt_batch_x
         augment_batch(t->aug, b.x, bn, F, &raug);
         if (mixing) {
             augment_batch(t->aug, b.x2, bn, F, &raug);
-            mix_batch(b.x, b.x2, b.lam, bn, F, t->mixup, &rmix);
+            rt_mixup_pairs(b.x, NULL, b.lam, b.x2, b.labels, b.labels2, (int)bn, F, (int)K, t->mixup, 0, &rmix);
         }
         float l = m->evaluate(net, b.x, mixing ? NULL : b.labels, (int)bn, b.probs);
         for (size_t i = 0; i < bn; i++) {

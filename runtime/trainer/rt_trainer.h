@@ -59,7 +59,10 @@ typedef struct {
     double aug_crop, aug_rotate, aug_erase;
     long long aug_shift, aug_pad_crop;
     int aug_flip;
+    double aug_crop_max, aug_shift_fraction;
+    double aug_erase_scale_min, aug_erase_scale_max, aug_erase_ratio_min, aug_erase_ratio_max;
     double mixup, label_smoothing;
+    setting_mixup_mode mixup_mode;
     long long es_patience;          /* early_stopping { patience monitor min_delta restore_best } */
     setting_monitor es_monitor;
     double es_min_delta;
@@ -124,12 +127,13 @@ long long rt_lr_series(const rt_train_config *c, long long epochs, long long ste
 
 /* ---- augmentation, MixUp, label smoothing (train_augment.c) ----
  * Per image, on the float image in the model's frame ([C][H][W] after normalisation and
- * padding), in this order: crop (random resized crop), flip, rotate, shift, pad_crop,
- * erase.  Every random number comes from the rng passed in. */
+ * padding), in this order: crop (random resized crop), flip, rotate, shift,
+ * shift_fraction, pad_crop, erase.  Every random number comes from the rng passed in. */
 typedef struct {
     int C, H, W;
     float bg[RT_DATA_MAX_CHANNELS];   /* the value of a black pixel: fill for new area */
-    double crop, rotate, erase;
+    double crop, crop_max, rotate, erase, shift_fraction;
+    double erase_scale[2], erase_ratio[2];   /* the erased box's area fraction, aspect ratio */
     int shift, pad_crop, flip;
     float *scratch;                    /* one image */
 } rt_augment;
@@ -140,6 +144,15 @@ int rt_augment_init(rt_augment *a, const rt_train_config *c, int C, int H, int W
                     const float *bg, char *err, size_t errlen);
 int rt_augment_active(const rt_augment *a);
 void rt_augment_image(const rt_augment *a, float *img, rt_rng *rng);
+/* Moves img by (dy, dx) pixels, fractions interpolated bilinearly, new area bg (the shift
+ * of augment.shift, shift_fraction and pad_crop). */
+void rt_augment_translate(const rt_augment *a, float *img, double dy, double dx);
+/* The box random_resized_crop picks: its corner (may be negative: a box larger than the
+ * image, under crop_max > 1) and size; the image as it is when (0, 0, H, W). */
+void rt_augment_crop_box(const rt_augment *a, rt_rng *r, int *top, int *left, int *h, int *w);
+/* The box random erasing sets to 0 (draws as the erase step does after deciding to
+ * erase); 0 if none of its 10 attempts fits. */
+int rt_augment_erase_box(const rt_augment *a, rt_rng *r, int *top, int *left, int *h, int *w);
 void rt_augment_free(rt_augment *a);
 
 /* Gamma(alpha, 1) (Marsaglia and Tsang) and Beta(a, b) variates. */
@@ -154,6 +167,17 @@ void rt_soft_targets(float *targets, const int32_t *labels, int n, int K, float 
  * Beta(alpha, alpha).  Returns lam. */
 float rt_mixup(float *out, float *targets, uint32_t *perm, const float *x, const int32_t *labels,
                int n, size_t image_floats, int K, double alpha, float smoothing, rt_rng *rng);
+
+/* MixUp of two streams (mixup_mode = pairs, notebook 000; eval --mixup): for each image
+ * i its own lam[i] ~ Beta(alpha, alpha), x[i] = lam[i] * x[i] + (1 - lam[i]) * x2[i] in
+ * place, and, if targets is not NULL, targets[i] the same mix of the smoothed one-hot
+ * labels[i] and labels2[i]. */
+void rt_mixup_pairs(float *x, float *targets, float *lam, const float *x2, const int32_t *labels,
+                    const int32_t *labels2, int n, size_t image_floats, int K, double alpha,
+                    float smoothing, rt_rng *rng);
+/* "crop 0.8, rotate 10": the augment settings of c that differ from their defaults, into
+ * buf ("" if none).  Returns buf. */
+const char *rt_augment_describe(const rt_train_config *c, char *buf, size_t len);
 
 /* ---- data and checkpoint plumbing (train_data.c) ---- */
 

@@ -14,6 +14,10 @@
  * An epoch starts, when its position is 0, by copying the training indices and
  * shuffling them with the data stream; each batch is filled, augmented image by image,
  * mixed (MixUp) or given soft targets (label smoothing), and passed to train_step.
+ * MixUp mixes a batch with a permutation of itself under one lambda (mixup_mode =
+ * batch), or, as notebook 000's two shuffled generators, each image with the image at
+ * the same position of a second order of the training set, each with its own lambda
+ * (pairs); that order is drawn afresh for every epoch from the seed and the epoch.
  * SIGINT/SIGTERM only set a flag; the loop notices it after the batch in flight,
  * writes a checkpoint at that exact position and exits 128+signal.  Checkpoints are
  * written atomically (rt_ckpt_commit), so no kill leaves an unreadable one.
@@ -33,10 +37,14 @@
 #include <unistd.h>
 #include "rt_trainer.h"
 
-/* Random streams of the seed (0: the model's init, 1: the validation split). */
+/* Random streams of the seed (0: the model's init, 1: the validation split; 5 and 6:
+ * eval_xform.c).  Epoch e's partner order under mixup_mode = pairs is a shuffle from
+ * stream STREAM_PAIRS + e: a function of the epoch, like the learning rate, so it needs
+ * no state of its own in a checkpoint. */
 #define STREAM_DATA 2
 #define STREAM_DROPOUT 3
 #define STREAM_AUGMENT 4
+#define STREAM_PAIRS (UINT64_C(1) << 32)
 
 /* The one mutable global of the trainer: a signal handler can only reach a global.
  * 0, or the number of the signal (SIGINT, SIGTERM) that asked training to stop. */
@@ -75,6 +83,9 @@ typedef struct {
     float *x, *xmix, *targets, *probs;
     int32_t *labels;
     uint32_t *perm, *order;
+    float *x2, *lam;            /* mixup_mode = pairs: the partners of a batch, their lambdas */
+    int32_t *labels2;
+    uint32_t *order2;           /* mixup_mode = pairs: this epoch's partner order */
     rt_rng rng_data, rng_aug;
     int32_t data_shape[3];
     uint64_t data_sizes[2];     /* training examples (after limit), test examples */
@@ -300,6 +311,12 @@ static int apply_overrides(session *s, int resuming, char *err, size_t errlen)
 
 /* ---- setting up ---- */
 
+/* MixUp with a partner from a second shuffle, one lambda an image (notebook 000). */
+static int mixing_pairs(const rt_train_config *c)
+{
+    return c->mixup > 0 && c->mixup_mode == MIXUP_PAIRS;
+}
+
 static int alloc_buffers(session *s, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
@@ -315,6 +332,14 @@ static int alloc_buffers(session *s, char *err, size_t errlen)
     if (!s->x || !s->xmix || !s->targets || !s->probs || !s->labels || !s->perm || !s->order ||
         rt_eval_buffers_alloc(&s->eb, m))
         return rt_fail(err, errlen, "out of memory for the batch buffers");
+    if (mixing_pairs(&s->cfg)) {
+        s->x2 = malloc(B * s->image_floats * sizeof(float));
+        s->lam = malloc(B * sizeof(float));
+        s->labels2 = malloc(B * sizeof(int32_t));
+        s->order2 = malloc((s->split.ntrain ? s->split.ntrain : 1) * sizeof(uint32_t));
+        if (!s->x2 || !s->lam || !s->labels2 || !s->order2)
+            return rt_fail(err, errlen, "out of memory for the MixUp partners");
+    }
     for (size_t i = 0; i < s->split.ntrain; i++)
         s->order[i] = s->split.train[i];
     return 0;
@@ -441,6 +466,10 @@ static void session_close(session *s)
     free(s->labels);
     free(s->perm);
     free(s->order);
+    free(s->x2);
+    free(s->lam);
+    free(s->labels2);
+    free(s->order2);
 }
 
 /* ---- the CSV log ---- */
@@ -495,6 +524,39 @@ static int csv_append(const session *s, const char *line, char *err, size_t errl
 
 /* ---- the loop ---- */
 
+/* The line naming augmentation, MixUp, label smoothing and early stopping, those on:
+ * "augment rotate 10, flip true; mixup 0.2 (pairs); early stopping patience 5 by valid_acc". */
+static void print_regularisers(const rt_train_config *c)
+{
+    char aug[512];
+    const char *sep = "";
+    if (rt_augment_describe(c, aug, sizeof aug)[0]) {
+        printf("augment %s", aug);
+        sep = "; ";
+    }
+    if (c->mixup > 0) {
+        printf("%smixup %g (%s: %s)", sep, c->mixup, setting_specs[SETTING_mixup_mode].words[c->mixup_mode],
+               c->mixup_mode == MIXUP_PAIRS ? "a lambda an image, partners from a second shuffle"
+                                            : "a lambda a batch, partners from the batch");
+        sep = "; ";
+    }
+    if (c->label_smoothing > 0) {
+        printf("%slabel smoothing %g", sep, c->label_smoothing);
+        sep = "; ";
+    }
+    if (c->es_patience > 0) {
+        printf("%searly stopping patience %lld by %s", sep, c->es_patience,
+               setting_specs[SETTING_es_monitor].words[c->es_monitor]);
+        if (c->es_min_delta > 0)
+            printf(", min_delta %g", c->es_min_delta);
+        if (c->es_restore_best)
+            printf(", restore best");
+        sep = "; ";
+    }
+    if (sep[0])
+        printf("\n");
+}
+
 static void print_header(const session *s)
 {
     const rt_model *m = s->m;
@@ -512,6 +574,7 @@ static void print_header(const session *s)
         printf(" (%s schedule)", setting_specs[SETTING_schedule].words[c->schedule]);
     printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
            rt_batch_count(s->split.ntrain, (size_t)c->batch));
+    print_regularisers(c);
     if (s->o->resume)
         printf("resuming %s: %llu epochs done, %llu/%zu images into epoch %llu, step %llu\n", s->o->resume,
                (unsigned long long)s->epoch, (unsigned long long)s->pos, s->split.ntrain,
@@ -536,7 +599,13 @@ static float train_batch(session *s, size_t b)
     s->lr = rt_lr_at(c, (long long)s->epoch, (long long)s->step);
     s->net.h.lr = (float)s->lr;
     float loss, lam = 1.0f;
-    if (c->mixup > 0) {
+    if (mixing_pairs(c)) {
+        for (size_t i = 0; rt_augment_active(&s->aug) && i < b; i++)
+            rt_augment_image(&s->aug, s->x2 + i * s->image_floats, &s->rng_aug);
+        rt_mixup_pairs(s->x, s->targets, s->lam, s->x2, s->labels, s->labels2, n, s->image_floats, K, c->mixup,
+                       (float)c->label_smoothing, &s->rng_aug);
+        loss = m->train_step(&s->net, s->x, NULL, s->targets, n, s->probs);
+    } else if (c->mixup > 0) {
         lam = rt_mixup(s->xmix, s->targets, s->perm, s->x, s->labels, n, s->image_floats, K, c->mixup,
                        (float)c->label_smoothing, &s->rng_aug);
         loss = m->train_step(&s->net, s->xmix, NULL, s->targets, n, s->probs);
@@ -550,6 +619,8 @@ static float train_batch(session *s, size_t b)
     for (int i = 0; i < n; i++) {
         /* Under MixUp an image counts as right if it shows the class weighing more. */
         int32_t want = c->mixup > 0 && lam < 0.5f ? s->labels[s->perm[i]] : s->labels[i];
+        if (mixing_pairs(c))
+            want = s->lam[i] < 0.5f ? s->labels2[i] : s->labels[i];
         correct += rt_argmax(s->probs + (size_t)i * K, K) == want;
     }
     s->sums.loss_sum += (double)loss * (double)b;
@@ -613,6 +684,13 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
         rt_rng_shuffle(&s->rng_data, s->order, ntrain);
         memset(&s->sums, 0, sizeof s->sums);
     }
+    if (mixing_pairs(c)) {   /* at a resume in the epoch too: it is the epoch's */
+        rt_rng pairs;
+        rt_rng_seed(&pairs, (uint64_t)c->seed, STREAM_PAIRS + s->epoch);
+        for (size_t i = 0; i < ntrain; i++)
+            s->order2[i] = s->split.train[i];
+        rt_rng_shuffle(&pairs, s->order2, ntrain);
+    }
     double t0 = rt_clock_seconds();
     char label[64];
     snprintf(label, sizeof label, "epoch %llu/%lld", (unsigned long long)s->epoch + 1, c->epochs);
@@ -621,7 +699,9 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
     size_t steps = 0, images = 0;
     while (s->pos < ntrain) {
         size_t b = ntrain - s->pos < batch ? ntrain - s->pos : batch;
-        if (rt_batch_fill(&s->xf, &s->data.train, s->order + s->pos, b, s->x, s->labels, err, errlen))
+        if (rt_batch_fill(&s->xf, &s->data.train, s->order + s->pos, b, s->x, s->labels, err, errlen) ||
+            (mixing_pairs(c) &&
+             rt_batch_fill(&s->xf, &s->data.train, s->order2 + s->pos, b, s->x2, s->labels2, err, errlen)))
             return 1;
         float loss = train_batch(s, b);
         if (!isfinite(loss)) {

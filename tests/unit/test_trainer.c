@@ -450,6 +450,122 @@ static void test_augment(void)
     printf("  ok: augment shift, pad_crop, flip, rotate, erase, crop, determinism\n");
 }
 
+/* The knobs of the notebooks' augmentations: a fractional shift interpolates, a crop
+ * above scale 1 zooms out, the erased box keeps to its area and aspect ranges. */
+static void test_augment_ranges(void)
+{
+    enum { H = 8, W = 10 };
+    float in[H * W], out[H * W];
+    ramp(in, 1, H, W);
+
+    /* half a pixel right: each pixel the mean of itself and its left neighbour (bg at the
+     * left edge); half a pixel down likewise; a whole pixel is exact */
+    rt_augment a = make_aug("augment.shift_fraction", "0.1", 1, H, W);
+    CHECK(rt_augment_active(&a), "shift_fraction turns augmentation on");
+    memcpy(out, in, sizeof in);
+    rt_augment_translate(&a, out, 0, 0.5);
+    int bad = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            bad += fabsf(out[y * W + x] - 0.5f * ((x ? in[y * W + x - 1] : -0.5f) + in[y * W + x])) > 1e-6f;
+    memcpy(out, in, sizeof in);
+    rt_augment_translate(&a, out, 0.5, 0);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            bad += fabsf(out[y * W + x] - 0.5f * ((y ? in[(y - 1) * W + x] : -0.5f) + in[y * W + x])) > 1e-6f;
+    memcpy(out, in, sizeof in);
+    rt_augment_translate(&a, out, -1, 2);
+    int dy = 0, dx = 0;
+    CHECK(bad == 0 && find_shift(in, out, H, W, 2, &dy, &dx) && dy == -1 && dx == 2,
+          "fractional shift: %d pixels not the interpolated mean; whole (-1, 2) found as (%d, %d)", bad, dy, dx);
+    /* drawn: within 0.1 * W = 1 pixel, and mostly not whole */
+    rt_rng r;
+    rt_rng_seed(&r, 5, 1);
+    int whole = 0, far = 0;
+    for (int t = 0; t < 200; t++) {
+        memcpy(out, in, sizeof in);
+        rt_augment_image(&a, out, &r);
+        whole += find_shift(in, out, H, W, 1, &dy, &dx);
+        /* the ramp rises 1 a column and W a row, so a shift by at most (0.8, 1) pixels
+         * changes the middle pixel by at most 0.8 W + 1 */
+        far += fabsf(out[4 * W + 5] - in[4 * W + 5]) > 0.8f * W + 1.0f + 1e-4f;
+    }
+    CHECK(whole < 10 && far == 0, "shift_fraction draws: %d whole shifts of 200, %d too far", whole, far);
+    rt_augment_free(&a);
+
+    /* crop at scales 1.4 to 1.6: every box is larger than the image and covers it; the
+     * image shrinks inside the frame, so the border is partly bg and the values stay in
+     * range; at crop_max 1 no box is larger than the image */
+    enum { S = 28 };
+    rt_train_config c;
+    rt_config_init(&c);
+    set(&c, "augment.crop", "1");
+    set(&c, "augment.crop_max", "1.6");
+    float bg[1] = { -0.5f };
+    CHECK(rt_augment_init(&a, &c, 1, S, S, bg, err, sizeof err) == 0, "%s", err);
+    a.crop = 1.4;   /* the settings' crop is at most 1: the box's lower scale, set here */
+    int bigger = 0, covers = 0;
+    for (int t = 0; t < 200; t++) {
+        int top, left, h, w;
+        rt_augment_crop_box(&a, &r, &top, &left, &h, &w);
+        bigger += (double)h * w > 1.35 * S * S;
+        covers += top <= 0 && left <= 0 && top + h >= S && left + w >= S;
+    }
+    CHECK(bigger == 200 && covers > 150, "crop above 1: %d of 200 boxes larger than the image, %d covering it", bigger,
+          covers);
+    float sq[S * S], sq2[S * S];
+    for (int i = 0; i < S * S; i++)
+        sq[i] = 1.0f;
+    memcpy(sq2, sq, sizeof sq);
+    rt_augment_image(&a, sq2, &r);
+    double border = 0;
+    int inrange = 1;
+    for (int i = 0; i < S; i++)
+        border += sq2[i] + sq2[(S - 1) * S + i] + sq2[i * S] + sq2[i * S + S - 1];
+    for (int i = 0; i < S * S; i++)
+        inrange &= sq2[i] >= -0.5f - 1e-5f && sq2[i] <= 1.0f + 1e-5f;
+    CHECK(border / (4 * S) < 0.9 && sq2[S / 2 * S + S / 2] == 1.0f && inrange,
+          "zoom out: border mean %g (want bg in it), centre %g", border / (4 * S), sq2[S / 2 * S + S / 2]);
+    rt_augment_free(&a);
+    a = make_aug("augment.crop", "0.5", 1, S, S);
+    int outside = 0;
+    for (int t = 0; t < 500; t++) {
+        int top, left, h, w;
+        rt_augment_crop_box(&a, &r, &top, &left, &h, &w);
+        outside += top < 0 || left < 0 || top + h > S || left + w > S;
+    }
+    CHECK(outside == 0, "crop_max 1: %d boxes outside the image", outside);
+    rt_augment_free(&a);
+
+    /* erase's box: area within [0.1, 0.2] of the image and aspect within [0.5, 2], up to
+     * the rounding of its sides; the defaults reach beyond both */
+    rt_config_init(&c);
+    set(&c, "augment.erase", "1");
+    set(&c, "augment.erase_scale_min", "0.2");   /* either way round */
+    set(&c, "augment.erase_scale_max", "0.1");
+    set(&c, "augment.erase_ratio_min", "0.5");
+    set(&c, "augment.erase_ratio_max", "2");
+    enum { E = 64 };
+    CHECK(rt_augment_init(&a, &c, 1, E, E, bg, err, sizeof err) == 0, "%s", err);
+    double amin = 1, amax = 0, rmin = 100, rmax = 0;
+    for (int t = 0; t < 2000; t++) {
+        int top, left, h, w;
+        if (!rt_augment_erase_box(&a, &r, &top, &left, &h, &w))
+            continue;
+        double area = (double)h * w / (E * E), ratio = (double)h / w;
+        amin = area < amin ? area : amin;
+        amax = area > amax ? area : amax;
+        rmin = ratio < rmin ? ratio : rmin;
+        rmax = ratio > rmax ? ratio : rmax;
+        CHECK(top >= 0 && left >= 0 && top + h <= E && left + w <= E, "erase box outside the image");
+    }
+    CHECK(amin > 0.085 && amin < 0.11 && amax > 0.19 && amax < 0.215 && rmin > 0.45 && rmin < 0.55 && rmax > 1.8 &&
+              rmax < 2.2,
+          "erase box: area in [%g, %g], aspect in [%g, %g]; want [0.1, 0.2], [0.5, 2]", amin, amax, rmin, rmax);
+    rt_augment_free(&a);
+    printf("  ok: augment shift_fraction (interpolated), crop_max > 1 (zoom out), erase area and aspect ranges\n");
+}
+
 /* ---- sampling, soft targets, MixUp ---- */
 
 static void test_sampling(void)
@@ -507,7 +623,44 @@ static void test_sampling(void)
         CHECK(fabsf(sum - 1) < 1e-5f, "mixup targets row %d sums to %g", i, sum);
         CHECK(t[i * K + labels[i]] >= lam - 1e-6f, "mixup target of the image's own label");
     }
-    printf("  ok: Gamma, Beta moments; soft targets; MixUp\n");
+
+    /* pairs: each image its own lambda, so they differ within a batch; the image and the
+     * smoothed targets mixed by it; the same seed gives the same bits */
+    enum { P = 16 };
+    float xa[P * F], xb[P * F], xa2[P * F], tp[P * K], tp2[P * K], lp[P], lp2[P];
+    int32_t la[P], lb[P];
+    for (int i = 0; i < P; i++) {
+        la[i] = i % K;
+        lb[i] = (i + 2) % K;
+        for (int p = 0; p < F; p++) {
+            xa[i * F + p] = (float)i;
+            xb[i * F + p] = 100.0f + (float)i;
+        }
+    }
+    memcpy(xa2, xa, sizeof xa);
+    rt_rng r1, r2;
+    rt_rng_seed(&r1, 9, 4);
+    rt_rng_seed(&r2, 9, 4);
+    rt_mixup_pairs(xa, tp, lp, xb, la, lb, P, F, K, 0.4, 0.1f, &r1);
+    rt_mixup_pairs(xa2, tp2, lp2, xb, la, lb, P, F, K, 0.4, 0.1f, &r2);
+    float lmin = 1, lmax = 0;
+    int mixed_bad = 0, target_bad = 0;
+    for (int i = 0; i < P; i++) {
+        lmin = lp[i] < lmin ? lp[i] : lmin;
+        lmax = lp[i] > lmax ? lp[i] : lmax;
+        for (int p = 0; p < F; p++)
+            mixed_bad += fabsf(xa[i * F + p] - (lp[i] * (float)i + (1 - lp[i]) * (100.0f + (float)i))) > 1e-4f;
+        for (int k = 0; k < K; k++) {
+            float ta = k == la[i] ? 0.92f : 0.02f, tb = k == lb[i] ? 0.92f : 0.02f;
+            target_bad += fabsf(tp[i * K + k] - (lp[i] * ta + (1 - lp[i]) * tb)) > 1e-6f;
+        }
+    }
+    CHECK(lmax - lmin > 0.3f, "mixup pairs: lambdas within a batch span only [%g, %g]", lmin, lmax);
+    CHECK(mixed_bad == 0 && target_bad == 0, "mixup pairs: %d pixels, %d targets not mixed by their lambda", mixed_bad,
+          target_bad);
+    CHECK(!memcmp(xa, xa2, sizeof xa) && !memcmp(tp, tp2, sizeof tp) && !memcmp(lp, lp2, sizeof lp),
+          "mixup pairs: the same seed gave different bits");
+    printf("  ok: Gamma, Beta moments; soft targets; MixUp in a batch, MixUp of pairs (a lambda an image)\n");
 }
 
 /* ---- images ---- */
@@ -756,6 +909,7 @@ int main(void)
     test_schedule_units();
     test_config();
     test_augment();
+    test_augment_ranges();
     test_sampling();
     test_images();
     test_eval_xform();
