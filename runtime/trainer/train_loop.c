@@ -618,9 +618,11 @@ static float train_batch(session *s, size_t b)
     size_t correct = 0;
     for (int i = 0; i < n; i++) {
         /* Under MixUp an image counts as right if it shows the class weighing more. */
-        int32_t want = c->mixup > 0 && lam < 0.5f ? s->labels[s->perm[i]] : s->labels[i];
+        int32_t want = s->labels[i];
         if (mixing_pairs(c))
-            want = s->lam[i] < 0.5f ? s->labels2[i] : s->labels[i];
+            want = s->lam[i] < 0.5f ? s->labels2[i] : want;
+        else if (c->mixup > 0 && lam < 0.5f)
+            want = s->labels[s->perm[i]];
         correct += rt_argmax(s->probs + (size_t)i * K, K) == want;
     }
     s->sums.loss_sum += (double)loss * (double)b;
