@@ -61,6 +61,7 @@ static const char *kind_name(ValueKind k)
     static const char *const names[] = {
         [V_NONE] = "nothing", [V_INT] = "an int", [V_FLOAT] = "a float", [V_BOOL] = "a bool",
         [V_STR] = "a string", [V_SYM] = "a word", [V_TENSOR] = "a tensor", [V_CALL] = "a call",
+        [V_LIST] = "a list",
     };
     return names[k];
 }
@@ -782,6 +783,25 @@ static bool step(Elab *E, Loc loc)
 
 static Value eval_node(Elab *E, const Node *n);
 
+/* [a, b, c]: its items evaluated in order; poisoned if one is.  A word stays a word, for
+ * the setting's check to name. */
+static Value eval_list(Elab *E, const Node *n)
+{
+    long long count = 0;
+    for (const Node *item = n->list; item; item = item->next)
+        count++;
+    Value list = { .kind = V_LIST, .i = count, .items = xcalloc((size_t)count, sizeof(Value)), .loc = n->loc };
+    long long k = 0;
+    for (const Node *item = n->list; item; item = item->next) {
+        list.items[k] = eval(E, item);
+        if (list.items[k++].kind == V_NONE) {
+            free(list.items);
+            return none();
+        }
+    }
+    return list;
+}
+
 /* Evaluates an expression; a chain nested deeper than MAX_EXPR_DEPTH (a + b + c + ...
  * or x -> f() -> g() -> ..., which the parser does not stack) is an error rather
  * than a C stack overflow. */
@@ -819,6 +839,7 @@ static Value eval_node(Elab *E, const Node *n)
     case N_BINOP: return eval_binop(E, n);
     case N_UNOP: return eval_unop(E, n);
     case N_CALL: return eval_call(E, n, NULL);
+    case N_LIST: return eval_list(E, n);
     case N_CHAIN: {
         Value in = no_symbol(E, eval(E, n->lhs));
         if (in.kind != V_TENSOR && in.kind != V_NONE) {   /* a poisoned input: the call is still checked */
@@ -954,11 +975,11 @@ static void exec_if(Elab *E, const Node *s)
 
 static void add_setting(Elab *E, const char *key, Loc key_loc, Value v)
 {
-    if (v.kind == V_TENSOR) {
+    if (v.kind == V_TENSOR)
         error_at(v.loc, "train setting '%s' cannot be a tensor", key);
+    else if (setting_add(E->g, key, key_loc, v))
         return;
-    }
-    setting_add(E->g, key, key_loc, v);
+    free(v.items);   /* a list the setting did not take */
 }
 
 /* A setting's value: a call that is not an op or block (schedule = cosine(t_max = 10))
