@@ -7,12 +7,13 @@
  * rule in the op table.  What remains is a plain dataflow graph with constant shapes.
  *
  * Values are numbers, strings, symbols (an unbound word like `same`, accepted only
- * where an argument takes one), or tensors (graph nodes).  An evaluation that failed
- * yields V_NONE after reporting: a poison value that propagates silently, so one
- * mistake gives one message, while elaboration goes on, so the next mistake gives its
- * own (a call with a poisoned input still checks its other arguments and makes no
- * node; a name whose value failed is still bound, to the poison).  Limits keep hostile input bounded: loop trip counts, nesting, block
- * call depth, expression depth, graph size and the total work (steps). */
+ * where an argument takes one), tensors (graph nodes), and in train settings calls and
+ * lists.  An evaluation that failed yields V_NONE after reporting: a poison value that
+ * propagates silently, so one mistake gives one message, while elaboration goes on, so
+ * the next mistake gives its own (a call with a poisoned input still checks its other
+ * arguments and makes no node; a name whose value failed is still bound, to the
+ * poison).  Limits keep hostile input bounded: loop trip counts, nesting, block call
+ * depth, expression depth, graph size and the total work (steps). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
