@@ -33,8 +33,17 @@ typedef enum {
 } setting_id;
 
 typedef enum {
-    SETTING_INT, SETTING_FLOAT, SETTING_BOOL, SETTING_STR, SETTING_WORD, SETTING_CALL, SETTING_GROUP
+    SETTING_INT, SETTING_FLOAT, SETTING_BOOL, SETTING_STR, SETTING_WORD, SETTING_CALL, SETTING_CHANNELS,
+    SETTING_GROUP
 } setting_kind;
+
+/* A CHANNELS setting's value: n numbers, one for every channel (n 1) or one per channel;
+ * n 0 is auto, to be computed from the training data. */
+#define SETTING_MAX_CHANNELS 8
+typedef struct {
+    int n;
+    double v[SETTING_MAX_CHANNELS];
+} setting_channels;
 
 enum { REQUIRED = 1, ABOVE_LO = 2, TRAINER_ONLY = 4, KEPT_ON_RESUME = 8, FREE_ON_RESUME = 16, SHORTHAND = 32 };
 #define TAKEN_BY(word) (1u << (word))

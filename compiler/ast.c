@@ -99,6 +99,13 @@ Node *new_chain(Loc loc, Node *input, Node *call)
     return n;
 }
 
+Node *new_list(Loc loc, Node *items)
+{
+    Node *n = new_node(N_LIST, loc);
+    n->list = items;
+    return n;
+}
+
 Node *new_assign(Loc loc, char *target, Node *value)
 {
     Node *n = new_name(N_ASSIGN, loc, target);

@@ -7,10 +7,13 @@
  * rule in the op table.  What remains is a plain dataflow graph with constant shapes.
  *
  * Values are numbers, strings, symbols (an unbound word like `same`, accepted only
- * where an argument takes one), or tensors (graph nodes).  An evaluation that failed
- * yields V_NONE after reporting, and V_NONE propagates silently so one mistake gives
- * one message.  Limits keep hostile input bounded: loop trip counts, nesting, block
- * call depth, expression depth, graph size and the total work (steps). */
+ * where an argument takes one), tensors (graph nodes), and in train settings calls and
+ * lists.  An evaluation that failed yields V_NONE after reporting: a poison value that
+ * propagates silently, so one mistake gives one message, while elaboration goes on, so
+ * the next mistake gives its own (a call with a poisoned input still checks its other
+ * arguments and makes no node; a name whose value failed is still bound, to the
+ * poison).  Limits keep hostile input bounded: loop trip counts, nesting, block call
+ * depth, expression depth, graph size and the total work (steps). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -59,6 +62,7 @@ static const char *kind_name(ValueKind k)
     static const char *const names[] = {
         [V_NONE] = "nothing", [V_INT] = "an int", [V_FLOAT] = "a float", [V_BOOL] = "a bool",
         [V_STR] = "a string", [V_SYM] = "a word", [V_TENSOR] = "a tensor", [V_CALL] = "a call",
+        [V_LIST] = "a list",
     };
     return names[k];
 }
@@ -306,8 +310,10 @@ static void eval_args(Elab *E, const Node *call, const Value *chained, ArgList *
 {
     out->n = 0;
     out->failed = false;
-    if (chained)
+    if (chained) {
         out->a[out->n++] = (Arg){ .v = *chained };
+        out->failed = chained->kind == V_NONE;
+    }
     for (const Node *a = call->list; a; a = a->next) {
         if (out->n == MAX_CALL_ARGS) {
             error_at(a->loc, "too many arguments (at most %d)", MAX_CALL_ARGS);
@@ -498,9 +504,11 @@ static int bind_arg(const Signature *s, const Arg *a, int *next, const Arg *by_s
 
 /* Binds an op call's non-tensor arguments (positional after the inputs, then keywords)
  * to its schema and converts each to its type; then fills defaults, and reports an
- * argument that is missing.  `name = "..."` names the layer (*given_name). */
+ * argument that is missing.  `name = "..."` names the layer (*given_name).  With
+ * `poisoned` (an argument failed and was reported) a failed argument is bound but not
+ * converted, and a missing one is not reported: the call is only being checked. */
 static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgList *args, int first, GNode *n,
-                         const Arg **given_name)
+                         const Arg **given_name, bool poisoned)
 {
     Signature sig;
     op_signature(op, &sig);
@@ -517,6 +525,8 @@ static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgL
         int k = bind_arg(&sig, a, &next, by_slot);
         if (k < 0) {
             ok = false;
+        } else if (a->v.kind == V_NONE) {
+            continue;
         } else if (a->v.kind == V_TENSOR) {
             error_at(a->v.loc, "%s: '%s' must be a number, got a tensor (tensor inputs come first)", op->name,
                      spec[k].name);
@@ -525,7 +535,7 @@ static bool bind_op_args(Elab *E, const OpInfo *op, const Node *call, const ArgL
             ok = false;
         }
     }
-    for (int k = 0; k < sig.n && ok; k++) {
+    for (int k = 0; k < sig.n && ok && !poisoned; k++) {
         if (by_slot[k])
             continue;
         if (spec[k].required) {
@@ -595,7 +605,7 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
         E->g->node[n->in[i]].nusers++;
     }
     const Arg *given_name = NULL;
-    if (!bind_op_args(E, op, call, args, nin, n, &given_name))
+    if (!bind_op_args(E, op, call, args, nin, n, &given_name, false))
         return none();
     if (given_name ? !set_given_name(E, n, given_name) : !(n->name = layer_name(E, n)))
         return none();
@@ -615,6 +625,18 @@ static Value call_op(Elab *E, const OpInfo *op, const Node *call, const ArgList 
     if (!check_sizes(n))
         return none();
     return (Value){ .kind = V_TENSOR, .node = id, .loc = call->loc };
+}
+
+/* An op call with a poisoned argument: no node, but the arguments that did not fail
+ * are bound and checked as call_op would (a failed leading argument counts as an input). */
+static void check_poisoned_op(Elab *E, const OpInfo *op, const Node *call, const ArgList *args)
+{
+    int nin = 0;
+    while (nin < args->n && !args->a[nin].key && (args->a[nin].v.kind == V_TENSOR || args->a[nin].v.kind == V_NONE))
+        nin++;
+    GNode scratch = { .op = (OpKind)(op - op_table), .loc = call->loc };
+    const Arg *given_name = NULL;
+    bind_op_args(E, op, call, args, nin, &scratch, &given_name, true);
 }
 
 static const Node *find_block(const Elab *E, const char *name)
@@ -727,14 +749,18 @@ static Value eval_call(Elab *E, const Node *call, const Value *chained)
     ArgList *args = xcalloc(1, sizeof *args);
     eval_args(E, call, chained, args);
     /* A word where an op expects its tensor inputs is an unknown name. */
-    for (int i = 0; op && i < op->rules->min_in && i < args->n && !args->failed; i++) {
+    for (int i = 0; op && i < op->rules->min_in && i < args->n; i++) {
         if (!args->a[i].key && args->a[i].v.kind == V_SYM) {
-            no_symbol(E, args->a[i].v);
+            args->a[i].v = no_symbol(E, args->a[i].v);
             args->failed = true;
         }
     }
+    /* A block runs even with a poisoned argument (bound to the poison), so the
+     * mistakes of its body are reported too. */
     Value v = none();
-    if (!args->failed)
+    if (op && args->failed)
+        check_poisoned_op(E, op, call, args);
+    else
         v = op ? call_op(E, op, call, args) : call_block(E, block, call, args);
     free(args);
     return v;
@@ -757,6 +783,25 @@ static bool step(Elab *E, Loc loc)
 }
 
 static Value eval_node(Elab *E, const Node *n);
+
+/* [a, b, c]: its items evaluated in order; poisoned if one is.  A word stays a word, for
+ * the setting's check to name. */
+static Value eval_list(Elab *E, const Node *n)
+{
+    long long count = 0;
+    for (const Node *item = n->list; item; item = item->next)
+        count++;
+    Value list = { .kind = V_LIST, .i = count, .items = xcalloc((size_t)count, sizeof(Value)), .loc = n->loc };
+    long long k = 0;
+    for (const Node *item = n->list; item; item = item->next) {
+        list.items[k] = eval(E, item);
+        if (list.items[k++].kind == V_NONE) {
+            free(list.items);
+            return none();
+        }
+    }
+    return list;
+}
 
 /* Evaluates an expression; a chain nested deeper than MAX_EXPR_DEPTH (a + b + c + ...
  * or x -> f() -> g() -> ..., which the parser does not stack) is an error rather
@@ -795,14 +840,10 @@ static Value eval_node(Elab *E, const Node *n)
     case N_BINOP: return eval_binop(E, n);
     case N_UNOP: return eval_unop(E, n);
     case N_CALL: return eval_call(E, n, NULL);
+    case N_LIST: return eval_list(E, n);
     case N_CHAIN: {
         Value in = no_symbol(E, eval(E, n->lhs));
-        if (in.kind == V_NONE) {
-            if (!op_lookup(n->rhs->name) && !find_block(E, n->rhs->name))
-                report_unknown_callee(E, n->rhs);
-            return none();
-        }
-        if (in.kind != V_TENSOR) {
+        if (in.kind != V_TENSOR && in.kind != V_NONE) {   /* a poisoned input: the call is still checked */
             error_at(n->loc, "'->' feeds a tensor into a call, but its left side is %s", kind_name(in.kind));
             return none();
         }
@@ -935,11 +976,11 @@ static void exec_if(Elab *E, const Node *s)
 
 static void add_setting(Elab *E, const char *key, Loc key_loc, Value v)
 {
-    if (v.kind == V_TENSOR) {
+    if (v.kind == V_TENSOR)
         error_at(v.loc, "train setting '%s' cannot be a tensor", key);
+    else if (setting_add(E->g, key, key_loc, v))
         return;
-    }
-    setting_add(E->g, key, key_loc, v);
+    free(v.items);   /* a list the setting did not take */
 }
 
 /* A setting's value: a call that is not an op or block (schedule = cosine(t_max = 10))
@@ -1072,6 +1113,7 @@ static int bind_model_params(Elab *E, const Node *model, const Define *defs, int
     for (const Node *p = model->list; p; p = p->next) {
         if (!p->lhs) {
             error_at(p->loc, "model parameter '%s' needs a default value", p->name);
+            bind(E, p->name, none(), p->loc);   /* poisoned: its uses stay quiet */
             continue;
         }
         const Define *override = NULL;
@@ -1079,8 +1121,7 @@ static int bind_model_params(Elab *E, const Node *model, const Define *defs, int
             if (strcmp(defs[d].name, p->name) == 0)
                 override = &defs[d];
         Value v = override ? parse_define(override->value, p->loc) : no_symbol(E, eval(E, p->lhs));
-        if (v.kind != V_NONE)
-            bind(E, p->name, v, p->loc);
+        bind(E, p->name, v, p->loc);   /* V_NONE if it failed: its uses stay quiet */
     }
     return 0;
 }
@@ -1138,7 +1179,7 @@ int elaborate(const Program *prog, const Define *defs, int ndefs, Graph *out)
             }
     }
     int rc = bind_model_params(&E, model, defs, ndefs);
-    if (rc == 0 && error_count() == before) {
+    if (rc == 0) {
         exec(&E, model->body);
         if (error_count() == before)
             check_output(&E, model);

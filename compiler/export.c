@@ -35,8 +35,8 @@ typedef struct {
     rt_tensor_info *tensors;
     float *params, *state;
     char **class_names;       /* [classes] */
-    bool norm;                /* trained with mean/std */
-    float mean, std;
+    int norm;                 /* trained with mean/std: the channels given (1: the same for all), else 0 */
+    float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
 } Weights;
 
 /* ---- reading the weights ---- */
@@ -101,15 +101,19 @@ static bool is_zip(const char *path)
     return zip;
 }
 
-/* The normalisation and class names of settings `cfg` (names given by a checkpoint win). */
-static void take_settings(Weights *w, const rt_train_config *cfg, char **names)
+/* The normalisation and class names of settings `cfg` (names given by a checkpoint win);
+ * fails for a normalisation of auto, which only a checkpoint has resolved. */
+static int take_settings(Weights *w, const rt_train_config *cfg, char **names, char *err, size_t errlen)
 {
-    w->norm = rt_trainer_normalisation(cfg, &w->mean, &w->std);
+    w->norm = rt_trainer_normalisation(cfg, 0, w->mean, w->std, err, errlen);
+    if (w->norm < 0)
+        return -1;
     w->class_names = xcalloc((size_t)w->model.classes, sizeof *w->class_names);
     for (int k = 0; k < w->model.classes; k++) {
         char digits[16];
         w->class_names[k] = xstrdup(names ? names[k] : rt_data_default_name(rt_trainer_data_format(cfg), k, digits));
     }
+    return 0;
 }
 
 /* The first tensor element that is not a finite number, as "NAME[i]"; false if none. */
@@ -212,13 +216,16 @@ static bool load_weights(const Graph *g, const Plan *plan, const char *path, Wei
         rt_config_init(&cfg);
         if (rc == 0)
             rc = rt_config_parse_text(&cfg, w->model.settings, "the model's settings", err, sizeof err);
-        if (rc == 0)
-            take_settings(w, &cfg, NULL);
+        if (rc == 0 && take_settings(w, &cfg, NULL, err, sizeof err)) {
+            size_t used = strlen(err);
+            snprintf(err + used, sizeof err - used, "; export from the checkpoint of a run, which holds the numbers");
+            rc = -1;
+        }
     } else {
         rt_ckpt_info info;
         rc = rt_trainer_load_weights(path, &w->model, &net, &info, err, sizeof err);
         if (rc == 0) {
-            take_settings(w, &info.cfg, info.class_names);
+            rc = take_settings(w, &info.cfg, info.class_names, err, sizeof err);
             rt_ckpt_info_free(&info);
         }
     }
@@ -445,24 +452,52 @@ static void write_blob_checks(FILE *out, const Weights *w, const char *prefix, c
             macro, prefix, macro, macro, macro, prefix);
 }
 
-/* The prologue of predict: the trained normalisation into the workspace after the arena. */
+/* `static const float NAME[C] = { v0, v1, ... };` */
+static void write_float_array(FILE *f, const char *name, const float *v, int C)
+{
+    fprintf(f, "    static const float %s[%d] = { ", name, C);
+    for (int k = 0; k < C; k++) {
+        fputs(k ? ", " : "", f);
+        write_float(f, v[k]);
+    }
+    fprintf(f, " };\n");
+}
+
+/* The prologue of predict: the trained normalisation into the workspace after the arena;
+ * per channel when the channels differ (channel c of an input element is its index over
+ * the plane of C channels, which for a flat input [C * H * W] is H * W). */
 static char *norm_prologue(const Weights *w, const char *macro, size_t offset)
 {
     if (!w->norm)
         return NULL;
+    int C = w->norm;
+    bool same = true;
+    for (int k = 1; k < C; k++)
+        same &= w->mean[k] == w->mean[0] && w->std[k] == w->std[0];
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
-    fprintf(f, "    /* the input, normalised as in training: (x - mean) / std */\n");
+    fprintf(f, "    /* the input, normalised as in training: (x - mean%s) / std%s */\n", same ? "" : "[c]",
+            same ? "" : "[c], channel c");
+    if (!same) {
+        write_float_array(f, "norm_mean", w->mean, C);
+        write_float_array(f, "norm_std", w->std, C);
+    }
     fprintf(f, "    float *x_norm = (float *)(void *)((unsigned char *)workspace + %zu);\n", offset);
-    fprintf(f, "    for (size_t i = 0; i < (size_t)n * %s_IN_C * %s_IN_H * %s_IN_W; i++)\n", macro, macro, macro);
-    fprintf(f, "        x_norm[i] = (x[i] - ");
-    write_float(f, w->mean);
-    fprintf(f, ") / ");
-    write_float(f, w->std);
-    fprintf(f, ";\n    x = x_norm;\n");
+    fprintf(f, "    for (size_t i = 0; i < (size_t)n * %s_IN_C * %s_IN_H * %s_IN_W; i++)", macro, macro, macro);
+    if (same) {
+        fprintf(f, "\n        x_norm[i] = (x[i] - ");
+        write_float(f, w->mean[0]);
+        fprintf(f, ") / ");
+        write_float(f, w->std[0]);
+        fprintf(f, ";\n");
+    } else {
+        fprintf(f, " {\n        size_t c = i / (%s_IN_C * %s_IN_H * %s_IN_W / %d) %% %d;\n", macro, macro, macro, C, C);
+        fprintf(f, "        x_norm[i] = (x[i] - norm_mean[c]) / norm_std[c];\n    }\n");
+    }
+    fprintf(f, "    x = x_norm;\n");
     fclose(f);
     return text;
 }

@@ -27,6 +27,7 @@ void graph_free(Graph *g)
     for (Setting *s = g->settings, *next; s; s = next) {
         next = s->next;
         free((char *)s->key);
+        free(s->v.items);
         free(s);
     }
     *g = (Graph){ 0 };

@@ -61,7 +61,7 @@ const char *commas(long long v, char buf[32]);
 /* ---- ast.c: the syntax tree the parser builds ---- */
 
 typedef enum {
-    N_INT, N_FLOAT, N_STR, N_BOOL, N_NAME,
+    N_INT, N_FLOAT, N_STR, N_BOOL, N_NAME, N_LIST,
     N_BINOP, N_UNOP, N_CALL, N_KWARG, N_CHAIN,
     N_INPUT, N_ASSIGN, N_FOR, N_IF, N_RETURN, N_TRAIN,
     N_SETTING, N_GROUP, N_PARAM, N_MODEL, N_BLOCK,
@@ -108,6 +108,7 @@ Node *new_string(Loc loc, const char *quoted);
 Node *new_bool(Loc loc, bool v);
 Node *new_call(Loc loc, char *callee, Node *args);
 Node *new_chain(Loc loc, Node *input, Node *call);
+Node *new_list(Loc loc, Node *items);
 Node *new_assign(Loc loc, char *target, Node *value);
 Node *new_for(Loc loc, char *var, Node *from, Node *to, Node *body);
 Node *new_if(Loc loc, Node *cond, Node *then, Node *orelse);
@@ -229,16 +230,19 @@ struct GNode {
 };
 
 /* A value during elaboration: a number, string, symbol (an unbound word such as
- * `same` or `adam`), a tensor (graph node), or a call (in train settings). */
-typedef enum { V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR, V_SYM, V_TENSOR, V_CALL } ValueKind;
-typedef struct {
+ * `same` or `adam`), a tensor (graph node), or in train settings a call or a list
+ * ([0.49, 0.48, 0.45]: a value per channel). */
+typedef enum { V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR, V_SYM, V_TENSOR, V_CALL, V_LIST } ValueKind;
+typedef struct Value Value;
+struct Value {
     ValueKind kind;
-    long long i;              /* INT, BOOL */
+    long long i;              /* INT, BOOL; LIST: the item count */
     double f;                 /* FLOAT */
     const char *s;            /* STR, SYM, CALL name */
     int node;                 /* TENSOR */
+    Value *items;             /* LIST: its items, malloc'd (freed with the setting holding it) */
     Loc loc;
-} Value;
+};
 
 /* A checked train setting.  Group settings are keyed "augment.rotate", and a call's
  * arguments "schedule.t_max" beside "schedule" = the call's name. */

@@ -50,7 +50,7 @@ static void yyerror(Loc *loc, yyscan_t scanner, Program *prog, const char *msg);
 %token ARROW "->" DOTDOT ".." EQ "==" NE "!=" LE "<=" GE ">=" AND "&&" OR "||"
 
 %type <node> definition params param_list param stmts stmt if_stmt settings setting
-%type <node> expr call args arg_list arg expr_list
+%type <node> expr call args arg_list arg expr_list list
 
 %destructor { free($$); } <str>
 %destructor { free_tree($$); } <node>
@@ -122,9 +122,10 @@ settings
     | settings setting          { $$ = append($1, $2); }
     ;
 
-/* key = value  |  group { settings } */
+/* key = value  |  key = [values]  |  group { settings } */
 setting
     : IDENT '=' expr            { $$ = new_name(N_SETTING, @1, $1); $$->lhs = $3; }
+    | IDENT '=' list            { $$ = new_name(N_SETTING, @1, $1); $$->lhs = $3; }
     | IDENT '{' settings '}'    { $$ = new_name(N_GROUP, @1, $1); $$->body = $3; }
     | ';'                       { $$ = NULL; }
     | error                     { $$ = NULL; }
@@ -155,6 +156,11 @@ expr
     | STRING                    { $$ = new_string(@1, $1); free($1); }
     | TRUE                      { $$ = new_bool(@1, true); }
     | FALSE                     { $$ = new_bool(@1, false); }
+    ;
+
+/* [a, b, c]: a list, only as a setting's value (mean = [0.49, 0.48, 0.45]) */
+list
+    : '[' expr_list ']'         { $$ = new_list(@$, $2); }
     ;
 
 /* NAME(args) */

@@ -7,7 +7,9 @@
  * and trainers read settings back with setting_value(), which falls back to the
  * default, so defaults live only in the list.  Keys inside a group are "group.key"; a
  * call's arguments are "key.arg", and the list says which calls take which arguments
- * and which need them.  Settings only the trainer takes (limit) are not .net settings. */
+ * and which need them.  Settings only the trainer takes (limit) are not .net settings.
+ * A per-channel setting (mean, std) takes a number, a list [a, b, c] of one number per
+ * input channel, or the word auto, which the trainer computes when a run starts. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +62,69 @@ static bool check_word(const setting_spec *spec, Value *v)
     return false;
 }
 
+/* A number within spec's range (an int becomes a float), or an error at it. */
+static bool check_number(const setting_spec *spec, Value *v)
+{
+    char msg[256];
+    if (v->kind == V_INT)
+        *v = (Value){ .kind = V_FLOAT, .f = (double)v->i, .loc = v->loc };
+    if (v->kind != V_FLOAT)
+        return false;
+    if (setting_check_range(spec, v->f, msg, sizeof msg)) {
+        error_at(v->loc, "%s", msg);
+        return false;
+    }
+    return true;
+}
+
+/* A per-channel setting: a number, auto, or a list of at most SETTING_MAX_CHANNELS
+ * numbers, each in range (its length is checked against the input's channels later). */
+static bool check_channels(const setting_spec *spec, Value *v, const char *what)
+{
+    if (v->kind == V_SYM && strcmp(v->s, "auto") == 0)
+        return true;
+    if (v->kind == V_INT || v->kind == V_FLOAT)
+        return check_number(spec, v);
+    if (v->kind != V_LIST) {
+        static const char *const words[] = { "auto" };
+        char msg[256];
+        if (v->kind == V_SYM) {
+            snprintf(msg, sizeof msg, "'%s' must be %s, not the word '%s'", spec->key, what, v->s);
+            did_you_mean(msg, sizeof msg, v->s, words, 1);
+        } else {
+            snprintf(msg, sizeof msg, "'%s' must be %s", spec->key, what);
+        }
+        error_at(v->loc, "%s", msg);
+        return false;
+    }
+    if (v->i > SETTING_MAX_CHANNELS) {
+        error_at(v->loc, "'%s' has %lld values; an input has at most %d channels", spec->key, v->i,
+                 SETTING_MAX_CHANNELS);
+        return false;
+    }
+    bool ok = true;
+    for (long long k = 0; k < v->i; k++) {
+        Value *item = &v->items[k];
+        if (item->kind != V_INT && item->kind != V_FLOAT) {
+            if (item->kind == V_SYM)
+                error_at(item->loc, "'%s' is a list of numbers, one per channel, not the word '%s'", spec->key,
+                         item->s);
+            else
+                error_at(item->loc, "'%s' is a list of numbers, one per channel", spec->key);
+            ok = false;
+        } else if (!check_number(spec, item)) {
+            ok = false;
+        }
+    }
+    return ok;
+}
+
 static bool check_value(const setting_spec *spec, Value *v)
 {
     static const char *const kinds[] = {
         [SETTING_INT] = "an int", [SETTING_FLOAT] = "a number", [SETTING_BOOL] = "true or false",
         [SETTING_STR] = "a string", [SETTING_WORD] = "a word", [SETTING_CALL] = "a word or call",
+        [SETTING_CHANNELS] = "a number, a list [a, b, c] of one per input channel, or auto",
         [SETTING_GROUP] = "a group { ... }",
     };
     bool ok = false;
@@ -89,6 +149,7 @@ static bool check_value(const setting_spec *spec, Value *v)
         if (v->kind == V_SYM || v->kind == V_CALL)
             return check_word(spec, v);
         break;
+    case SETTING_CHANNELS: return check_channels(spec, v, kinds[spec->kind]);
     case SETTING_GROUP: ok = v->kind == V_NONE; break;
     }
     char msg[256];
@@ -162,9 +223,26 @@ static void check_needs_validation(const Graph *g)
     }
 }
 
+/* A per-channel list has one value per channel of an image input [C, H, W] (a flat
+ * input's channels are the data's: the trainer checks those). */
+static void check_channel_counts(const Graph *g)
+{
+    if (g->input < 0 || g->node[g->input].out.rank != 3)
+        return;
+    long long C = g->node[g->input].out.d[0];
+    for (const Setting *s = g->settings; s; s = s->next) {
+        if (s->v.kind != V_LIST || s->v.i == C)
+            continue;
+        error_at(s->v.loc, "'%s' has %lld value%s, one per channel, but the input has %lld channel%s", s->key, s->v.i,
+                 s->v.i == 1 ? "" : "s", C, C == 1 ? "" : "s");
+        note_at(g->node[g->input].loc, "the input is declared here");
+    }
+}
+
 void check_required_settings(const Graph *g)
 {
     check_needs_validation(g);
+    check_channel_counts(g);
     check_mixup_classes(g);
     for (int i = 0; i < SETTING_COUNT; i++) {
         const setting_spec *spec = &setting_specs[i];
@@ -224,6 +302,7 @@ static Value parse_default(const setting_spec *spec)
     case SETTING_STR: v = (Value){ .kind = V_STR, .s = spec->def }; break;
     case SETTING_WORD:
     case SETTING_CALL: v = (Value){ .kind = V_SYM, .s = spec->def }; break;
+    case SETTING_CHANNELS: v = (Value){ .kind = V_FLOAT, .f = strtod(spec->def, NULL) }; break;
     case SETTING_GROUP: break;
     }
     return v;
@@ -255,6 +334,12 @@ char *settings_text(const Graph *g)
         case V_STR:
         case V_SYM:
         case V_CALL: fprintf(out, "%s=%s\n", key, v.s); break;
+        case V_LIST:   /* "mean=0.49,0.48,0.45", as the trainer reads it */
+            fprintf(out, "%s=", key);
+            for (long long k = 0; k < v.i; k++)
+                fprintf(out, "%s%.9g", k ? "," : "", v.items[k].f);
+            fprintf(out, "\n");
+            break;
         default: break;
         }
     }
@@ -266,7 +351,8 @@ void print_train_schema(FILE *out)
 {
     static const char *const kinds[] = {
         [SETTING_INT] = "int", [SETTING_FLOAT] = "float", [SETTING_BOOL] = "bool", [SETTING_STR] = "string",
-        [SETTING_WORD] = "", [SETTING_CALL] = "", [SETTING_GROUP] = "group",
+        [SETTING_WORD] = "", [SETTING_CALL] = "", [SETTING_CHANNELS] = "float, [float, ...] or auto",
+        [SETTING_GROUP] = "group",
     };
     for (int i = 0; i < SETTING_COUNT; i++) {
         const setting_spec *s = &setting_specs[i];

@@ -600,8 +600,8 @@ void rt_data_free(rt_data *d)
 
 /* ---- statistics and batches ---- */
 
-int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float *mean,
-                     float *std, char *err, size_t errlen)
+int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, double *mean,
+                     double *std, char *err, size_t errlen)
 {
     if (!idx)
         n = ds->n;
@@ -635,8 +635,8 @@ int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float 
             double dv = v / 255.0 - m;
             ss += (double)hist[c][v] * dv * dv;
         }
-        mean[c] = (float)m;
-        std[c] = (float)sqrt(ss / count);
+        mean[c] = m;
+        std[c] = sqrt(ss / count);
     }
     return 0;
 }

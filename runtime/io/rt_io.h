@@ -94,8 +94,8 @@ void rt_dataset_free(rt_dataset *ds);
 
 /* Per-channel mean and standard deviation (population) of the pixels scaled to [0, 1],
  * over the examples idx[0..n) (idx NULL: all of ds).  mean/std have ds->C entries. */
-int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, float *mean,
-                     float *std, char *err, size_t errlen);
+int rt_dataset_stats(const rt_dataset *ds, const uint32_t *idx, size_t n, double *mean,
+                     double *std, char *err, size_t errlen);
 
 /* How bytes become the model's floats: x = byte/255, then (x - mean[c]) / std[c] when
  * normalising, placed centred in an H x W frame (H >= ds->H, W >= ds->W; an odd margin

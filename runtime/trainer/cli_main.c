@@ -132,6 +132,7 @@ static void print_settings_help(const rt_model *m, const char *prefix)
 {
     static const char *const args[] = {
         [SETTING_INT] = "N", [SETTING_FLOAT] = "X", [SETTING_STR] = "S", [SETTING_WORD] = "WORD", [SETTING_CALL] = "WORD",
+        [SETTING_CHANNELS] = "X[,X...]|auto",
     };
     rt_train_config c;
     rt_config_init(&c);

@@ -533,8 +533,12 @@ static int plot_samples(const rt_model *m, const rt_cli_args *a)
     rt_batch_xform xf;
     rt_augment aug = { 0 };
     float *x = NULL;
+    rt_split sp = { 0 };   /* a normalisation of auto is the training split's, as a run computes it */
     int rc = settings_of(m, a, &c, err, sizeof err) || rt_trainer_load_data(&data, &c, m, err, sizeof err) ||
+             rt_trainer_split(&sp, &data.train, &c, err, sizeof err) ||
+             rt_trainer_resolve_normalisation(&c, &data.train, &sp, err, sizeof err) ||
              rt_trainer_xform(&xf, &data.train, &c, m, err, sizeof err);
+    rt_split_free(&sp);
     float bg[RT_DATA_MAX_CHANNELS];
     for (int ch = 0; rc == 0 && ch < xf.C; ch++)
         bg[ch] = xf.lut[ch][0];

@@ -50,7 +50,7 @@ typedef struct {
     setting_format format;
     double valid_split;
     setting_split split;
-    double mean, std;         /* given only if set[] says so */
+    setting_channels mean, std;   /* given only if set[] says so; n 0: auto, resolved by a run */
     setting_schedule schedule;
     setting_unit schedule_unit;          /* given only if set[] says so: rt_schedule_unit */
     setting_cyclic_mode cyclic_mode;
@@ -192,9 +192,20 @@ int rt_trainer_load_data(rt_data *d, const rt_train_config *c, const rt_model *m
  * the test split need no training files. */
 int rt_trainer_load_data_parts(rt_data *d, const rt_train_config *c, const rt_model *m,
                                unsigned parts, char *err, size_t errlen);
-/* The input normalisation of settings c, the same for every channel: mean and std
- * (0 and 1 when not set); returns whether there is one. */
-int rt_trainer_normalisation(const rt_train_config *c, float *mean, float *std);
+/* The input normalisation of settings c for images of C channels (C 0: as many as c
+ * gives, at least 1): mean[k] and std[k] for each channel k (a value given once is
+ * every channel's; 0 and 1 when not set).  Returns the channels filled, 0 if there is no
+ * normalisation, or -1 with the reason in err: c gives neither 1 nor C values, or one
+ * is still auto (only a training run resolves it). */
+int rt_trainer_normalisation(const rt_train_config *c, int C, float *mean, float *std, char *err,
+                             size_t errlen);
+/* Replaces mean = auto and std = auto in c by the per-channel pixel mean and standard
+ * deviation (population; pixels scaled to [0, 1]) of the training examples of split s,
+ * as notebook 003 computes them, so that the checkpoint's settings hold the numbers
+ * eval, predict and export use.  Fails if the images of a channel are all one value
+ * (a standard deviation of 0). */
+int rt_trainer_resolve_normalisation(rt_train_config *c, const rt_dataset *train, const rt_split *s,
+                                     char *err, size_t errlen);
 /* The byte -> float transform for model m: c's mean/std, the image centred in the
  * model's input frame (a flat model takes the image as it is). */
 int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_config *c,

@@ -7,7 +7,8 @@
  * saved in a checkpoint, turns command-line options into settings (--weight-decay,
  * --schedule-t-max, --no-nesterov: the key with '.' and '_' as '-'), prints the `train
  * --help` list, and writes the settings in force into each checkpoint.  A word is kept
- * as its index in the word list (its enum value), and printed back as the list's word.
+ * as its index in the word list (its enum value), and printed back as the list's word;
+ * a per-channel setting (mean, std) as its numbers, written "0.49,0.48,0.45" or "auto".
  * The defaults only matter for keys a model's settings lack, which netc compile never
  * leaves out. */
 #include <errno.h>
@@ -38,6 +39,7 @@ static const slot slots[SETTING_COUNT] = {
 #define FIELD_OK_STR(f) _Generic((f), char *: 1, default: 0)
 #define FIELD_OK_WORD(f) (sizeof(f) == sizeof(int))
 #define FIELD_OK_CALL(f) (sizeof(f) == sizeof(int))
+#define FIELD_OK_CHANNELS(f) _Generic((f), setting_channels: 1, default: 0)
 #define SETTING(field, key, kind, words, calls, def, lo, hi, flags, help) \
     _Static_assert(FIELD_OK_##kind(((rt_train_config *)0)->field), "rt_train_config." #field " is not a " #kind);
 #define GROUP(field, key, help)
@@ -77,6 +79,39 @@ static int word_of(const rt_train_config *c, const setting_spec *e)
     int w;
     memcpy(&w, (const char *)c + slots[entry_index(e)].offset, sizeof w);
     return w;
+}
+
+/* A number for every channel, numbers separated by commas (one per channel), or auto. */
+static int parse_channels(const setting_spec *e, const char *value, setting_channels *out, char *err, size_t errlen)
+{
+    char *end, msg[512];
+    *out = (setting_channels){ 0 };
+    if (!strcmp(value, "auto"))
+        return 0;
+    for (const char *p = value;; p = end + 1) {
+        double v = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || !isfinite(v))
+            return rt_fail(err, errlen, "'%s' must be a number, numbers separated by commas (one per channel) or "
+                           "auto, got '%s'", e->key, value);
+        if (out->n == SETTING_MAX_CHANNELS)
+            return rt_fail(err, errlen, "'%s' has more than %d values: '%s'", e->key, SETTING_MAX_CHANNELS, value);
+        if (setting_check_range(e, v, msg, sizeof msg))
+            return rt_fail(err, errlen, "%s", msg);
+        out->v[out->n++] = v;
+        if (!*end)
+            return 0;
+    }
+}
+
+/* The shortest form of v that reads back exactly: 0.2, not 0.20000000000000001. */
+static const char *exact_number(double v, char num[40])
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(num, 40, "%.*g", digits, v);
+        if (strtod(num, NULL) == v)
+            break;
+    }
+    return num;
 }
 
 int rt_config_set(rt_train_config *c, const setting_spec *e, const char *value, char *err, size_t errlen)
@@ -127,6 +162,10 @@ int rt_config_set(rt_train_config *c, const setting_spec *e, const char *value, 
         memcpy(field, &w, sizeof w);
         break;
     }
+    case SETTING_CHANNELS:
+        if (parse_channels(e, value, (setting_channels *)field, err, errlen))
+            return -1;
+        break;
     case SETTING_STR:
         if (strlen(value) >= at->size)
             return rt_fail(err, errlen, "'%s' is too long (at most %zu bytes)", e->key, at->size - 1);
@@ -186,15 +225,17 @@ const char *rt_config_value(const rt_train_config *c, const setting_spec *e, cha
     switch (e->kind) {
     case SETTING_INT: snprintf(buf, len, "%lld", *(const long long *)field); break;
     case SETTING_FLOAT: {
-        /* the shortest form that reads back exactly: 0.2, not 0.20000000000000001 */
-        double v = *(const double *)field;
         char num[40];
-        for (int digits = 15; digits <= 17; digits++) {
-            snprintf(num, sizeof num, "%.*g", digits, v);
-            if (strtod(num, NULL) == v)
-                break;
+        snprintf(buf, len, "%s", exact_number(*(const double *)field, num));
+        break;
+    }
+    case SETTING_CHANNELS: {
+        const setting_channels *ch = (const setting_channels *)field;
+        size_t used = (size_t)snprintf(buf, len, "%s", ch->n ? "" : "auto");
+        for (int k = 0; k < ch->n && used < len; k++) {
+            char num[40];
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? "," : "", exact_number(ch->v[k], num));
         }
-        snprintf(buf, len, "%s", num);
         break;
     }
     case SETTING_BOOL: snprintf(buf, len, "%s", *(const int *)field ? "true" : "false"); break;
@@ -253,6 +294,13 @@ int rt_config_check(const rt_train_config *c, const rt_model *m, char *err, size
                     "rebuild it with netc build --batch %lld", c->batch, m->max_batch, m->max_batch, c->batch);
     if (check_required(c, err, errlen))
         return -1;
+    for (int i = 0; i < SETTING_COUNT; i++) {   /* per-channel values: one per channel of the input */
+        const setting_channels *ch = (const setting_channels *)((const char *)c + slots[i].offset);
+        if (setting_specs[i].kind == SETTING_CHANNELS && c->set[i] && ch->n > 1 && m->in_h * m->in_w > 1 &&
+            ch->n != m->in_c)
+            return rt_fail(err, errlen, "'%s' has %d values, one per channel, but the input of model %s has %d "
+                           "channel%s", setting_specs[i].key, ch->n, m->name, m->in_c, m->in_c == 1 ? "" : "s");
+    }
     if (c->es_patience > 0 && c->valid_split <= 0)
         return rt_fail(err, errlen, "early_stopping needs a validation set: valid_split is 0");
     if (c->eval_mixup > 0 && (c->valid_split <= 0 || m->classes < 2))

@@ -4,7 +4,9 @@
  *
  * The data set, its split and its normalisation are functions of the settings alone
  * (data, format, limit, valid_split, split, seed, mean, std), and checkpoints store the
- * settings, so eval and predict rebuild exactly what train saw from the checkpoint. */
+ * settings, so eval and predict rebuild exactly what train saw from the checkpoint.  A
+ * normalisation of `auto` is computed once, when a run starts, and stored in the
+ * settings as numbers, so it is a function of the settings too. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -70,22 +72,74 @@ int rt_trainer_load_data_parts(rt_data *d, const rt_train_config *c, const rt_mo
     return 0;
 }
 
-int rt_trainer_normalisation(const rt_train_config *c, float *mean, float *std)
+_Static_assert(SETTING_MAX_CHANNELS == RT_DATA_MAX_CHANNELS, "a per-channel setting holds a value per data channel");
+
+/* Setting `id`'s values for C channels into out[] (def when unset). */
+static int channel_values(const rt_train_config *c, setting_id id, int C, float def, float *out, char *err,
+                          size_t errlen)
 {
-    *mean = c->set[SETTING_mean] ? (float)c->mean : 0.0f;
-    *std = c->set[SETTING_std] ? (float)c->std : 1.0f;
-    return c->set[SETTING_mean] || c->set[SETTING_std];
+    const setting_channels *ch = id == SETTING_mean ? &c->mean : &c->std;
+    if (c->set[id] && ch->n == 0)
+        return rt_fail(err, errlen, "'%s' is auto, which only a training run computes (from its training split)",
+                       setting_specs[id].key);
+    if (c->set[id] && ch->n > 1 && ch->n != C)
+        return rt_fail(err, errlen, "'%s' has %d values, one per channel, but the images have %d channel%s",
+                       setting_specs[id].key, ch->n, C, C == 1 ? "" : "s");
+    for (int k = 0; k < C; k++)
+        out[k] = !c->set[id] ? def : (float)ch->v[ch->n > 1 ? k : 0];
+    return 0;
+}
+
+int rt_trainer_normalisation(const rt_train_config *c, int C, float *mean, float *std, char *err, size_t errlen)
+{
+    int given = c->set[SETTING_mean] ? c->mean.n : 0;
+    if (c->set[SETTING_std] && c->std.n > given)
+        given = c->std.n;
+    if (C == 0)
+        C = given > 1 ? given : 1;
+    if (C < 1 || C > RT_DATA_MAX_CHANNELS)
+        return rt_fail(err, errlen, "images of %d channels: at most %d can be normalised", C, RT_DATA_MAX_CHANNELS);
+    if (channel_values(c, SETTING_mean, C, 0.0f, mean, err, errlen) ||
+        channel_values(c, SETTING_std, C, 1.0f, std, err, errlen))
+        return -1;
+    return c->set[SETTING_mean] || c->set[SETTING_std] ? C : 0;
+}
+
+/* Sets channels `ch` to the C values of v. */
+static void set_channels(setting_channels *ch, const double *v, int C)
+{
+    ch->n = C;
+    for (int k = 0; k < C; k++)
+        ch->v[k] = v[k];
+}
+
+int rt_trainer_resolve_normalisation(rt_train_config *c, const rt_dataset *train, const rt_split *s, char *err,
+                                     size_t errlen)
+{
+    int mean_auto = c->set[SETTING_mean] && c->mean.n == 0, std_auto = c->set[SETTING_std] && c->std.n == 0;
+    if (!mean_auto && !std_auto)
+        return 0;
+    double mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
+    if (rt_dataset_stats(train, s->train, s->ntrain, mean, std, err, errlen))
+        return -1;
+    for (int k = 0; std_auto && k < train->C; k++)
+        if (!(std[k] > 0))
+            return rt_fail(err, errlen, "std = auto: every pixel of channel %d of the training images is %g, so the "
+                           "standard deviation is 0; give std a number", k, mean[k] * 255);
+    if (mean_auto)
+        set_channels(&c->mean, mean, train->C);
+    if (std_auto)
+        set_channels(&c->std, std, train->C);
+    return 0;
 }
 
 int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_config *c, const rt_model *m,
                      char *err, size_t errlen)
 {
     float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
-    int norm = rt_trainer_normalisation(c, &mean[0], &std[0]);
-    for (int i = 1; i < RT_DATA_MAX_CHANNELS; i++) {
-        mean[i] = mean[0];
-        std[i] = std[0];
-    }
+    int norm = rt_trainer_normalisation(c, ds->C, mean, std, err, errlen);
+    if (norm < 0)
+        return -1;
     int H = model_is_flat(m) ? 0 : m->in_h, W = model_is_flat(m) ? 0 : m->in_w;
     return rt_batch_xform_init(x, ds, H, W, norm ? mean : NULL, norm ? std : NULL, err, errlen);
 }

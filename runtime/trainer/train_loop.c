@@ -384,9 +384,11 @@ static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
 
 /* The schedule's defaults that the run decides (cosine's T_max: this run's epochs, or its
  * steps) are saved with the settings, so a resume asking for more epochs continues the
- * same schedule. */
+ * same schedule; so is a normalisation of auto, computed from the training split. */
 static int fix_settings(session *s, char *err, size_t errlen)
 {
+    if (rt_trainer_resolve_normalisation(&s->cfg, &s->data.train, &s->split, err, errlen))
+        return -1;
     rt_schedule_resolve(&s->cfg, (long long)rt_batch_count(s->split.ntrain, (size_t)s->cfg.batch));
     s->config_text = rt_config_format(&s->cfg);
     return s->config_text ? 0 : rt_fail(err, errlen, "out of memory");

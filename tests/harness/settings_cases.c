@@ -4,7 +4,9 @@
  * For every setting: numbers at each bound and just past it, a whole-number setting
  * given a fraction, a number given a word; booleans true, false and a word; every word
  * of a word setting (a call with the arguments it needs), a word it does not take and a
- * number; each call once without each argument it needs.  Each case is one line,
+ * number; each call once without each argument it needs; a per-channel setting also
+ * auto, a list of one value per channel of the test's 1-channel model, a list of two,
+ * and a list holding a number past its bound.  Each case is one line,
  *   VERDICT <tab> LABEL <tab> NET <tab> CLI
  * VERDICT is what a bound means (accept at it, reject past it), NET the body of a .net
  * train section, CLI the trainer's options; "-" where a front door cannot express the
@@ -127,6 +129,23 @@ static const char *close_call(char *net)
     return net;
 }
 
+/* A per-channel setting beyond its numbers: the model the cases go into has 1 channel. */
+static void channels_cases(const setting_spec *s)
+{
+    char v[64], net[160], cli[160];
+    valid_value(s, v, sizeof v);
+    emit("accept", s, "auto", "auto", "auto");
+    snprintf(net, sizeof net, "[%s]", v);
+    emit("accept", s, "a list of one value per channel", net, v);
+    snprintf(net, sizeof net, "[%s, %s]", v, v);
+    snprintf(cli, sizeof cli, "%s,%s", v, v);
+    emit("reject", s, "a list of 2 values for 1 channel", net, cli);
+    shortest(s->flags & ABOVE_LO ? s->lo : past(s->lo, -1), v, sizeof v);
+    snprintf(net, sizeof net, "[%s]", v);
+    emit("reject", s, "a list with a value past its lower bound", net, v);
+    emit("reject", s, "a list holding a word", "[abc]", "");
+}
+
 static void words_cases(const setting_spec *s)
 {
     for (int w = 0; s->words[w]; w++) {
@@ -162,6 +181,9 @@ int main(void)
         switch (s->kind) {
         case SETTING_INT:
         case SETTING_FLOAT:
+        case SETTING_CHANNELS:
+            if (s->kind == SETTING_CHANNELS)
+                channels_cases(s);
             if (s->flags & ABOVE_LO) {
                 number("reject", s, "at its excluded lower bound", s->lo);
                 number("accept", s, "just above its excluded lower bound", s->lo + 1e-300);

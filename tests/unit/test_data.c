@@ -376,10 +376,10 @@ static rt_dataset make_ds(size_t n, int C, int h, int w)
 static void test_stats_and_batches(void)
 {
     rt_dataset ds = make_ds(20, 3, 5, 6);
-    float mean[3], std[3];
+    double mean[3], std[3];
     CHECK(rt_dataset_stats(&ds, NULL, 0, mean, std, err, sizeof err) == 0, "%s", err);
     uint32_t sub[] = {1, 4, 7};
-    float smean[3], sstd[3];
+    double smean[3], sstd[3];
     CHECK(rt_dataset_stats(&ds, sub, 3, smean, sstd, err, sizeof err) == 0, "%s", err);
     int ok = 1;
     for (int pass = 0; pass < 2; pass++) {
@@ -397,8 +397,8 @@ static void test_stats_and_batches(void)
                 }
             }
             double m = s / cnt, sd = sqrt(ss / cnt - m * m);
-            float gm = pass ? smean[c] : mean[c], gs = pass ? sstd[c] : std[c];
-            ok &= fabs(gm - m) < 1e-6 && fabs(gs - sd) < 1e-5;
+            double gm = pass ? smean[c] : mean[c], gs = pass ? sstd[c] : std[c];
+            ok &= fabs(gm - m) < 1e-12 && fabs(gs - sd) < 1e-9;
         }
     }
     CHECK(ok, "statistics differ from a direct computation");
@@ -569,12 +569,10 @@ static void test_fashion_mnist(void)
     for (int c = 0; c < 10; c++)
         ok &= count[0][c] == 6000 && count[1][c] == 1000;
     CHECK(ok, "class counts are not 6000/1000 each");
-    float mean, std;
+    double mean, std;
     CHECK(rt_dataset_stats(&d.train, NULL, 0, &mean, &std, err, sizeof err) == 0, "%s", err);
-    CHECK(fabsf(mean - 0.2860f) < 5e-4f && fabsf(std - 0.3530f) < 5e-4f, "mean %f std %f",
-          (double)mean, (double)std);
-    printf("  ok: Fashion-MNIST: 60000 + 10000 images, 6000/1000 per class, mean %.4f std %.4f\n",
-           (double)mean, (double)std);
+    CHECK(fabs(mean - 0.2860) < 5e-4 && fabs(std - 0.3530) < 5e-4, "mean %f std %f", mean, std);
+    printf("  ok: Fashion-MNIST: 60000 + 10000 images, 6000/1000 per class, mean %.4f std %.4f\n", mean, std);
     rt_data_free(&d);
 }
 

@@ -215,7 +215,7 @@ static void test_config(void)
     CHECK(!rt_config_is_set(&c, rt_config_find("mean")), "mean has no default");
     CHECK(rt_config_parse_text(&c, model_settings, "settings", err, sizeof err) == 0, "%s", err);
     CHECK(c.optimizer == OPTIMIZER_SGD && c.lr == 0.05 && c.nesterov == 1 && c.batch == 64 && c.t_max == 30 &&
-              c.aug_pad_crop == 2 && c.mean == 0.2860 && !strcmp(c.data, "/x/y"),
+              c.aug_pad_crop == 2 && c.mean.n == 1 && c.mean.v[0] == 0.2860 && !strcmp(c.data, "/x/y"),
           "parsed values");
     /* printed and read back: the same bits */
     set(&c, "lr", "0.1");
@@ -242,6 +242,9 @@ static void test_config(void)
         { "batch", "1.5", "must be an integer" },     { "batch", "0", "between 1 and 65536" },
         { "optimizer", "adagrad", "sgd adam adamw" }, { "nesterov", "maybe", "true or false" },
         { "std", "0", "greater than 0" },             { "lr", "nan", "must be a number" },
+        { "mean", "0.4,,0.5", "numbers separated by commas" }, { "mean", "0.4,abc", "numbers separated by commas" },
+        { "mean", "1,2,3,4,5,6,7,8,9", "more than 8 values" },  { "std", "0.5,0", "greater than 0" },
+        { "mean", "", "numbers separated by commas" },         { "std", "Auto", "numbers separated by commas" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = rt_config_set(&c, rt_config_find(bad[i].key), bad[i].value, err, sizeof err);
@@ -284,6 +287,60 @@ static void test_config(void)
     CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 && strstr(err, "eval_mixup needs a validation set"),
           "eval_mixup without validation: %s", err);
     printf("  ok: settings parse, print, read back, check\n");
+}
+
+/* mean and std: one number, one per channel, or auto; as the data pipeline and export
+ * take them (rt_trainer_normalisation). */
+static void test_channels(void)
+{
+    rt_train_config c;
+    rt_config_init(&c);
+    char buf[200];
+    float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
+    CHECK(rt_trainer_normalisation(&c, 3, mean, std, err, sizeof err) == 0, "no normalisation: %s", err);
+    set(&c, "mean", "0.49,0.48,0.45");
+    set(&c, "std", "0.25");
+    CHECK(c.mean.n == 3 && c.mean.v[0] == 0.49 && c.mean.v[2] == 0.45 && c.std.n == 1 && c.std.v[0] == 0.25,
+          "parsed per channel");
+    CHECK(!strcmp(rt_config_value(&c, rt_config_find("mean"), buf, sizeof buf), "0.49,0.48,0.45"), "printed: %s",
+          buf);
+    CHECK(rt_trainer_normalisation(&c, 3, mean, std, err, sizeof err) == 3 && mean[0] == 0.49f && mean[1] == 0.48f &&
+              mean[2] == 0.45f && std[0] == 0.25f && std[2] == 0.25f,
+          "per channel, one std for all: %s", err);
+    CHECK(rt_trainer_normalisation(&c, 0, mean, std, err, sizeof err) == 3, "C 0: the settings' count");
+    CHECK(rt_trainer_normalisation(&c, 1, mean, std, err, sizeof err) < 0 &&
+              strstr(err, "'mean' has 3 values, one per channel, but the images have 1 channel"),
+          "3 values for 1 channel: %s", err);
+    rt_model m = { .name = "M", .max_batch = 100, .classes = 10, .in_c = 1, .in_h = 28, .in_w = 28 };
+    CHECK(rt_config_check(&c, &m, err, sizeof err) != 0 &&
+              strstr(err, "'mean' has 3 values, one per channel, but the input of model M has 1 channel"),
+          "3 values for a 1-channel model: %s", err);
+    m.in_c = 3;
+    CHECK(rt_config_check(&c, &m, err, sizeof err) == 0, "3 values for a 3-channel model: %s", err);
+    set(&c, "std", "auto");
+    CHECK(c.std.n == 0 && !strcmp(rt_config_value(&c, rt_config_find("std"), buf, sizeof buf), "auto"), "auto: %s",
+          buf);
+    CHECK(rt_trainer_normalisation(&c, 3, mean, std, err, sizeof err) < 0 && strstr(err, "'std' is auto"),
+          "auto unresolved: %s", err);
+    /* auto resolved over the training split: 2 images of 3x1x2, the first held out */
+    uint8_t px[] = { 9, 9, 9, 9, 9, 9, 0, 51, 102, 102, 255, 0 };
+    int32_t labels[] = { 0, 1 };
+    rt_dataset ds = { .n = 2, .C = 3, .H = 1, .W = 2, .num_classes = 2, .pixels = px, .labels = labels };
+    uint32_t train_idx[] = { 1 };
+    rt_split split = { .train = train_idx, .ntrain = 1 };
+    set(&c, "mean", "auto");
+    CHECK(rt_trainer_resolve_normalisation(&c, &ds, &split, err, sizeof err) < 0 &&
+              strstr(err, "every pixel of channel 1 of the training images is 102") && c.mean.n == 0 && c.std.n == 0,
+          "std = auto of a constant channel: %s", err);
+    px[9] = 153;
+    CHECK(rt_trainer_resolve_normalisation(&c, &ds, &split, err, sizeof err) == 0, "%s", err);
+    const double want_mean[] = { 0.1, 0.5, 0.5 }, want_std[] = { 0.1, 0.1, 0.5 };
+    int ok = c.mean.n == 3 && c.std.n == 3;
+    for (int k = 0; k < 3 && ok; k++)
+        ok = fabs(c.mean.v[k] - want_mean[k]) < 1e-15 && fabs(c.std.v[k] - want_std[k]) < 1e-15;
+    CHECK(ok, "resolved: mean %g %g %g, std %g %g %g", c.mean.v[0], c.mean.v[1], c.mean.v[2], c.std.v[0], c.std.v[1],
+          c.std.v[2]);
+    printf("  ok: per-channel and auto normalisation: parse, print, check, resolve\n");
 }
 
 /* ---- augmentation ---- */
@@ -908,6 +965,7 @@ int main(void)
     test_schedule_golden();
     test_schedule_units();
     test_config();
+    test_channels();
     test_augment();
     test_augment_ranges();
     test_sampling();
