@@ -8,10 +8,13 @@
  *
  * The C written: NAME.h (sizes, error codes, the API), NAME.c (the weights as `static
  * const` arrays, or a reader of the checked NAME.weights blob, the class names, and
- * NAME_predict: the inference plan of the memory planner in export mode, one call per
- * layer into the dependency-free kernels), and netc_infer.h + netc_infer.c, the
- * kernels' amalgamation embedded in netc (build/cc/infer_embed.c).  C99, no malloc, no
- * mutable static state; libm only.
+ * NAME_run: the inference plan of the memory planner in export mode, one call per layer
+ * into the dependency-free kernels, its convolutions and dense layers on the tasks of
+ * an optional parallel-for; NAME_predict calls it in the calling thread, NAME_predict_mt
+ * on the caller's netc_parallel, whose convolutions take their scratch after the
+ * single-thread workspace), and netc_infer.h + netc_infer.c, the kernels' amalgamation
+ * embedded in netc (build/cc/infer_embed.c).  C99, no malloc, no mutable static state,
+ * no threads of its own; libm only.
  *
  * The blob (--weights-in blob): a 64-byte header, then the parameters and the state as
  * little-endian float32, in the layout of NAME_params and NAME_state.  Header fields,
