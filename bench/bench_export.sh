@@ -11,8 +11,9 @@
 #
 # Per model: a checkpoint from the trainer (1 epoch on 300 images: the weights' values
 # do not change the work), exported as C under the prefix `net` and built with
-# gcc -O3 -march=native against bench/export_latency.c (1 thread, the exported C has
-# none of its own); the trainer-side code of `netc compile --batch 1` built with
+# gcc -O3 -march=native against bench/export_latency.c, run on 1 thread (net_predict)
+# and on 2 (net_predict_mt on the file's spinning pthread pool: the exported C has no
+# threads of its own); the trainer-side code of `netc compile --batch 1` built with
 # bench/bench_train.c as bench/run_bench.sh builds it, run as `infer 1` with one netc
 # and one OpenBLAS thread; ONNX Runtime on the PyTorch twin (bench/ort_export.py),
 # intra-op threads 1 and 2.  The three run one after another per model, ROUNDS times
@@ -119,7 +120,7 @@ for m in $MODELS; do
   quiet "$SRC/netc" build "$SRC/models/$m.net" -o "$d/trainer" || exit 1
   quiet "$d/trainer" train --epochs 1 --limit 300 --early-stopping 0 --out "$d/$m.ckpt" || exit 1
   quiet "$SRC/netc" export-c "$SRC/models/$m.net" --weights "$d/$m.ckpt" -o "$d/export" -n net || exit 1
-  quiet "$CC" -std=c99 -O3 -march=native -Wall -Wextra -I"$d/export" -o "$d/export_lat" \
+  quiet "$CC" -std=c11 -O3 -march=native -Wall -Wextra -pthread -I"$d/export" -o "$d/export_lat" \
     bench/export_latency.c "$d/export/net.c" "$d/export/netc_infer.c" -lm || exit 1
   quiet "$SRC/netc" compile "$SRC/models/$m.net" --name "$m" --batch 1 -o "$d/gen" || exit 1
   quiet "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -I"$SRC/runtime" -I"$d/gen" -DMODEL="${m}_model" \
@@ -127,8 +128,8 @@ for m in $MODELS; do
     -lopenblas -lzip -lz -lpng -lm -lpthread || exit 1
 done
 
-# One line per model and round: model twin round export_us trainer_us ort1_us ort2_us
-# flops workspace_bytes
+# One line per model and round: model twin round export_us export2_us trainer_us ort1_us
+# ort2_us flops workspace_bytes
 results=$tmp/results.txt
 : >"$results"
 for r in $(seq 1 "$ROUNDS"); do
@@ -137,6 +138,7 @@ for r in $(seq 1 "$ROUNDS"); do
     e=$("$d/export_lat" "$CALLS" "$WARMUP")
     w=$(echo "$e" | sed -n 's/.*workspace=\([0-9]*\).*/\1/p')
     e=$(echo "$e" | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p')
+    e2=$("$d/export_lat" "$CALLS" "$WARMUP" 2 | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p')
     t=$(NETC_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$d/train_lat" infer 1 "$CALLS" "$WARMUP" \
         | sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p')
     [ -n "$t" ] && t=$(awk -v r="$t" 'BEGIN { printf "%.1f", 1e6 / r }')
@@ -147,7 +149,8 @@ for r in $(seq 1 "$ROUNDS"); do
     o2=$(echo "$o" | sed -n 's/^threads=2 median_us=\([0-9.]*\).*/\1/p')
     f=$(echo "$o" | sed -n 's/^threads=1 .*flops=\([0-9]*\).*/\1/p')
     [ -n "$o1" ] || { echo "bench_export: ONNX Runtime failed on $m:" >&2; tail -n 5 "$d/ort.err" >&2; }
-    echo "$m $(torch_name "$m") $r ${e:-nan} ${t:-nan} ${o1:-nan} ${o2:-nan} ${f:-nan} ${w:-nan}" | tee -a "$results"
+    echo "$m $(torch_name "$m") $r ${e:-nan} ${e2:-nan} ${t:-nan} ${o1:-nan} ${o2:-nan} ${f:-nan} ${w:-nan}" \
+      | tee -a "$results"
   done
 done
 
@@ -163,12 +166,16 @@ def med(v):
     return statistics.median(v) if v else float("nan")
 def us(v):
     return "-" if math.isnan(v) else f"{v:,.1f}"
+def ratio(sel, a, b):  # the rounds' figure a / figure b: median [min, max]
+    q = [s[a] / s[b] for s in sel if not math.isnan(s[a] / s[b])]
+    return f"{statistics.median(q):.2f} [{min(q):.2f}, {max(q):.2f}]" if q else "-"
 def pct(flops, t):
     return "-" if math.isnan(flops * t) else f"{100 * flops / (t * 1e-6) / peak1:.0f}%"
 print()
-print("| net | netc export µs | netc trainer-side evaluate µs | ORT 1 thread µs | ORT 2 threads µs"
-      " | export / ORT-1 | export % of 1-core peak | ORT-1 % of 1-core peak | export workspace KiB |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| net | netc export µs | netc export, 2 threads µs | netc trainer-side evaluate µs | ORT 1 thread µs"
+      " | ORT 2 threads µs | export / ORT-1 | export-2 / ORT-2 | export % of 1-core peak | ORT-1 % of 1-core peak"
+      " | export workspace KiB |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 models = []
 for r in rows:
     if r[0] not in models:
@@ -176,11 +183,10 @@ for r in rows:
 for m in models:
     sel = [[float(x) for x in r[3:]] for r in rows if r[0] == m]
     twin = next(r[1] for r in rows if r[0] == m)
-    e, t, o1, o2, f, w = (med([s[i] for s in sel]) for i in range(6))
-    q = [s[0] / s[2] for s in sel if not math.isnan(s[0] / s[2])]
-    ratio = f"{statistics.median(q):.2f} [{min(q):.2f}, {max(q):.2f}]" if q else "-"
-    print(f"| {twin} ({m}) | {us(e)} | {us(t)} | {us(o1)} | {us(o2)} | {ratio} | {pct(f, e)} | {pct(f, o1)} | {us(w / 1024)} |")
+    e, e2, t, o1, o2, f, w = (med([s[i] for s in sel]) for i in range(7))
+    print(f"| {twin} ({m}) | {us(e)} | {us(e2)} | {us(t)} | {us(o1)} | {us(o2)} | {ratio(sel, 0, 3)}"
+          f" | {ratio(sel, 1, 4)} | {pct(f, e)} | {pct(f, o1)} | {us(w / 1024)} |")
 print()
-print("(medians over the rounds; export / ORT-1: median [min, max] of the rounds' ratios; % of peak:"
-      " forward FLOPs of conv and dense / latency / the 1-thread FMA peak)")
+print("(medians over the rounds; export / ORT-1, export-2 / ORT-2: median [min, max] of the rounds' ratios;"
+      " % of peak: forward FLOPs of conv and dense / latency / the 1-thread FMA peak)")
 PY

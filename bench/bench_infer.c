@@ -27,80 +27,9 @@
 #include <time.h>
 #include "infer/netc_infer.h"
 #include "netc_rt.h"
+#include "spin_pool.h"
 
 static const char *only;
-
-/* ---- a spinning thread pool, the kind of parallel-for a caller would pass ---- */
-
-enum { MAX_TASKS = 4 };
-
-typedef struct {
-    pthread_t th[MAX_TASKS - 1];
-    int workers;
-    atomic_int gen, done, quit;
-    netc_task_fn task;
-    void *arg;
-    int n;
-} spin_pool;
-
-typedef struct {
-    spin_pool *pool;
-    int id;
-} spin_worker;
-
-static void *spin_main(void *p)
-{
-    spin_worker *me = p;
-    spin_pool *sp = me->pool;
-    int seen = 0;
-    for (;;) {
-        int g;
-        while ((g = atomic_load_explicit(&sp->gen, memory_order_acquire)) == seen) {
-            if (atomic_load_explicit(&sp->quit, memory_order_relaxed))
-                return NULL;
-            sched_yield();  /* the host is shared: let others run while we wait */
-        }
-        seen = g;
-        for (int i = me->id; i < sp->n; i += sp->workers + 1)
-            sp->task(sp->arg, i);
-        atomic_fetch_add_explicit(&sp->done, 1, memory_order_release);
-    }
-}
-
-/* netc_parallel's run: the caller takes tasks 0, W+1, ..., worker w tasks w, w+W+1, ... */
-static void spin_run(void *p, netc_task_fn task, void *arg, int n)
-{
-    spin_pool *sp = p;
-    sp->task = task;
-    sp->arg = arg;
-    sp->n = n;
-    atomic_store_explicit(&sp->done, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&sp->gen, 1, memory_order_release);
-    for (int i = 0; i < n; i += sp->workers + 1)
-        task(arg, i);
-    while (atomic_load_explicit(&sp->done, memory_order_acquire) < sp->workers)
-        sched_yield();
-}
-
-static void spin_start(spin_pool *sp, spin_worker *w, int threads)
-{
-    sp->workers = threads - 1;
-    atomic_init(&sp->gen, 0);
-    atomic_init(&sp->done, 0);
-    atomic_init(&sp->quit, 0);
-    for (int i = 0; i < sp->workers; i++) {
-        w[i].pool = sp;
-        w[i].id = i + 1;
-        pthread_create(&sp->th[i], NULL, spin_main, &w[i]);
-    }
-}
-
-static void spin_stop(spin_pool *sp)
-{
-    atomic_store(&sp->quit, 1);
-    for (int i = 0; i < sp->workers; i++)
-        pthread_join(sp->th[i], NULL);
-}
 
 static double now(void)
 {

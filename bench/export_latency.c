@@ -2,22 +2,29 @@
  * bench/bench_export.sh.  The script exports each model under the C prefix `net` (so
  * this file names net_predict and NET_* whatever the model), then builds
  *
- *   gcc -std=c99 -O3 -march=native -I DIR -o lat bench/export_latency.c DIR/net.c DIR/netc_infer.c -lm
- *   ./lat [CALLS [WARMUP_CALLS]]          (defaults 3000 and 300, as the ONNX Runtime peer)
+ *   gcc -std=c11 -O3 -march=native -pthread -I DIR -o lat bench/export_latency.c DIR/net.c DIR/netc_infer.c -lm
+ *   ./lat [CALLS [WARMUP_CALLS [THREADS]]]   (defaults 3000, 300 as the ONNX Runtime peer, and 1)
  *
  * Each call classifies a different image of a pool of random images in [0, 1) (the
- * values do not change the work), one thread, the workspace allocated once.  Every call
- * is timed on its own; prints one line
- *   median_us=M min_us=A p90_us=B calls=N workspace=W
+ * values do not change the work), the workspace allocated once.  One thread calls
+ * net_predict; THREADS > 1 calls net_predict_mt with THREADS tasks on a pool of
+ * THREADS - 1 worker threads and the calling one.  Every call is timed on its own;
+ * prints one line
+ *   median_us=M min_us=A p90_us=B calls=N workspace=W threads=T
  * and fails when a call returns an error or its probabilities do not sum to 1, so a
- * broken export is seen rather than timed. */
-#define _POSIX_C_SOURCE 199309L
+ * broken export is seen rather than timed.  The pool is bench/spin_pool.h's, as
+ * bench_infer.c's. */
+#define _POSIX_C_SOURCE 200112L
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "net.h"
+#include "spin_pool.h"
 
 enum { POOL = 64, IMG = NET_IN_C * NET_IN_H * NET_IN_W };
 
@@ -54,15 +61,22 @@ static int check(int rc, const float *probs)
 int main(int argc, char **argv)
 {
     long calls = argc > 1 ? atol(argv[1]) : 3000, warmup = argc > 2 ? atol(argv[2]) : 300;
-    if (calls < 1 || warmup < 0) {
-        fprintf(stderr, "usage: export_latency [CALLS [WARMUP_CALLS]]\n");
+    int threads = argc > 3 ? atoi(argv[3]) : 1;
+    if (calls < 1 || warmup < 0 || threads < 1 || threads > MAX_TASKS) {
+        fprintf(stderr, "usage: export_latency [CALLS [WARMUP_CALLS [THREADS (1-%d)]]]\n", MAX_TASKS);
         return 2;
     }
+    static spin_pool team;
+    static spin_worker members[MAX_TASKS];
+    netc_parallel par = { spin_run, &team, threads };
+    if (threads > 1)
+        spin_start(&team, members, threads);
+    size_t ws_bytes = threads > 1 ? NET_WORKSPACE_BYTES_MT(threads) : NET_WORKSPACE_BYTES;
     float *pool = malloc(sizeof(float) * POOL * IMG);
     double *t = malloc(sizeof(double) * (size_t)calls);
     void *ws = NULL;
-    /* posix_memalign is not C99's; over-allocate and align by hand. */
-    unsigned char *raw = malloc(NET_WORKSPACE_BYTES + 64);
+    /* over-allocated and aligned by hand */
+    unsigned char *raw = malloc(ws_bytes + 64);
     if (!pool || !t || !raw) {
         fprintf(stderr, "export_latency: out of memory\n");
         return 1;
@@ -77,7 +91,7 @@ int main(int argc, char **argv)
     for (long c = 0; c < warmup + calls; c++) {
         const float *x = pool + (size_t)(c % POOL) * IMG;
         double t0 = now();
-        int rc = net_predict(x, 1, probs, ws);
+        int rc = threads > 1 ? net_predict_mt(x, 1, probs, ws, &par) : net_predict(x, 1, probs, ws);
         double dt = now() - t0;
         if (check(rc, probs))
             return 1;
@@ -85,8 +99,10 @@ int main(int argc, char **argv)
             t[c - warmup] = dt;
     }
     qsort(t, (size_t)calls, sizeof(double), cmp_double);
-    printf("median_us=%.1f min_us=%.1f p90_us=%.1f calls=%ld workspace=%ld\n", 1e6 * t[calls / 2],
-           1e6 * t[0], 1e6 * t[calls * 9 / 10], calls, (long)NET_WORKSPACE_BYTES);
+    printf("median_us=%.1f min_us=%.1f p90_us=%.1f calls=%ld workspace=%ld threads=%d\n", 1e6 * t[calls / 2],
+           1e6 * t[0], 1e6 * t[calls * 9 / 10], calls, (long)ws_bytes, threads);
+    if (threads > 1)
+        spin_stop(&team);
     free(raw);
     free(t);
     free(pool);

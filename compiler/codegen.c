@@ -53,6 +53,8 @@ struct EmitCtx {
     Names names;
     const char *params, *state;  /* export: the C expressions of the weights */
     const char *prologue;        /* export: code before the first step (the normalisation) */
+    size_t mt_offset;            /* export: where the tasks' scratch starts in the workspace */
+    bool par_used, mt_used;      /* export: the calls name par, the tasks' scratch */
     char scratch[NSCRATCH][192];
     int next_scratch;
 };
@@ -180,6 +182,20 @@ const char *emit_work(EmitCtx *c)
 {
     const NodePlan *np = &c->plan->node[c->node];
     return buffer_name(c, c->backward ? np->work_bwd : np->work, "float");
+}
+
+const char *emit_parallel(EmitCtx *c)
+{
+    c->par_used = true;
+    return "par";
+}
+
+const char *emit_export_work(EmitCtx *c)
+{
+    char *s = scratch(c);
+    c->mt_used = true;
+    snprintf(s, 192, "%s ? taskwork : %s", emit_parallel(c), emit_work(c));
+    return s;
 }
 
 const char *emit_kernel(EmitCtx *c, const char *base)
@@ -603,6 +619,10 @@ static void write_declarations(EmitCtx *c, FILE *out, const char *prefix)
     fprintf(out, "    unsigned char *A = (unsigned char *)%s;\n", exporting ? "workspace" : "net->arena");
     int *partner = sharing_partners(c);
     char decl[320], note[320];
+    if (exporting && c->mt_used) {
+        snprintf(decl, sizeof decl, "float *taskwork = (float *)(A + %zu);", c->mt_offset);
+        declare(out, decl, "the convolutions' scratch on par's tasks (predict_mt)");
+    }
     for (int b = 0; b < p->nbuf; b++) {
         const char *type = nm->buf_type[b];
         if (!type)
@@ -853,7 +873,9 @@ static void write_function(EmitCtx *c, const char *prefix, const char *signature
     c->out = out;
     fprintf(out, "%s\n{\n%s", signature, guard ? guard : "");
     write_declarations(c, out, prefix);
-    if (!c->names.P && !c->names.S && !guard)
+    if (c->plan->mode == MODE_EXPORT && !c->par_used)
+        fprintf(out, "    (void)par;\n");
+    else if (!c->names.P && !c->names.S && !guard && c->plan->mode != MODE_EXPORT)
         fprintf(out, "    (void)net;\n");
     fprintf(out, "\n%s}\n\n", text);
     free(text);
@@ -903,19 +925,18 @@ static void emit_export_schedule(EmitCtx *c)
 }
 
 void write_export_code(FILE *out, const Graph *g, char **ids, const Plan *p, const char *prefix,
-                       const char *signature, const char *params, const char *state, const char *norm)
+                       const ExportCode *x)
 {
-    EmitCtx c = { .out = out, .g = g, .ids = ids, .plan = p, .indent = "", .params = params, .state = state,
-                  .prologue = norm };
+    EmitCtx c = { .out = out, .g = g, .ids = ids, .plan = p, .indent = "", .params = x->params, .state = x->state,
+                  .prologue = x->norm, .mt_offset = x->mt_offset };
     emit_decls(&c);
     c.indent = "    ";
-    char guard[512], macro[80];
-    macro_name(prefix, macro, sizeof macro);
-    snprintf(guard, sizeof guard,
-             "    if (!x || !probs || !workspace)\n        return %s_ERR_NULL;\n"
-             "    if (n < 1 || n > %d)\n        return %s_ERR_BATCH;\n"
-             "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n", macro, p->batch, macro, macro);
-    write_function(&c, prefix, signature, guard, emit_export_schedule);
+    char signature[512];
+    snprintf(signature, sizeof signature, "static int %s_run(%s, const netc_parallel *par)", prefix, x->args);
+    fprintf(out, "/* The inference plan, its convolutions and dense layers cut into par's tasks (par NULL:\n"
+                 " * all in the calling thread, each in its planned scratch); %s_predict and\n"
+                 " * %s_predict_mt check the arguments first. */\n", prefix, prefix);
+    write_function(&c, prefix, signature, NULL, emit_export_schedule);
 }
 
 static void write_source(FILE *out, const Graph *g, char **ids, const char *prefix, const Plan *train,

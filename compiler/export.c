@@ -8,10 +8,13 @@
  *
  * The C written: NAME.h (sizes, error codes, the API), NAME.c (the weights as `static
  * const` arrays, or a reader of the checked NAME.weights blob, the class names, and
- * NAME_predict: the inference plan of the memory planner in export mode, one call per
- * layer into the dependency-free kernels), and netc_infer.h + netc_infer.c, the
- * kernels' amalgamation embedded in netc (build/cc/infer_embed.c).  C99, no malloc, no
- * mutable static state; libm only.
+ * NAME_run: the inference plan of the memory planner in export mode, one call per layer
+ * into the dependency-free kernels, its convolutions and dense layers on the tasks of
+ * an optional parallel-for; NAME_predict calls it in the calling thread, NAME_predict_mt
+ * on the caller's netc_parallel, whose convolutions take their scratch after the
+ * single-thread workspace), and netc_infer.h + netc_infer.c, the kernels' amalgamation
+ * embedded in netc (build/cc/infer_embed.c).  C99, no malloc, no mutable static state,
+ * no threads of its own; libm only.
  *
  * The blob (--weights-in blob): a 64-byte header, then the parameters and the state as
  * little-endian float32, in the layout of NAME_params and NAME_state.  Header fields,
@@ -38,6 +41,15 @@ typedef struct {
     int norm;                 /* trained with mean/std: the channels given (1: the same for all), else 0 */
     float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
 } Weights;
+
+/* Where predict's memory lies in the workspace: the plan's arena, then (a model trained
+ * with a normalisation) the normalised input; NAME_WORKSPACE_BYTES in all.  After it,
+ * predict_mt's convolutions take their scratch on T tasks from mt_offset: mt_fixed +
+ * T * mt_per_task bytes, the most any layer needs (the ops' export_work_mt). */
+typedef struct {
+    size_t norm_offset, bytes;
+    size_t mt_offset, mt_fixed, mt_per_task;
+} Layout;
 
 /* ---- reading the weights ---- */
 
@@ -241,11 +253,35 @@ static bool load_weights(const Graph *g, const Plan *plan, const char *path, Wei
     return rc == 0;
 }
 
+static size_t round64(size_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+
+static Layout layout_of(const Graph *g, const Plan *p, const Weights *w, int batch)
+{
+    Layout at = { .norm_offset = round64(p->arena) };
+    const Shape *in = &g->node[g->input].out;
+    at.bytes = w->norm ? at.norm_offset + (size_t)batch * (size_t)shape_numel(in) * sizeof(float) : p->arena;
+    if (at.bytes == 0)
+        at.bytes = 64;
+    at.mt_offset = round64(at.bytes);
+    for (int i = 0; i < g->n; i++) {
+        const OpRules *r = op_table[g->node[i].op].rules;
+        size_t fixed = 0, per_task = 0;
+        if (r->export_work_mt && !plan_is_view(p, i))
+            r->export_work_mt(g, &g->node[i], &fixed, &per_task);
+        at.mt_fixed = fixed > at.mt_fixed ? fixed : at.mt_fixed;
+        at.mt_per_task = per_task > at.mt_per_task ? per_task : at.mt_per_task;
+    }
+    return at;
+}
+
 /* ---- the header ---- */
 
 static void define(FILE *out, const char *macro, const char *name, const char *value, const char *note)
 {
-    char left[160];
+    char left[320];
     snprintf(left, sizeof left, "#define %s_%s %s", macro, name, value);
     if (note)
         fprintf(out, "%-44s /* %s */\n", left, note);
@@ -261,7 +297,7 @@ static void define_int(FILE *out, const char *macro, const char *name, long long
 }
 
 static void write_api_header(FILE *out, const Graph *g, const Weights *w, const char *prefix, const char *macro,
-                             const char *from, int batch, size_t workspace, bool blob)
+                             const char *from, int batch, const Layout *at, bool blob)
 {
     fprintf(out, "/* %s.h — model %s with the weights of %s, exported by netc export-c; do not edit.\n"
                  " *\n"
@@ -271,17 +307,24 @@ static void write_api_header(FILE *out, const Graph *g, const Weights *w, const 
                  " *\n"
                  " * image: n images, NCHW float32, pixels scaled to [0, 1] as the trainer reads them\n"
                  " * (the trained normalisation is applied inside).  Reentrant: two threads with two\n"
-                 " * workspaces may predict at once.  Build: cc -std=c99 %s.c netc_infer.c -lm */\n",
-            prefix, g->model_name, from, macro, macro, prefix, blob ? ", weights" : "", prefix);
-    fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-            macro, macro);
+                 " * workspaces may predict at once.  %s_predict_mt does the same on the tasks of the\n"
+                 " * caller's parallel-for (netc_infer.h's netc_parallel), in a workspace of\n"
+                 " * %s_WORKSPACE_BYTES_MT(tasks), with the same results to the bit; it starts no\n"
+                 " * thread of its own.  Build: cc -std=c99 %s.c netc_infer.c -lm */\n",
+            prefix, g->model_name, from, macro, macro, prefix, blob ? ", weights" : "", prefix, macro, prefix);
+    fprintf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include \"netc_infer.h\"\n\n"
+                 "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", macro, macro);
     const Shape *in = &g->node[g->input].out;
     define_int(out, macro, "IN_C", in->d[0], "input channels, height, width");
     define_int(out, macro, "IN_H", in->rank == 3 ? in->d[1] : 1, NULL);
     define_int(out, macro, "IN_W", in->rank == 3 ? in->d[2] : 1, NULL);
     define_int(out, macro, "CLASSES", w->model.classes, NULL);
     define_int(out, macro, "MAX_BATCH", batch, "images per call at most");
-    define_int(out, macro, "WORKSPACE_BYTES", (long long)workspace, "the caller's scratch memory, 64-byte aligned");
+    define_int(out, macro, "WORKSPACE_BYTES", (long long)at->bytes, "the caller's scratch memory, 64-byte aligned");
+    char mt[128];
+    snprintf(mt, sizeof mt, "((size_t)%zu + (size_t)%zu * (size_t)((tasks) > 1 ? (tasks) : 1))",
+             at->mt_offset + at->mt_fixed, at->mt_per_task);
+    define(out, macro, "WORKSPACE_BYTES_MT(tasks)", mt, "predict_mt's, for par->tasks tasks");
     if (blob)
         define_int(out, macro, "WEIGHTS_BYTES",
                    (long long)(BLOB_HEADER + (w->model.nparams + w->model.nstate) * sizeof(float)),
@@ -308,11 +351,15 @@ static void write_api_header(FILE *out, const Graph *g, const Weights *w, const 
         fprintf(out, "#ifndef %s_NO_STDIO\n/* Reads PATH (at most cap bytes) into buf and checks it. */\n", macro);
         fprintf(out, "int %s_weights_read(const char *path, void *buf, size_t cap);\n#endif\n", prefix);
         fprintf(out, "/* weights: a blob that passed %s_weights_check (its header is checked again). */\n", prefix);
-        fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace, const void *weights);\n",
-                prefix);
-    } else {
-        fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace);\n", prefix);
     }
+    const char *weights = blob ? ", const void *weights" : "";
+    fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace%s);\n", prefix, weights);
+    fprintf(out, "/* The same on par->tasks tasks (par->run may be NULL when there is one): par->run(par->pool,\n"
+                 " * task, arg, k) must call task(arg, i) once for each i in [0, k), on any threads, and\n"
+                 " * return when all have returned.  workspace: %s_WORKSPACE_BYTES_MT(par->tasks) bytes. */\n",
+            macro);
+    fprintf(out, "int %s_predict_mt(const float *x, int n, float *probs, void *workspace%s, const netc_parallel *par);\n",
+            prefix, weights);
     fprintf(out, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
 }
 
@@ -502,11 +549,38 @@ static char *norm_prologue(const Weights *w, const char *macro, size_t offset)
     return text;
 }
 
+/* The arguments' checks (and in blob mode the header's), then the public functions:
+ * predict in the calling thread, predict_mt on the caller's tasks, both over _run. */
+static void write_entry_points(FILE *out, const char *prefix, const char *macro, int batch, bool blob)
+{
+    const char *weights = blob ? ", const void *weights" : "", *pass = blob ? ", weights" : "";
+    fprintf(out, "static int args_check(const float *x, int n, const float *probs, const void *workspace%s)\n{\n"
+                 "    if (!x || !probs || !workspace)\n        return %s_ERR_NULL;\n"
+                 "    if (n < 1 || n > %d)\n        return %s_ERR_BATCH;\n"
+                 "    if ((uintptr_t)workspace %% 64 != 0)\n        return %s_ERR_ALIGN;\n",
+            weights, macro, batch, macro, macro);
+    if (blob)
+        fprintf(out, "    if (!weights)\n        return %s_ERR_NULL;\n"
+                     "    if ((uintptr_t)weights %% 4 != 0)\n        return %s_ERR_ALIGN;\n"
+                     "    return header_check(weights);\n}\n\n", macro, macro);
+    else
+        fprintf(out, "    return %s_OK;\n}\n\n", macro);
+    fprintf(out, "int %s_predict(const float *x, int n, float *probs, void *workspace%s)\n{\n"
+                 "    int rc = args_check(x, n, probs, workspace%s);\n"
+                 "    return rc != %s_OK ? rc : %s_run(x, n, probs, workspace%s, NULL);\n}\n\n",
+            prefix, weights, pass, macro, prefix, pass);
+    fprintf(out, "int %s_predict_mt(const float *x, int n, float *probs, void *workspace%s, const netc_parallel *par)\n"
+                 "{\n"
+                 "    int rc = par && (par->run || par->tasks <= 1) ? args_check(x, n, probs, workspace%s) : %s_ERR_NULL;\n"
+                 "    return rc != %s_OK ? rc : %s_run(x, n, probs, workspace%s, par);\n}\n",
+            prefix, weights, pass, macro, macro, prefix, pass);
+}
+
 static void write_api_source(FILE *out, const Graph *g, const Weights *w, char **ids, const Plan *p,
-                             const char *prefix, const char *macro, const char *from, size_t norm_offset, bool blob)
+                             const char *prefix, const char *macro, const char *from, const Layout *at, bool blob)
 {
     fprintf(out, "/* %s.c — model %s with the weights of %s, exported by netc export-c; do not edit.\n"
-                 " * %s_predict runs netc's inference plan: every buffer at its planned offset in the\n"
+                 " * %s_run runs netc's inference plan: every buffer at its planned offset in the\n"
                  " * caller's workspace, with its shape and the steps it is live for in a comment. */\n",
             prefix, g->model_name, from, prefix);
     fprintf(out, "#include <stdint.h>\n#include <string.h>\n#include \"%s.h\"\n#include \"netc_infer.h\"\n\n", prefix);
@@ -514,38 +588,27 @@ static void write_api_source(FILE *out, const Graph *g, const Weights *w, char *
     write_struct(out, g, ids, prefix, "state", false);
     write_class_names(out, w, prefix, macro);
     write_strerror(out, prefix, macro, blob);
-    char params[256], state[256], sig[256];
+    char params[256], state[256];
     if (blob) {
         write_blob_checks(out, w, prefix, macro);
         snprintf(params, sizeof params, "(const %s_params *)(const void *)((const unsigned char *)weights + %d)",
                  prefix, BLOB_HEADER);
         snprintf(state, sizeof state, "(const %s_state *)(const void *)((const unsigned char *)weights + %zu)", prefix,
                  BLOB_HEADER + w->model.nparams * sizeof(float));
-        snprintf(sig, sizeof sig, "int %s_predict(const float *x, int n, float *probs, void *workspace, "
-                                  "const void *weights)", prefix);
     } else {
         write_initializer(out, g, w, ids, prefix, "params", true);
         if (state_read(g, p))
             write_initializer(out, g, w, ids, prefix, "state", false);
         snprintf(params, sizeof params, "&%s_trained_params", prefix);
         snprintf(state, sizeof state, "&%s_trained_state", prefix);
-        snprintf(sig, sizeof sig, "int %s_predict(const float *x, int n, float *probs, void *workspace)", prefix);
     }
-    char *norm = norm_prologue(w, macro, norm_offset);
-    if (blob) {
-        char *with_check = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&with_check, &len);
-        fprintf(f, "    if (!weights)\n        return %s_ERR_NULL;\n"
-                   "    if ((uintptr_t)weights %% 4 != 0)\n        return %s_ERR_ALIGN;\n"
-                   "    int rc = header_check(weights);\n    if (rc != %s_OK)\n        return rc;\n%s",
-                macro, macro, macro, norm ? norm : "");
-        fclose(f);
-        free(norm);
-        norm = with_check;
-    }
-    write_export_code(out, g, ids, p, prefix, sig, params, state, norm);
+    char *norm = norm_prologue(w, macro, at->norm_offset);
+    ExportCode code = { .params = params, .state = state, .norm = norm, .mt_offset = at->mt_offset,
+                        .args = blob ? "const float *x, int n, float *probs, void *workspace, const void *weights"
+                                     : "const float *x, int n, float *probs, void *workspace" };
+    write_export_code(out, g, ids, p, prefix, &code);
     free(norm);
+    write_entry_points(out, prefix, macro, p->batch, blob);
 }
 
 /* NAME.weights: the header, then the payload. */
@@ -602,24 +665,20 @@ int export_c(const Graph *g, const char *weights_path, const char *dir, const ch
     const char *slash = strrchr(weights_path, '/');
     const char *from = slash ? slash + 1 : weights_path;
     char **ids = make_ids(g);
-    size_t norm_offset = (p->arena + 63) / 64 * 64;
-    const Shape *in = &g->node[g->input].out;
-    size_t workspace = w.norm ? norm_offset + (size_t)batch * (size_t)shape_numel(in) * sizeof(float) : p->arena;
-    if (workspace == 0)
-        workspace = 64;
+    Layout at = layout_of(g, p, &w, batch);
     snprintf(name, sizeof name, "%s.h", prefix);
     FILE *h = open_output(dir, name, hpath, sizeof hpath);
     snprintf(name, sizeof name, "%s.c", prefix);
     FILE *c = h ? open_output(dir, name, cpath, sizeof cpath) : NULL;
     if (h && c) {
-        write_api_header(h, g, &w, prefix, macro, from, batch, workspace, blob);
-        write_api_source(c, g, &w, ids, p, prefix, macro, from, norm_offset, blob);
+        write_api_header(h, g, &w, prefix, macro, from, batch, &at, blob);
+        write_api_source(c, g, &w, ids, p, prefix, macro, from, &at, blob);
     }
     bool ok = close_output(h, hpath) && close_output(c, cpath) && h && c;
     ok = ok && write_kernels(dir) && (!blob || write_blob(dir, prefix, &w));
     if (ok)
         fprintf(stderr, "netc: exported %s to %s/%s.[ch] + netc_infer.[ch]%s (workspace %zu bytes, batch <= %d)\n",
-                g->model_name, dir, prefix, blob ? " + .weights" : "", workspace, batch);
+                g->model_name, dir, prefix, blob ? " + .weights" : "", at.bytes, batch);
     plan_free(p);
     free_ids(g, ids);
     weights_free(&w);

@@ -419,6 +419,10 @@ struct OpRules {
      * workspace bytes it needs (NULL: none).  NULL export: no code (a view, folded). */
     void (*export)(EmitCtx *c);
     size_t (*export_work)(const Graph *g, const GNode *n);
+    /* The workspace of the call on T tasks (predict_mt), fixed + T * per_task bytes,
+     * which its export call then takes as emit_export_work; NULL: export_work's, for
+     * any number of tasks. */
+    void (*export_work_mt)(const Graph *g, const GNode *n, size_t *fixed, size_t *per_task);
     /* Rewrites trained parameter `param` of the node (its numel floats, in place) into
      * the layout its export call reads (conv2d: packed weights); NULL: as trained. */
     void (*export_pack)(const Graph *g, const GNode *n, int param, float *data);
@@ -446,11 +450,19 @@ int write_struct(FILE *out, const Graph *g, char **ids, const char *prefix, cons
 void write_string_literal(FILE *out, const char *s);
 FILE *open_output(const char *dir, const char *name, char *path, size_t len);
 bool close_output(FILE *f, const char *path);
-/* The descriptors and `int PREFIX_predict(SIGNATURE)` over plan p (MODE_EXPORT): x
- * normalised into the workspace when norm is set, then each op's export call, then
- * the softmax into probs.  `params` and `state` are the C expressions of the weights. */
+/* What export.c gives the exported plan: the C expressions of the weights, the
+ * normalisation prologue (NULL: none), the run function's parameters before `par`, and
+ * the offset in the workspace of the tasks' scratch (predict_mt). */
+typedef struct {
+    const char *params, *state, *norm, *args;
+    size_t mt_offset;
+} ExportCode;
+/* The descriptors and `static int PREFIX_run(ARGS, const netc_parallel *par)` over plan
+ * p (MODE_EXPORT): x normalised into the workspace when norm is set, then each op's
+ * export call (on par's tasks, or in the calling thread when par is NULL), then the
+ * softmax into probs.  export.c writes the public functions, which check and call it. */
 void write_export_code(FILE *out, const Graph *g, char **ids, const Plan *p, const char *prefix,
-                       const char *signature, const char *params, const char *state, const char *norm);
+                       const ExportCode *x);
 /* The batchnorm folded into node i's export call under plan p (MODE_EXPORT): its only
  * reader, in place, when node i is OPF_TAKES_BN; else -1. */
 int export_folded_bn(const Graph *g, const Plan *p, int i);
@@ -484,6 +496,11 @@ const char *emit_fused_act(EmitCtx *c);
 /* Export: the bias of the node's call: the folded batchnorm's (which export_c rewrote
  * to hold the folded shift) when one is folded in, else the node's own ("NULL"). */
 const char *emit_fused_bias(EmitCtx *c);
+/* Export: the netc_parallel pointer of the call ("par": NULL in the single-thread
+ * predict), and the workspace argument of a call whose op has export_work_mt: the
+ * tasks' scratch under par, else the node's planned work buffer. */
+const char *emit_parallel(EmitCtx *c);
+const char *emit_export_work(EmitCtx *c);
 void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- report.c: summary and dot ---- */

@@ -6,6 +6,8 @@
 #    (no malloc, no stdio, no BLAS);
 #  - tests/harness/export_check.c: the exported predict gives the trainer's top-1 class
 #    on all 10,000 Fashion-MNIST test images, and its probabilities within 1e-5 relative;
+#  - predict_mt (tests/harness/export_mt.c) on 1, 2 and 3 tasks of a pthread
+#    parallel-for, on three models: the same bits as predict, within its workspace;
 #  - blob mode on two models: the same results from NAME.weights, and a truncated, a
 #    corrupted, a byte-flipped header and another model's blob refused with their codes;
 #  - a checkpoint of another model, or of this one built with other -D values, is
@@ -113,6 +115,29 @@ verdict "$tmp/payload.weights" "corrupted"
 cp "$w" "$tmp/header.weights"; printf 'X' | dd of="$tmp/header.weights" bs=1 seek=3 conv=notrunc status=none
 verdict "$tmp/header.weights" "not a netc weights blob"
 head -c 10 "$w" >"$tmp/tiny.weights"; verdict "$tmp/tiny.weights" "truncated"
+
+# predict_mt on 1, 2 and 3 tasks of a pthread parallel-for: predict's bits, alone and in
+# batches (tests/harness/export_mt.c): the normalisation (fashion_cnn1), batchnorm folded
+# in blob mode (lenet_bn), padded, strided and residual convolutions (resnet_small).
+gzip -dc /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz >"$tmp/t10k-images"
+for spec in fashion_cnn1:code:1 lenet_bn:blob:3 resnet_small:code:3; do
+  IFS=: read -r m mode b <<<"$spec"
+  d=$tmp/$m-mt-$mode
+  mkdir -p "$d"
+  if ! ./netc export-c "models/$m.net" --weights "$tmp/$m.ckpt" -n ex -o "$d" --batch "$b" --weights-in "$mode" \
+       2>"$d/export.log" ||
+     ! gcc "${STRICT[@]}" -c -o "$d/ex.o" "$d/ex.c" 2>"$d/cc.log" ||
+     ! gcc "${STRICT[@]}" -D_POSIX_C_SOURCE=200809L -pthread -I"$d" -o "$d/mt" tests/harness/export_mt.c \
+       "$d/ex.o" "$tmp/infer/infer.o" -lm 2>>"$d/cc.log" ||
+     ! clang "${STRICT[@]}" -D_POSIX_C_SOURCE=200809L -pthread -I"$d" -fsyntax-only tests/harness/export_mt.c \
+       2>>"$d/cc.log"; then
+    echo "FAIL: $m: predict_mt's check does not build:"; cat "$d/export.log" "$d/cc.log" | head -20; fail=1
+  elif "$d/mt" "$tmp/t10k-images" 100 "$d/ex.weights" >"$d/mt.log" 2>&1; then
+    echo "ok: $m ($mode, batch $b): $(cat "$d/mt.log")"
+  else
+    echo "FAIL: $m ($mode, batch $b):"; head -20 "$d/mt.log"; fail=1
+  fi
+done
 
 # Weights files export-c must refuse, with the trainer's messages.
 refuse() {  # refuse EXPECTED-MESSAGE ARGS...

@@ -109,6 +109,16 @@ static size_t conv2d_export_work(const Graph *g, const GNode *n)
     return netc_conv2d_packed_work_floats(&d) * sizeof(float);
 }
 
+/* On T tasks: the padded plane, shared, and each task's tile buffer (the kernel's
+ * netc_conv2d_packed_work_floats_mt, affine in the tasks). */
+static void conv2d_export_work_mt(const Graph *g, const GNode *n, size_t *fixed, size_t *per_task)
+{
+    netc_conv_desc d = export_desc(g, n);
+    size_t one = netc_conv2d_packed_work_floats_mt(&d, 1), two = netc_conv2d_packed_work_floats_mt(&d, 2);
+    *per_task = (two - one) * sizeof(float);
+    *fixed = one * sizeof(float) - *per_task;
+}
+
 /* The weight packed once, at export, as netc_conv2d_packed reads it (same size). */
 static void conv2d_export_pack(const Graph *g, const GNode *n, int param, float *data)
 {
@@ -164,8 +174,9 @@ static void conv2d_backward(EmitCtx *c)
 
 static void conv2d_export(EmitCtx *c)
 {
-    emit(c, "netc_conv2d_packed(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0),
-         emit_param(c, "weight"), emit_fused_bias(c), emit_work(c), emit_id(c), emit_fused_act(c));
+    emit(c, "netc_conv2d_packed_mt(%s, %s, %s, %s, %s, n, &%s_desc, %s, %s);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_fused_bias(c), emit_export_work(c), emit_id(c), emit_fused_act(c),
+         emit_parallel(c));
 }
 
 const OpRules conv2d_rules = {
@@ -174,5 +185,6 @@ const OpRules conv2d_rules = {
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
     .penalty = emit_penalties,
-    .export = conv2d_export, .export_work = conv2d_export_work, .export_pack = conv2d_export_pack,
+    .export = conv2d_export, .export_work = conv2d_export_work, .export_work_mt = conv2d_export_work_mt,
+    .export_pack = conv2d_export_pack,
 };

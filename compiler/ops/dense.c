@@ -60,8 +60,9 @@ static void dense_backward(EmitCtx *c)
 
 static void dense_export(EmitCtx *c)
 {
-    emit(c, "netc_dense(%s, %s, %s, %s, n, %lld, %lld, %s);", emit_out(c), emit_in(c, 0), emit_param(c, "weight"),
-         emit_fused_bias(c), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c));
+    emit(c, "netc_dense_mt(%s, %s, %s, %s, n, %lld, %lld, %s, %s);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_fused_bias(c), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c),
+         emit_parallel(c));
 }
 
 const OpRules dense_rules = {
