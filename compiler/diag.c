@@ -84,15 +84,18 @@ SrcFile *src_read(const char *path, char *err, size_t errlen)
     size_t cap = 4096, len = 0;
     char *text = xcalloc(cap, 1);
     size_t got;
-    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+    while (len <= SRC_MAX_BYTES && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
         len += got;
         if (cap - len - 1 == 0)
             text = xrealloc(text, cap *= 2);
     }
     bool bad = ferror(f);
     fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "%s: read error", path);
+    if (bad || len > SRC_MAX_BYTES) {
+        if (bad)
+            snprintf(err, errlen, "%s: read error", path);
+        else
+            snprintf(err, errlen, "%s: larger than %d MiB, the most a .net source may be", path, SRC_MAX_BYTES >> 20);
         free(text);
         return NULL;
     }

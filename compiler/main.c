@@ -127,13 +127,32 @@ static bool make_dirs(const char *dir)
     }
 }
 
-/* The C prefix, reporting when --name leaves nothing of it. */
+/* The runtime's names (and the trainer's headers', which a built program includes)
+ * begin with these: a C prefix that is one, or begins with one and '_', would declare
+ * its NAME_model, NAME_init, ... beside the runtime's (rt_model). */
+static const char *const reserved_prefixes[] = { "rt", "netc", "setting" };
+
+static const char *reserved_prefix(const char *prefix)
+{
+    for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++) {
+        size_t n = strlen(reserved_prefixes[i]);
+        if (!strncmp(prefix, reserved_prefixes[i], n) && (prefix[n] == 0 || prefix[n] == '_'))
+            return reserved_prefixes[i];
+    }
+    return NULL;
+}
+
+/* The C prefix, reporting when --name leaves nothing of it or it is the runtime's. */
 static bool c_identifier_prefix(const Graph *g, const Options *o, char *buf, size_t len)
 {
     c_prefix(g, o, buf, len);
+    const char *taken = reserved_prefix(buf);
     if (!buf[0])
         fprintf(stderr, "netc: --name must give a C identifier\n");
-    return buf[0] != 0;
+    else if (taken)
+        fprintf(stderr, "netc: the C prefix '%s' is reserved: the runtime's names begin with %s_ (pass another --name)\n",
+                buf, taken);
+    return buf[0] && !taken;
 }
 
 static int run_compile(const Graph *g, const Options *o, FILE *out)
@@ -219,7 +238,8 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         fprintf(stderr, "netc: cannot find the runtime (runtime/netc_rt.h); set NETC_HOME to netc's directory\n");
         return 2;
     }
-    c_prefix(g, o, prefix, sizeof prefix);
+    if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
+        return 2;
     if (!mkdtemp(dir)) {
         perror("netc: mkdtemp");
         return 2;

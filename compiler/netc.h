@@ -35,6 +35,8 @@ typedef struct {
 
 #define MAX_ERRORS 20
 
+/* The largest source src_read reads: 16 MiB, far above any model; /dev/zero stops here. */
+#define SRC_MAX_BYTES (16 << 20)
 SrcFile *src_read(const char *path, char *err, size_t errlen);
 SrcFile *src_from_string(const char *name, const char *text);
 void src_free(SrcFile *f);
