@@ -16,8 +16,10 @@
 
 static FILE *diag_out;
 static int nerrors, nwarnings;
+static void (*cap_stop)(void);
 
 void diag_set_stream(FILE *out) { diag_out = out; }
+void diag_set_cap_stop(void (*stop)(void)) { cap_stop = stop; }
 int error_count(void) { return nerrors; }
 int warning_count(void) { return nwarnings; }
 void diag_reset(void) { nerrors = nwarnings = 0; }
@@ -176,6 +178,8 @@ void error_at(Loc loc, const char *fmt, ...)
     va_end(ap);
     if (++nerrors >= MAX_ERRORS) {
         fprintf(stream(), "netc: too many errors (%d); stopping\n", nerrors);
+        if (cap_stop)
+            cap_stop();
         exit(1);
     }
 }

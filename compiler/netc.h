@@ -49,6 +49,9 @@ int warning_count(void);
 void diag_reset(void);
 /* Where diagnostics go (stderr by default); tests point it elsewhere. */
 void diag_set_stream(FILE *out);
+/* What stops netc at the error cap (MAX_ERRORS), instead of exit(1): a function that
+ * does not return (the fuzz target's longjmp back to its caller).  NULL: exit(1). */
+void diag_set_cap_stop(void (*stop)(void));
 
 /* closest_name() and did_you_mean(), shared with the trainer. */
 #include "../common/suggest.h"
