@@ -1,12 +1,19 @@
 # netc build.  `make` builds ./netc and the runtime library; `make test` runs every test.
 # Flex and Bison outputs are generated under $(B)/, never committed.
-# `make SAN=1 ...` builds everything under build-san/ with ASan+UBSan.
+# `make SAN=1 ...` builds everything under build-san/ with ASan+UBSan; `make FUZZ=1 ...`
+# under build-fuzz/ with clang, libFuzzer's coverage and ASan+UBSan (see `make fuzz`).
 
 CC      ?= cc
 SAN     ?= 0
+FUZZ    ?= 0
 ifeq ($(SAN),1)
 B       := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT     := -O1 -g
+else ifeq ($(FUZZ),1)
+B       := build-fuzz
+CC      := clang
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT     := -O1 -g
 else
 B       := build
@@ -85,6 +92,8 @@ $(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y | $(B)/.deps
 $(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h | $(B)/.deps
 	flex --header-file=$(B)/cc/lexer.yy.h -o $(B)/cc/lexer.yy.c $<
 
+# The parser's actions call the scanner, whose header must exist first (make -j).
+$(B)/cc/parser.tab.o: $(B)/cc/lexer.yy.h
 # Generated scanner/parser code gets the same warnings minus the ones it trips by design.
 $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-parameter -Wno-sign-compare
 $(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h $(CM_HDR)
@@ -139,12 +148,52 @@ $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetc_inf
 
 unit: $(UNIT)
 
+# ---- Fuzz targets ----
+# The convention: each tests/fuzz/fuzz_NAME.c is one libFuzzer target (it defines
+# LLVMFuzzerTestOneInput, and LLVMFuzzerInitialize if it needs one), with its seed
+# corpus in tests/fuzz/corpus/NAME/ (one input a file).  The pattern rule below builds
+# it as build-fuzz/fuzz/fuzz_NAME, linked against the libraries of `make FUZZ=1` (every
+# object instrumented): the compiler's libnetcc.a, the inference layer, and the runtime
+# layers in FUZZ_RT_LAYERS (add one there if a target needs it).  So a new target (a
+# runtime reader: checkpoint, npz, IDX, ...) needs only its file and its corpus.
+# `make fuzz` runs every target for FUZZ_SECONDS (default 600) seconds, keeping the
+# inputs it finds in build-fuzz/corpus/NAME/, its log in build-fuzz/NAME.log and any
+# crash in build-fuzz/crashes/ (copy a crash into the corpus, with its fix, as its
+# regression test); tests/t_fuzz_targets.sh (make test) runs each for a few seconds.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_SECONDS ?= 600
+FUZZ_RT_LAYERS := trainer io core
+FUZZ_LIBS := $(B)/libnetcc.a $(B)/libnetc_infer.a $(FUZZ_RT_LAYERS:%=$(B)/libnetcrt_%.a)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS) $(RT_HDR) compiler/netc.h $(CM_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(FUZZ_LIBS) $(LDLIBS)
+
+fuzz-targets: $(FUZZ_BIN)
+
+fuzz-build: all
+	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+
+fuzz: fuzz-build
+	@mkdir -p build-fuzz/crashes
+	@for t in $(FUZZ_BIN); do \
+	  n=$${t##*/fuzz_}; mkdir -p build-fuzz/corpus/$$n; \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s (log: build-fuzz/$$n.log)"; \
+	  ASAN_OPTIONS=detect_leaks=0 $$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=4096 \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$n- build-fuzz/corpus/$$n tests/fuzz/corpus/$$n \
+	    >build-fuzz/$$n.log 2>&1; rc=$$?; \
+	  grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)|^#[0-9]+.*DONE' build-fuzz/$$n.log; \
+	  [ $$rc -eq 0 ] || { tail -n 40 build-fuzz/$$n.log; echo "fuzz: $$n failed (exit $$rc)"; exit 1; }; \
+	done
+
 test: all unit
 	$(MAKE) --no-print-directory SAN=1 all
+	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	tests/run.sh
 
 clean:
-	rm -rf build build-san netc
+	rm -rf build build-san build-fuzz netc
 
-.PHONY: all deps test unit clean
+.PHONY: all deps test unit clean fuzz fuzz-build fuzz-targets
 .DELETE_ON_ERROR:

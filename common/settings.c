@@ -4,7 +4,9 @@
  * Each entry is indexed by its setting_id; its words are a NULL-terminated array made
  * from the word list of settings.def, so a word's index is its enum value.  The range
  * check and the message for a wrong word are here too, so the two front doors word them
- * the same way. */
+ * the same way; and the one escape of a string value in the settings text, which both
+ * the compiler (writing a model's text) and the trainer (a checkpoint's) write and the
+ * trainer reads. */
 #include <stdio.h>
 #include <string.h>
 #include "settings.h"
@@ -121,4 +123,63 @@ int setting_check_range(const setting_spec *s, double x, char *msg, size_t len)
     }
     snprintf(msg, len, "'%s' must be between %.15g and %.15g, got %.15g", s->key, s->lo, s->hi, x);
     return -1;
+}
+
+int setting_check_string(const setting_spec *s, const char *v, char *msg, size_t len)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            snprintf(msg, len, "'%s' holds a control character (byte 0x%02x at offset %d): a setting's string must be "
+                     "printable text", s->key, *p, (int)(p - (const unsigned char *)v));
+            return -1;
+        }
+    return 0;
+}
+
+size_t setting_escape(const char *v, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        char one[5] = { (char)*p, 0 };
+        if (*p == '\\')
+            snprintf(one, sizeof one, "\\\\");
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(one, sizeof one, "\\x%02x", *p);
+        for (const char *o = one; *o; o++, n++)
+            if (n + 1 < len)
+                buf[n] = *o;
+    }
+    if (len)
+        buf[n < len ? n : len - 1] = 0;
+    return n;
+}
+
+static int hex_digit(char c)
+{
+    static const char digits[] = "0123456789abcdef";   /* setting_escape writes lowercase */
+    const char *d = c ? strchr(digits, c) : NULL;
+    return d ? (int)(d - digits) : -1;
+}
+
+int setting_unescape(const char *text, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = text; *p; p++, n++) {
+        char c = *p;
+        if (c == '\\') {
+            if (p[1] == '\\') {
+                p++;
+            } else if (p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
+                c = (char)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
+                p += 3;
+            } else {
+                return -1;
+            }
+        }
+        if (n + 1 >= len)
+            return -1;
+        buf[n] = c;
+    }
+    buf[n] = 0;
+    return 0;
 }

@@ -86,5 +86,17 @@ const char *setting_word_error(const setting_spec *s, const char *word, char *ms
 /* 0 if x is within s's range; else -1 and the reason in msg:
  * "'lr' must be between 0 and 10, got 20", "'std' must be greater than 0, got 0". */
 int setting_check_range(const setting_spec *s, double x, char *msg, size_t len);
+/* 0 if string value v holds no control character (a byte below 0x20, or 0x7f); else -1
+ * and the reason in msg: "'data' holds a control character (byte 0x0a at offset 11):
+ * ...".  Both sides refuse such a value, so no string can end its line of the settings
+ * text and start another setting there. */
+int setting_check_string(const setting_spec *s, const char *v, char *msg, size_t len);
+/* A string value as the settings text holds it: '\' as "\\", a control character as
+ * "\xHH", everything else as itself; so a line of the text is always one setting.
+ * Writes at most len bytes with the NUL (like snprintf) and returns the full length. */
+size_t setting_escape(const char *v, char *buf, size_t len);
+/* The inverse of setting_escape, into buf: 0, or -1 on a '\' that starts no escape or
+ * a value longer than len - 1 bytes. */
+int setting_unescape(const char *text, char *buf, size_t len);
 
 #endif

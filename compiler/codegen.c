@@ -328,24 +328,50 @@ static char *sanitize(const char *name)
     return s;
 }
 
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* A set of the identifiers given so far: open addressing over a power-of-two table at
+ * most half full, so that making n unique ids is O(n), not n^2 comparisons. */
+typedef struct {
+    const char **slot;
+    size_t mask;
+} IdSet;
+
+static const char **id_slot(const IdSet *set, const char *id)
+{
+    size_t h = (size_t)fnv1a(0xcbf29ce484222325ULL, id, strlen(id)) & set->mask;
+    while (set->slot[h] && strcmp(set->slot[h], id) != 0)
+        h = (h + 1) & set->mask;
+    return &set->slot[h];
+}
+
 char **make_ids(const Graph *g)
 {
-    char **ids = xcalloc((size_t)g->n, sizeof *ids);
+    char **ids = xcalloc((size_t)g->n + 1, sizeof *ids);
+    IdSet set = { .mask = 63 };
+    while (set.mask < 2 * (size_t)g->n)
+        set.mask = 2 * set.mask + 1;
+    set.slot = xcalloc(set.mask + 1, sizeof *set.slot);
     for (int i = 0; i < g->n; i++) {
         char *base = sanitize(g->node[i].name);
         ids[i] = xstrdup(base);
-        for (int k = 2;; k++) {
-            bool clash = false;
-            for (int j = 0; j < i && !clash; j++)
-                clash = strcmp(ids[j], ids[i]) == 0;
-            if (!clash)
-                break;
+        for (int k = 2; *id_slot(&set, ids[i]); k++) {
             free(ids[i]);
             ids[i] = xcalloc(strlen(base) + 16, 1);
             sprintf(ids[i], "%s_%d", base, k);
         }
+        *id_slot(&set, ids[i]) = ids[i];
         free(base);
     }
+    free(set.slot);
     return ids;
 }
 
@@ -357,16 +383,6 @@ void free_ids(const Graph *g, char **ids)
 }
 
 /* ---- model facts ---- */
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 /* A hash of everything that fixes the parameter layout: ops, shapes, parameters. */
 uint64_t structure_hash(const Graph *g)

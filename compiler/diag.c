@@ -16,8 +16,10 @@
 
 static FILE *diag_out;
 static int nerrors, nwarnings;
+static void (*cap_stop)(void);
 
 void diag_set_stream(FILE *out) { diag_out = out; }
+void diag_set_cap_stop(void (*stop)(void)) { cap_stop = stop; }
 int error_count(void) { return nerrors; }
 int warning_count(void) { return nwarnings; }
 void diag_reset(void) { nerrors = nwarnings = 0; }
@@ -84,15 +86,18 @@ SrcFile *src_read(const char *path, char *err, size_t errlen)
     size_t cap = 4096, len = 0;
     char *text = xcalloc(cap, 1);
     size_t got;
-    while ((got = fread(text + len, 1, cap - len - 1, f)) > 0) {
+    while (len <= SRC_MAX_BYTES && (got = fread(text + len, 1, cap - len - 1, f)) > 0) {
         len += got;
         if (cap - len - 1 == 0)
             text = xrealloc(text, cap *= 2);
     }
     bool bad = ferror(f);
     fclose(f);
-    if (bad) {
-        snprintf(err, errlen, "%s: read error", path);
+    if (bad || len > SRC_MAX_BYTES) {
+        if (bad)
+            snprintf(err, errlen, "%s: read error", path);
+        else
+            snprintf(err, errlen, "%s: larger than %d MiB, the most a .net source may be", path, SRC_MAX_BYTES >> 20);
         free(text);
         return NULL;
     }
@@ -173,6 +178,8 @@ void error_at(Loc loc, const char *fmt, ...)
     va_end(ap);
     if (++nerrors >= MAX_ERRORS) {
         fprintf(stream(), "netc: too many errors (%d); stopping\n", nerrors);
+        if (cap_stop)
+            cap_stop();
         exit(1);
     }
 }

@@ -883,7 +883,8 @@ static bool exec_input(Elab *E, const Node *s)
     }
     if (E->has_input) {
         error_at(s->loc, "the model already has an input");
-        note_at(E->g->node[E->g->input].loc, "the input is declared here");
+        if (E->g->input >= 0)   /* none when the first declaration failed */
+            note_at(E->g->node[E->g->input].loc, "the input is declared here");
         return false;
     }
     E->has_input = true;

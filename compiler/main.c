@@ -27,6 +27,7 @@ typedef struct {
     int batch;                /* 0: the train section's batch */
     const char *weights;      /* export-c: the checkpoint or .npz */
     bool blob;                /* export-c: --weights-in blob */
+    bool stats;               /* plan: --stats, the planner's work on stderr */
     Define defs[MAX_DEFINES];
     int ndefs;
 } Options;
@@ -72,6 +73,8 @@ static int run_plan(const Graph *g, const Options *o, FILE *out)
     bool ok = plan_verify(p, err, sizeof err);
     if (ok)
         print_plan(out, p);
+    if (ok && o->stats)
+        fprintf(stderr, "netc plan: %d buffers, %d steps, planner work %lld\n", p->nbuf, p->nstep, p->work);
     else
         fprintf(stderr, "netc: internal error: invalid memory plan: %s\n", err);
     plan_free(p);
@@ -124,13 +127,32 @@ static bool make_dirs(const char *dir)
     }
 }
 
-/* The C prefix, reporting when --name leaves nothing of it. */
+/* The runtime's names (and the trainer's headers', which a built program includes)
+ * begin with these: a C prefix that is one, or begins with one and '_', would declare
+ * its NAME_model, NAME_init, ... beside the runtime's (rt_model). */
+static const char *const reserved_prefixes[] = { "rt", "netc", "setting" };
+
+static const char *reserved_prefix(const char *prefix)
+{
+    for (size_t i = 0; i < sizeof reserved_prefixes / sizeof reserved_prefixes[0]; i++) {
+        size_t n = strlen(reserved_prefixes[i]);
+        if (!strncmp(prefix, reserved_prefixes[i], n) && (prefix[n] == 0 || prefix[n] == '_'))
+            return reserved_prefixes[i];
+    }
+    return NULL;
+}
+
+/* The C prefix, reporting when --name leaves nothing of it or it is the runtime's. */
 static bool c_identifier_prefix(const Graph *g, const Options *o, char *buf, size_t len)
 {
     c_prefix(g, o, buf, len);
+    const char *taken = reserved_prefix(buf);
     if (!buf[0])
         fprintf(stderr, "netc: --name must give a C identifier\n");
-    return buf[0] != 0;
+    else if (taken)
+        fprintf(stderr, "netc: the C prefix '%s' is reserved: the runtime's names begin with %s_ (pass another --name)\n",
+                buf, taken);
+    return buf[0] && !taken;
 }
 
 static int run_compile(const Graph *g, const Options *o, FILE *out)
@@ -216,7 +238,8 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         fprintf(stderr, "netc: cannot find the runtime (runtime/netc_rt.h); set NETC_HOME to netc's directory\n");
         return 2;
     }
-    c_prefix(g, o, prefix, sizeof prefix);
+    if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
+        return 2;
     if (!mkdtemp(dir)) {
         perror("netc: mkdtemp");
         return 2;
@@ -315,7 +338,9 @@ static void command_help(const Command *c)
     if (c->run == run_plan)
         printf("  -m, --mode train|infer|export  plan the training step, the trainer's inference, or\n"
                "                           the inference of export-c's C (default: train)\n"
-               "  -b, --batch N            batch size to plan for (default: train batch)\n");
+               "  -b, --batch N            batch size to plan for (default: train batch)\n"
+               "      --stats              also print on stderr the planner's work: the elementary steps\n"
+               "                           of placement and in-place merging (near-linear in the buffers)\n");
     printf("  -h, --help               show this help\n");
     printf("\nExit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error.\n");
     if (strcmp(c->name, "check") == 0) {
@@ -344,6 +369,7 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         { "batch", required_argument, NULL, 'b' },
         { "weights", required_argument, NULL, 'w' },
         { "weights-in", required_argument, NULL, 'W' },
+        { "stats", no_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -399,6 +425,13 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         }
         case 'w':
             o->weights = optarg;
+            break;
+        case 'S':
+            if (cmd->run != run_plan) {
+                fprintf(stderr, "netc %s: --stats belongs to plan\nTry 'netc %s --help'.\n", cmd->name, cmd->name);
+                return 2;
+            }
+            o->stats = true;
             break;
         case 'W':
             if (strcmp(optarg, "code") != 0 && strcmp(optarg, "blob") != 0) {

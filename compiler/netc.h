@@ -35,6 +35,8 @@ typedef struct {
 
 #define MAX_ERRORS 20
 
+/* The largest source src_read reads: 16 MiB, far above any model; /dev/zero stops here. */
+#define SRC_MAX_BYTES (16 << 20)
 SrcFile *src_read(const char *path, char *err, size_t errlen);
 SrcFile *src_from_string(const char *name, const char *text);
 void src_free(SrcFile *f);
@@ -47,6 +49,9 @@ int warning_count(void);
 void diag_reset(void);
 /* Where diagnostics go (stderr by default); tests point it elsewhere. */
 void diag_set_stream(FILE *out);
+/* What stops netc at the error cap (MAX_ERRORS), instead of exit(1): a function that
+ * does not return (the fuzz target's longjmp back to its caller).  NULL: exit(1). */
+void diag_set_cap_stop(void (*stop)(void));
 
 /* closest_name() and did_you_mean(), shared with the trainer. */
 #include "../common/suggest.h"
@@ -299,6 +304,28 @@ char *settings_text(const Graph *g);
 /* Prints the schema (for --help and the docs). */
 void print_train_schema(FILE *out);
 
+/* ---- spans.c: disjoint byte spans ordered by offset, with first-fit and neighbour
+ * queries in O(log n) (the planner's free list and overlap check) ---- */
+
+typedef struct {
+    size_t lo, hi;            /* [lo, hi) */
+    int id;                   /* the tag it was inserted with */
+} Span;
+typedef struct SpanSet SpanSet;
+
+/* Each node a query or an update visits adds 1 to *work. */
+SpanSet *spans_new(long long *work);
+void spans_free(SpanSet *t);
+/* Adds [lo, lo + len), disjoint from the spans already there. */
+void spans_insert(SpanSet *t, size_t lo, size_t len, int id);
+/* Removes the span starting at lo, if any. */
+void spans_remove(SpanSet *t, size_t lo);
+/* The lowest span at least len long. */
+bool spans_first_fit(const SpanSet *t, size_t len, Span *out);
+/* The span with the largest lo <= key, or the smallest lo >= key. */
+bool spans_at_or_below(const SpanSet *t, size_t key, Span *out);
+bool spans_at_or_above(const SpanSet *t, size_t key, Span *out);
+
 /* ---- plan.c: the scheduled program (forward, loss, backward, optimizer), derived
  * gradients, and every buffer placed in one arena ---- */
 
@@ -349,6 +376,8 @@ typedef struct {
     int probs;                /* buffer of the probabilities */
     size_t arena, no_reuse, lower_bound;
     char strategy[64];        /* the placement heuristic that won */
+    long long work;           /* the planner's elementary steps, for netc plan --stats */
+    int cap_step, cap_buf;
 } Plan;
 
 Plan *plan_build(const Graph *g, Mode mode, int batch);
@@ -360,8 +389,11 @@ bool plan_verify(const Plan *p, char *err, size_t len);
 void print_plan(FILE *out, const Plan *p);
 /* Places buffers (sizes and live ranges given) at offsets; returns the arena size.
  * Exposed for the planner's randomized tests. */
-size_t place_buffers(Buffer *buf, int n, char strategy[64]);
+size_t place_buffers(Buffer *buf, int n, char strategy[64], long long *work);
 size_t live_lower_bound(const Buffer *buf, int n);
+/* Plans of more buffers than this are placed by one O(n log n) sweep (first-fit by
+ * start) instead of every heuristic, each O(n^2). */
+#define PLACE_PORTFOLIO_MAX 512
 
 /* ---- the op table's entries (compiler/ops/; read by elab.c, plan.c, codegen.c): what
  * a call of the op accepts and makes, what it needs from the planner (saved values,

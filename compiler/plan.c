@@ -17,16 +17,30 @@
  * 4. Placement.  Offsets are a packing problem: several greedy heuristics (orders by
  *    size, start, duration, conflicts; first-fit and best-fit), random restarts, and
  *    an exhaustive search for small plans run, and the smallest arena wins.  The lower
- *    bound is the most bytes live at any one step. */
+ *    bound is the most bytes live at any one step.  A plan of more than
+ *    PLACE_PORTFOLIO_MAX buffers (far more than any model in models/) is placed by one
+ *    heuristic, first-fit by start, as a sweep over a free list (spans.c): O(n log n).
+ * Every pass is near-linear in the nodes: arrays grow by doubling, an in-place merge
+ * is a forwarding link resolved as nodes are read, the lower bound a running sum, and
+ * plan_verify a sweep. */
 #include <stdlib.h>
 #include <string.h>
 #include "netc.h"
 
 static size_t round_up(size_t x) { return (x + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN; }
 
+/* Room for one more element of an array that grows by doubling. */
+static void *grow(void *a, int n, int *cap, size_t size)
+{
+    if (n < *cap)
+        return a;
+    *cap = *cap ? 2 * *cap : 64;
+    return xrealloc(a, (size_t)*cap * size);
+}
+
 static int new_buffer(Plan *p, BufKind kind, int node, const char *suffix, size_t bytes)
 {
-    p->buf = xrealloc(p->buf, (size_t)(p->nbuf + 1) * sizeof *p->buf);
+    p->buf = grow(p->buf, p->nbuf, &p->cap_buf, sizeof *p->buf);
     Buffer *b = &p->buf[p->nbuf];
     *b = (Buffer){ .kind = kind, .node = node, .bytes = round_up(bytes), .first = -1, .last = -1 };
     snprintf(b->name, sizeof b->name, "%s.%s", node >= 0 ? p->g->node[node].name : "loss", suffix);
@@ -35,7 +49,7 @@ static int new_buffer(Plan *p, BufKind kind, int node, const char *suffix, size_
 
 static void add_step(Plan *p, StepKind kind, int node)
 {
-    p->step = xrealloc(p->step, (size_t)(p->nstep + 1) * sizeof *p->step);
+    p->step = grow(p->step, p->nstep, &p->cap_step, sizeof *p->step);
     p->step[p->nstep++] = (Step){ kind, node };
 }
 
@@ -185,15 +199,33 @@ static void compute_liveness(Plan *p)
         step_buffers(p, s, touch);
 }
 
-/* Redirects every use of buffer `from` to `to` and frees `from`. */
-static void merge_buffer(Plan *p, int from, int to)
+/* The buffer that b was merged into, following the chain of merges (and shortening it:
+ * each buffer then points at the end of its chain). */
+static int merged(int *into, int b)
 {
-    for (int i = 0; i < p->g->n; i++) {
-        if (p->node[i].out == from)
-            p->node[i].out = to;
-        if (p->node[i].grad == from)
-            p->node[i].grad = to;
+    int root = b;
+    while (root >= 0 && into[root] != root)
+        root = into[root];
+    while (b >= 0 && into[b] != root) {
+        int next = into[b];
+        into[b] = root;
+        b = next;
     }
+    return root;
+}
+
+/* A node's output and gradient buffers after the merges so far. */
+static void resolve_node(Plan *p, int *into, int i)
+{
+    p->node[i].out = merged(into, p->node[i].out);
+    p->node[i].grad = merged(into, p->node[i].grad);
+}
+
+/* Redirects every use of buffer `from` to `to` (through `into`, resolved as the nodes
+ * are read) and frees `from`. */
+static void merge_buffer(Plan *p, int *into, int from, int to)
+{
+    into[from] = to;
     Buffer *f = &p->buf[from], *t = &p->buf[to];
     if (f->last > t->last)
         t->last = f->last;
@@ -208,6 +240,9 @@ static bool can_share(const Plan *p, int a, int b)
 
 static void work_in_place(Plan *p)
 {
+    int *into = xcalloc((size_t)p->nbuf + 1, sizeof *into);
+    for (int b = 0; b < p->nbuf; b++)
+        into[b] = b;
     for (int s = 0; s < p->nstep; s++) {
         const Step *st = &p->step[s];
         if (st->kind != STEP_FWD && st->kind != STEP_BWD)
@@ -217,21 +252,28 @@ static void work_in_place(Plan *p)
         unsigned flags = rules_of(p, i)->flags;
         if (plan_is_view(p, i))
             continue;
+        resolve_node(p, into, i);
+        if (n->nin > 0)
+            resolve_node(p, into, n->in[0]);
+        p->work++;
         bool inplace = (flags & OPF_INPLACE) || (p->mode == MODE_EXPORT && (flags & OPF_INPLACE_EXPORT));
         if (st->kind == STEP_FWD && inplace) {
             int in = p->node[n->in[0]].out, out = p->node[i].out;
             if (can_share(p, in, out) && p->buf[in].last == s)
-                merge_buffer(p, out, in);
+                merge_buffer(p, into, out, in);
         }
         if (st->kind == STEP_BWD && (flags & OPF_INPLACE_BWD) && n->nin == 1 && p->node[n->in[0]].requires_grad) {
             int din = p->node[n->in[0]].grad, dout = p->node[i].grad;
             if (can_share(p, din, dout) && p->buf[din].first == s && p->buf[dout].last == s) {
                 int last = p->buf[din].last;
-                merge_buffer(p, din, dout);
+                merge_buffer(p, into, din, dout);
                 p->buf[dout].last = last;
             }
         }
     }
+    for (int i = 0; i < p->g->n; i++)
+        resolve_node(p, into, i);
+    free(into);
 }
 
 size_t live_lower_bound(const Buffer *buf, int n)
@@ -240,25 +282,27 @@ size_t live_lower_bound(const Buffer *buf, int n)
     for (int b = 0; b < n; b++)
         if (buf[b].last + 1 > steps)
             steps = buf[b].last + 1;
-    size_t *live = xcalloc((size_t)steps + 1, sizeof *live);
+    /* The bytes each buffer adds at its first step and takes away after its last; the
+     * running sum (modulo 2^64 on the way, exact at each step) is the bytes live. */
+    size_t *change = xcalloc((size_t)steps + 1, sizeof *change);
     for (int b = 0; b < n; b++)
-        for (int s = buf[b].first; s >= 0 && s <= buf[b].last; s++)
-            live[s] += buf[b].bytes;
-    size_t best = 0;
-    for (int s = 0; s < steps; s++)
-        if (live[s] > best)
-            best = live[s];
-    free(live);
+        if (buf[b].first >= 0) {
+            change[buf[b].first] += buf[b].bytes;
+            change[buf[b].last + 1] -= buf[b].bytes;
+        }
+    size_t best = 0, live = 0;
+    for (int s = 0; s < steps; s++) {
+        live += change[s];
+        if (live > best)
+            best = live;
+    }
+    free(change);
     return best;
 }
 
 /* ---- placement ---- */
 
 static bool overlap_in_time(const Buffer *a, const Buffer *b) { return a->first <= b->last && b->first <= a->last; }
-
-typedef struct {
-    size_t lo, hi;
-} Span;
 
 static int by_lo(const void *a, const void *b)
 {
@@ -268,16 +312,17 @@ static int by_lo(const void *a, const void *b)
 
 /* Places buffers in the given order; each goes into the first (or the tightest) gap
  * among the already placed buffers it shares a step with.  Returns the arena size. */
-static size_t place_in_order(Buffer *buf, const int *order, int n, bool best_fit, Span *spans)
+static size_t place_in_order(Buffer *buf, const int *order, int n, bool best_fit, Span *spans, long long *work)
 {
     size_t arena = 0;
     for (int oi = 0; oi < n; oi++) {
         Buffer *b = &buf[order[oi]];
         int ns = 0;
+        *work += oi + 1;
         for (int oj = 0; oj < oi; oj++) {
             const Buffer *c = &buf[order[oj]];
             if (c->bytes && overlap_in_time(b, c))
-                spans[ns++] = (Span){ c->offset, c->offset + c->bytes };
+                spans[ns++] = (Span){ c->offset, c->offset + c->bytes, 0 };
         }
         qsort(spans, (size_t)ns, sizeof *spans, by_lo);
         size_t at = 0, best = 0, best_gap = 0;
@@ -318,7 +363,8 @@ static int by_key_desc(const void *a, const void *b)
     return x->index - y->index;
 }
 
-typedef enum { ORDER_SIZE, ORDER_START, ORDER_DURATION, ORDER_AREA, ORDER_CONFLICT, NORDERS } OrderKind;
+/* The portfolio's orders, then ORDER_END (by last step), the sweep's order of frees. */
+typedef enum { ORDER_SIZE, ORDER_START, ORDER_DURATION, ORDER_AREA, ORDER_CONFLICT, NORDERS, ORDER_END = NORDERS } OrderKind;
 static const char *const order_names[NORDERS] = { "size", "start", "duration", "size x duration", "conflicts" };
 
 static void make_order(const Buffer *buf, int n, OrderKind kind, int *order)
@@ -330,6 +376,7 @@ static void make_order(const Buffer *buf, int n, OrderKind kind, int *order)
         switch (kind) {
         case ORDER_SIZE: key = (double)b->bytes; break;
         case ORDER_START: key = -b->first; break;
+        case ORDER_END: key = -b->last; break;
         case ORDER_DURATION: key = dur * 1e12 + (double)b->bytes; break;
         case ORDER_AREA: key = dur * (double)b->bytes; break;
         case ORDER_CONFLICT:
@@ -355,10 +402,11 @@ static void save_offsets(const Buffer *buf, int n, size_t *off)
 }
 
 /* Tries every permutation (n small): the exact optimum among first-fit packings. */
-static void permute(Buffer *buf, int *order, int k, int n, Span *spans, size_t *best, size_t *best_off)
+static void permute(Buffer *buf, int *order, int k, int n, Span *spans, size_t *best, size_t *best_off,
+                    long long *work)
 {
     if (k == n) {
-        size_t a = place_in_order(buf, order, n, false, spans);
+        size_t a = place_in_order(buf, order, n, false, spans, work);
         if (a < *best) {
             *best = a;
             save_offsets(buf, n, best_off);
@@ -369,13 +417,115 @@ static void permute(Buffer *buf, int *order, int k, int n, Span *spans, size_t *
         int t = order[k];
         order[k] = order[i];
         order[i] = t;
-        permute(buf, order, k + 1, n, spans, best, best_off);
+        permute(buf, order, k + 1, n, spans, best, best_off, work);
         order[i] = order[k];
         order[k] = t;
     }
 }
 
-size_t place_buffers(Buffer *all, int nall, char strategy[64])
+/* Returns buffer b's bytes to the free gaps, joined with the gaps just below and above. */
+static void free_gap(SpanSet *gaps, const Buffer *b)
+{
+    size_t lo = b->offset, hi = b->offset + b->bytes;
+    Span g;
+    if (lo > 0 && spans_at_or_below(gaps, lo - 1, &g) && g.hi == lo) {
+        spans_remove(gaps, g.lo);
+        lo = g.lo;
+    }
+    if (spans_at_or_above(gaps, hi, &g) && g.lo == hi) {
+        spans_remove(gaps, g.lo);
+        hi = g.hi;
+    }
+    spans_insert(gaps, lo, hi - lo, -1);
+}
+
+/* First-fit by start in one sweep: the buffers in order of their first step (as
+ * ORDER_START), each freed after its last step, each placed in the lowest free gap of
+ * the arena that holds it -- the same offsets place_in_order gives that order, with the
+ * free gaps in a SpanSet instead of a scan of every buffer placed: O(n log n). */
+static size_t place_sweep(Buffer *buf, int n, long long *work)
+{
+    int *by_start = xcalloc((size_t)n + 1, sizeof *by_start), *by_end = xcalloc((size_t)n + 1, sizeof *by_end);
+    make_order(buf, n, ORDER_START, by_start);
+    make_order(buf, n, ORDER_END, by_end);
+    SpanSet *gaps = spans_new(work);
+    spans_insert(gaps, 0, SIZE_MAX, -1);   /* the unbounded space above everything */
+    size_t arena = 0;
+    for (int i = 0, freed = 0; i < n; i++) {
+        Buffer *b = &buf[by_start[i]];
+        for (; freed < n && buf[by_end[freed]].last < b->first; freed++)
+            free_gap(gaps, &buf[by_end[freed]]);
+        Span gap;
+        spans_first_fit(gaps, b->bytes, &gap);   /* always found: the top gap is unbounded */
+        spans_remove(gaps, gap.lo);
+        if (gap.hi - gap.lo > b->bytes)
+            spans_insert(gaps, gap.lo + b->bytes, gap.hi - gap.lo - b->bytes, -1);
+        b->offset = gap.lo;
+        if (b->offset + b->bytes > arena)
+            arena = b->offset + b->bytes;
+    }
+    spans_free(gaps);
+    free(by_start);
+    free(by_end);
+    return arena;
+}
+
+/* Every heuristic order, first- and best-fit, then random restarts or (n small) every
+ * permutation: the smallest arena.  Returns it; the offsets are left in best_off. */
+static size_t place_portfolio(Buffer *buf, int n, size_t lower, size_t *best_off, char name[64], long long *work)
+{
+    int *order = xcalloc((size_t)n + 1, sizeof *order);
+    Span *spans = xcalloc((size_t)n + 1, sizeof *spans);
+    size_t best = (size_t)-1;
+    for (int o = 0; o < NORDERS; o++) {
+        make_order(buf, n, (OrderKind)o, order);
+        for (int fit = 0; fit < 2; fit++) {
+            size_t a = place_in_order(buf, order, n, fit, spans, work);
+            if (a < best) {
+                best = a;
+                save_offsets(buf, n, best_off);
+                snprintf(name, 64, "%s by %s", fit ? "best-fit" : "first-fit", order_names[o]);
+            }
+        }
+    }
+    if (n <= 7) {
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        size_t before = best;
+        permute(buf, order, 0, n, spans, &best, best_off, work);
+        if (best < before)
+            snprintf(name, 64, "exhaustive search");
+    } else if (best > lower) {
+        /* Random restarts: perturb the size order, keep improvements. */
+        uint64_t state = 0x9e3779b97f4a7c15ULL;
+        int tries = n <= 200 ? 300 : 30;
+        for (int t = 0; t < tries && best > lower; t++) {
+            make_order(buf, n, (OrderKind)(t % NORDERS), order);
+            for (int i = n - 1; i > 0; i--) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                if (state % 4 == 0) {
+                    int j = (int)(state % (uint64_t)(i + 1));
+                    int tmp = order[i];
+                    order[i] = order[j];
+                    order[j] = tmp;
+                }
+            }
+            size_t a = place_in_order(buf, order, n, t & 1, spans, work);
+            if (a < best) {
+                best = a;
+                save_offsets(buf, n, best_off);
+                snprintf(name, 64, "randomised %s", (t & 1) ? "best-fit" : "first-fit");
+            }
+        }
+    }
+    free(order);
+    free(spans);
+    return best;
+}
+
+size_t place_buffers(Buffer *all, int nall, char strategy[64], long long *work)
 {
     /* Only buffers with bytes take part; the rest sit at offset 0. */
     int n = 0;
@@ -388,67 +538,20 @@ size_t place_buffers(Buffer *all, int nall, char strategy[64])
     Buffer *buf = xcalloc((size_t)n + 1, sizeof *buf);
     for (int i = 0; i < n; i++)
         buf[i] = all[idx[i]];
-    int *order = xcalloc((size_t)n + 1, sizeof *order);
-    Span *spans = xcalloc((size_t)n + 1, sizeof *spans);
     size_t *best_off = xcalloc((size_t)n + 1, sizeof *best_off);
-    size_t best = (size_t)-1;
-    char name[64] = "none";
-    for (int o = 0; o < NORDERS; o++) {
-        make_order(buf, n, (OrderKind)o, order);
-        for (int fit = 0; fit < 2; fit++) {
-            size_t a = place_in_order(buf, order, n, fit, spans);
-            if (a < best) {
-                best = a;
-                save_offsets(buf, n, best_off);
-                snprintf(name, sizeof name, "%s by %s", fit ? "best-fit" : "first-fit", order_names[o]);
-            }
-        }
-    }
-    size_t lower = live_lower_bound(buf, n);
-    if (n <= 7) {
-        for (int i = 0; i < n; i++)
-            order[i] = i;
-        size_t before = best;
-        permute(buf, order, 0, n, spans, &best, best_off);
-        if (best < before)
-            snprintf(name, sizeof name, "exhaustive search");
-    } else if (best > lower && n <= 2000) {
-        /* Random restarts: perturb the size order, keep improvements. */
-        {
-            uint64_t state = 0x9e3779b97f4a7c15ULL;
-            int tries = n <= 200 ? 300 : 30;
-            for (int t = 0; t < tries && best > lower; t++) {
-                make_order(buf, n, (OrderKind)(t % NORDERS), order);
-                for (int i = n - 1; i > 0; i--) {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    if (state % 4 == 0) {
-                        int j = (int)(state % (uint64_t)(i + 1));
-                        int tmp = order[i];
-                        order[i] = order[j];
-                        order[j] = tmp;
-                    }
-                }
-                size_t a = place_in_order(buf, order, n, t & 1, spans);
-                if (a < best) {
-                    best = a;
-                    save_offsets(buf, n, best_off);
-                    snprintf(name, sizeof name, "randomised %s", (t & 1) ? "best-fit" : "first-fit");
-                }
-            }
-        }
-    }
-    if (n == 0) {
-        best = 0;
-        snprintf(name, sizeof name, "empty");
+    size_t best = 0;
+    char name[64] = "empty";
+    if (n > PLACE_PORTFOLIO_MAX) {
+        best = place_sweep(buf, n, work);
+        save_offsets(buf, n, best_off);
+        snprintf(name, sizeof name, "first-fit by start");
+    } else if (n > 0) {
+        best = place_portfolio(buf, n, live_lower_bound(buf, n), best_off, name, work);
     }
     for (int i = 0; i < n; i++)
         all[idx[i]].offset = best_off[i];
     free(idx);
     free(buf);
-    free(order);
-    free(spans);
     free(best_off);
     if (strategy)
         memcpy(strategy, name, sizeof name);
@@ -478,7 +581,7 @@ Plan *plan_build(const Graph *g, Mode mode, int batch)
     for (int b = 0; b < p->nbuf; b++)
         p->no_reuse += p->buf[b].bytes;
     p->lower_bound = live_lower_bound(p->buf, p->nbuf);
-    p->arena = place_buffers(p->buf, p->nbuf, p->strategy);
+    p->arena = place_buffers(p->buf, p->nbuf, p->strategy, &p->work);
     return p;
 }
 
@@ -492,28 +595,50 @@ void plan_free(Plan *p)
     free(p);
 }
 
+/* The overlap of buffers a and b, named in index order, into err. */
+static bool overlap_error(const Plan *p, int a, int b, char *err, size_t len)
+{
+    const Buffer *x = &p->buf[a < b ? a : b], *y = &p->buf[a < b ? b : a];
+    snprintf(err, len, "%s [%zu, +%zu) and %s [%zu, +%zu) overlap while both live", x->name, x->offset, x->bytes,
+             y->name, y->offset, y->bytes);
+    return false;
+}
+
+/* A sweep over the steps: the buffers live at each step as spans of the arena, each
+ * checked against its neighbours in offset order as it comes alive.  O(n log n). */
 bool plan_verify(const Plan *p, char *err, size_t len)
 {
-    for (int a = 0; a < p->nbuf; a++) {
+    int *by_start = xcalloc((size_t)p->nbuf + 1, sizeof *by_start), *by_end = xcalloc((size_t)p->nbuf + 1, sizeof *by_end);
+    make_order(p->buf, p->nbuf, ORDER_START, by_start);
+    make_order(p->buf, p->nbuf, ORDER_END, by_end);
+    long long work = 0;
+    SpanSet *live = spans_new(&work);
+    bool ok = true;
+    for (int i = 0, freed = 0; i < p->nbuf && ok; i++) {
+        int a = by_start[i];
         const Buffer *x = &p->buf[a];
         if (!x->bytes || x->first < 0)
             continue;
         if (x->offset % ARENA_ALIGN || x->offset + x->bytes > p->arena) {
             snprintf(err, len, "%s is misaligned or outside the arena", x->name);
-            return false;
+            ok = false;
+            break;
         }
-        for (int b = a + 1; b < p->nbuf; b++) {
-            const Buffer *y = &p->buf[b];
-            if (!y->bytes || y->first < 0 || !overlap_in_time(x, y))
-                continue;
-            if (x->offset < y->offset + y->bytes && y->offset < x->offset + x->bytes) {
-                snprintf(err, len, "%s [%zu, +%zu) and %s [%zu, +%zu) overlap while both live", x->name, x->offset,
-                         x->bytes, y->name, y->offset, y->bytes);
-                return false;
-            }
-        }
+        for (; freed < p->nbuf && p->buf[by_end[freed]].last < x->first; freed++)
+            if (p->buf[by_end[freed]].bytes && p->buf[by_end[freed]].first >= 0)
+                spans_remove(live, p->buf[by_end[freed]].offset);
+        Span below, above;
+        if (spans_at_or_below(live, x->offset, &below) && below.hi > x->offset)
+            ok = overlap_error(p, a, below.id, err, len);
+        else if (spans_at_or_above(live, x->offset, &above) && above.lo < x->offset + x->bytes)
+            ok = overlap_error(p, a, above.id, err, len);
+        else
+            spans_insert(live, x->offset, x->bytes, a);
     }
-    return true;
+    spans_free(live);
+    free(by_start);
+    free(by_end);
+    return ok;
 }
 
 static const char *step_text(const Plan *p, int s, char *buf, size_t len)

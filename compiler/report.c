@@ -1,6 +1,7 @@
 /* report.c — what `netc summary` and `netc dot` print about a checked graph.
  * The summary is a Keras-like table, one row per node in graph order, and ends with
  * the four total lines that tools and tests read. */
+#include <stdlib.h>
 #include <string.h>
 #include "netc.h"
 
@@ -24,29 +25,32 @@ typedef struct {
     size_t saved, grad, opt;
 } LayerBytes;
 
-static LayerBytes layer_bytes(const Plan *p, int node, int opt_copies)
+/* Every layer's bytes, indexed by node: one pass over the buffers, so O(n). */
+static LayerBytes *layer_bytes(const Plan *p, int opt_copies)
 {
-    LayerBytes lb = { 0 };
+    LayerBytes *lb = xcalloc((size_t)p->g->n + 1, sizeof *lb);
     int first_bwd = p->nstep;
     for (int s = 0; s < p->nstep && first_bwd == p->nstep; s++)
         if (p->step[s].kind == STEP_BWD)
             first_bwd = s;
     for (int b = 0; b < p->nbuf; b++) {
         const Buffer *x = &p->buf[b];
-        if (x->node != node || !x->bytes || x->first < 0)
+        if (x->node < 0 || !x->bytes || x->first < 0)
             continue;
         if ((x->kind == B_ACT || x->kind == B_AUX) && x->last >= first_bwd)
-            lb.saved += x->bytes;
+            lb[x->node].saved += x->bytes;
         if (x->kind == B_GRAD)
-            lb.grad += x->bytes;
+            lb[x->node].grad += x->bytes;
     }
-    const GNode *n = &p->g->node[node];
-    for (int k = 0; k < n->nparam; k++) {
-        if (!n->param[k].trainable)
-            continue;
-        size_t bytes = (size_t)param_numel(&n->param[k]) * sizeof(float);
-        lb.grad += bytes;
-        lb.opt += bytes * (size_t)opt_copies;
+    for (int i = 0; i < p->g->n; i++) {
+        const GNode *n = &p->g->node[i];
+        for (int k = 0; k < n->nparam; k++) {
+            if (!n->param[k].trainable)
+                continue;
+            size_t bytes = (size_t)param_numel(&n->param[k]) * sizeof(float);
+            lb[i].grad += bytes;
+            lb[i].opt += bytes * (size_t)opt_copies;
+        }
     }
     return lb;
 }
@@ -67,13 +71,13 @@ void print_summary(FILE *out, const Graph *g)
     char shape[64], count[32], saved[32], grad[32], opt[32], label[160], inputs[256];
     int batch = (int)setting_value(g, "batch").i;
     Plan *p = plan_build(g, MODE_TRAIN, batch);
-    int copies = optimizer_copies(g);
+    LayerBytes *bytes = layer_bytes(p, optimizer_copies(g));
     fprintf(out, "Model: %s (training memory at batch %d)\n%s\n", g->model_name, batch, rule);
     fprintf(out, "%-30s %-16s %11s %13s %13s %12s  %s\n%s\n", "Layer (type)", "Output Shape", "Param #",
             "Saved bytes", "Grad bytes", "Opt bytes", "Inputs", rule);
     for (int i = 0; i < g->n; i++) {
         const GNode *n = &g->node[i];
-        LayerBytes lb = layer_bytes(p, i, copies);
+        LayerBytes lb = bytes[i];
         snprintf(label, sizeof label, "%s (%s)", n->name, op_table[n->op].name);
         inputs_text(g, i, inputs, sizeof inputs);
         fprintf(out, "%-30s %-16s %11s %13s %13s %12s  %s\n", label, shape_str(&n->out, shape),
@@ -83,6 +87,7 @@ void print_summary(FILE *out, const Graph *g)
     fprintf(out, "%s\n", rule);
     fprintf(out, "Training arena (activations, gradients, workspaces): %s bytes\n", commas((long long)p->arena, saved));
     plan_free(p);
+    free(bytes);
     long long trainable = graph_params(g, true);
     fprintf(out, "Total params: %s\n", commas(trainable, count));
     fprintf(out, "Trainable params: %s\n", commas(trainable, count));

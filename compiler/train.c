@@ -5,7 +5,8 @@
  * setting_add() checks a value against it (unknown keys get a did-you-mean, wrong types
  * and out-of-range numbers an error at the value) and records it; the code generator
  * and trainers read settings back with setting_value(), which falls back to the
- * default, so defaults live only in the list.  Keys inside a group are "group.key"; a
+ * default, so defaults live only in the list.  A string holding a control character is
+ * refused, and the settings text escapes strings anyway, so none can inject a setting.  Keys inside a group are "group.key"; a
  * call's arguments are "key.arg", and the list says which calls take which arguments
  * and which need them.  Settings only the trainer takes (limit) are not .net settings.
  * A per-channel setting (mean, std) takes a number, a list [a, b, c] of one number per
@@ -160,6 +161,10 @@ static bool check_value(const setting_spec *spec, Value *v)
             error_at(v->loc, "'%s' must be %s, not the word '%s'", spec->key, kinds[spec->kind], v->s);
         else
             error_at(v->loc, "'%s' must be %s", spec->key, kinds[spec->kind]);
+        return false;
+    }
+    if (v->kind == V_STR && setting_check_string(spec, v->s, msg, sizeof msg)) {
+        error_at(v->loc, "%s", msg);
         return false;
     }
     double x = v->kind == V_INT ? (double)v->i : v->f;
@@ -317,6 +322,17 @@ Value setting_value(const Graph *g, const char *key)
     return spec ? parse_default(spec) : (Value){ .kind = V_NONE };
 }
 
+/* key=VALUE with the value escaped (setting_escape): a string, even one that escaped
+ * the checks, cannot end its line and inject another setting. */
+static void write_string_setting(FILE *out, const char *key, const char *v)
+{
+    size_t len = setting_escape(v, NULL, 0) + 1;
+    char *text = xcalloc(len, 1);
+    setting_escape(v, text, len);
+    fprintf(out, "%s=%s\n", key, text);
+    free(text);
+}
+
 char *settings_text(const Graph *g)
 {
     char *text = NULL;
@@ -331,7 +347,7 @@ char *settings_text(const Graph *g)
         case V_INT: fprintf(out, "%s=%lld\n", key, v.i); break;
         case V_FLOAT: fprintf(out, "%s=%.9g\n", key, v.f); break;
         case V_BOOL: fprintf(out, "%s=%s\n", key, v.i ? "true" : "false"); break;
-        case V_STR:
+        case V_STR: write_string_setting(out, key, v.s); break;
         case V_SYM:
         case V_CALL: fprintf(out, "%s=%s\n", key, v.s); break;
         case V_LIST:   /* "mean=0.49,0.48,0.45", as the trainer reads it */

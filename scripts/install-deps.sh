@@ -5,6 +5,8 @@ set -eu
 # The cross compilers and qemu-user build and run the exported inference C on 64-bit ARM
 # and a Cortex-M4 (tests/t_infer_build.sh).
 pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-dev dataset-fashion-mnist clang python3-numpy"
+# libFuzzer (clang -fsanitize=fuzzer) for the fuzz targets of tests/fuzz/ (make fuzz).
+pkgs="$pkgs libclang-rt-14-dev"
 # PLplot with its cairo driver draws the trainer's plots (PNG, SVG; runtime/plot).
 pkgs="$pkgs libplplot-dev plplot-driver-cairo fonts-dejavu-core"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"

@@ -72,6 +72,21 @@ while IFS=$'\t' read -r want label net cli; do
   fi
 done <"$tmp/cases.tsv"
 
+# No string can inject a setting (issue 10): a newline in a string setting is refused by
+# netc check and by the trainer's option, and a '\' in the model's data path reaches the
+# built trainer as written (the settings text escapes it, and reads it back).
+inject='data = "data/fmnist\nlr=9\nepochs=3"'
+[ "$(net_verdict "$inject")" = reject ] && grep -q "'data' holds a control character" "$tmp/net.out" ||
+  { fail "netc check accepts $inject"; sed 's/^/    /' "$tmp/net.out"; }
+"$tmp/s" train --quiet --out "$tmp/x.ckpt" --data $'/x\nlr=9' >"$tmp/cli.out" 2>&1
+[ $? -eq 2 ] && grep -q "'data' holds a control character (byte 0x0a at offset 2)" "$tmp/cli.out" ||
+  { fail "the trainer accepts a newline in --data"; sed 's/^/    /' "$tmp/cli.out"; }
+model 'data = "/nonexistent/a\\b\\x0a"' >"$tmp/bs.net"
+./netc build -o "$tmp/bs" "$tmp/bs.net" >"$tmp/build.log" 2>&1 || { fail "netc build of a data path with '\\'"; cat "$tmp/build.log"; }
+"$tmp/bs" train --quiet --out "$tmp/x.ckpt" >"$tmp/cli.out" 2>&1
+[ $? -eq 1 ] && grep -qF '/nonexistent/a\b\x0a' "$tmp/cli.out" ||
+  { fail "a data path with '\\' does not reach the trainer as written"; sed 's/^/    /' "$tmp/cli.out"; }
+
 # Every key of the list was tried (the generator cannot drop one silently): the keys
 # `netc check --help` lists, plus the trainer-only ones its `train --help` adds.
 ./netc check --help | awk '/^train section settings:/ {on = 1; next} on && NF && $2 != "group" {print $1}' >"$tmp/net_keys"

@@ -10,7 +10,9 @@
  * as its index in the word list (its enum value), and printed back as the list's word;
  * a per-channel setting (mean, std) as its numbers, written "0.49,0.48,0.45" or "auto".
  * The defaults only matter for keys a model's settings lack, which netc compile never
- * leaves out. */
+ * leaves out.  A string value is escaped in the text (common/settings.c: setting_escape),
+ * and a string holding a control character is refused however it comes, so no value can
+ * inject a setting; nor may a text give a key twice. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -167,6 +169,8 @@ int rt_config_set(rt_train_config *c, const setting_spec *e, const char *value, 
             return -1;
         break;
     case SETTING_STR:
+        if (setting_check_string(e, value, msg, sizeof msg))
+            return rt_fail(err, errlen, "%s", msg);
         if (strlen(value) >= at->size)
             return rt_fail(err, errlen, "'%s' is too long (at most %zu bytes)", e->key, at->size - 1);
         memcpy(field, value, strlen(value) + 1);
@@ -189,11 +193,12 @@ void rt_config_init(rt_train_config *c)
 int rt_config_parse_text(rt_train_config *c, const char *text, const char *origin, char *err, size_t errlen)
 {
     int lineno = 0;
+    unsigned char seen[SETTING_COUNT] = { 0 };   /* a key twice: a text that is not one netc wrote */
     for (const char *p = text; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         lineno++;
-        char line[1200];
+        char line[2400];   /* an escaped path of 1023 bytes, each a '\\' */
         if (len >= sizeof line)
             return rt_fail(err, errlen, "%s, line %d: line too long", origin, lineno);
         memcpy(line, p, len);
@@ -208,8 +213,15 @@ int rt_config_parse_text(rt_train_config *c, const char *text, const char *origi
         const setting_spec *e = rt_config_find(line);
         if (!e)
             return rt_fail(err, errlen, "%s: setting '%s' is not known to this trainer", origin, line);
-        char msg[600];
-        if (rt_config_set(c, e, eq + 1, msg, sizeof msg))
+        if (seen[entry_index(e)]++)
+            return rt_fail(err, errlen, "%s, line %d: setting '%s' is given twice", origin, lineno, e->key);
+        char value[sizeof line], msg[600];
+        if (e->kind != SETTING_STR)
+            snprintf(value, sizeof value, "%s", eq + 1);
+        else if (setting_unescape(eq + 1, value, sizeof value))
+            return rt_fail(err, errlen, "%s, line %d: '%s' has a '\\' that starts no escape (\\\\ or \\xHH)", origin,
+                           lineno, e->key);
+        if (rt_config_set(c, e, value, msg, sizeof msg))
             return rt_fail(err, errlen, "%s: %s", origin, msg);
     }
     return 0;
@@ -255,9 +267,15 @@ char *rt_config_format(const rt_train_config *c)
     if (!f)
         return NULL;
     for (int i = 0; i < SETTING_COUNT; i++) {
-        char v[1100];
-        if (c->set[i])
-            fprintf(f, "%s=%s\n", setting_specs[i].key, rt_config_value(c, &setting_specs[i], v, sizeof v));
+        char v[1100], escaped[2 * sizeof v];
+        if (!c->set[i])
+            continue;
+        const char *value = rt_config_value(c, &setting_specs[i], v, sizeof v);
+        if (setting_specs[i].kind == SETTING_STR) {   /* as the compiler writes it: one setting a line */
+            setting_escape(value, escaped, sizeof escaped);
+            value = escaped;
+        }
+        fprintf(f, "%s=%s\n", setting_specs[i].key, value);
     }
     if (fclose(f) != 0) {
         free(text);
