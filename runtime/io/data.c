@@ -690,6 +690,13 @@ void rt_split_free(rt_split *s)
     memset(s, 0, sizeof *s);
 }
 
+size_t rt_split_nvalid(size_t n, rt_split_kind kind, double valid_frac)
+{
+    if (kind == RT_SPLIT_NONE || !(valid_frac >= 0 && valid_frac < 1))
+        return 0;
+    return (size_t)floor(valid_frac * (double)n + 0.5);
+}
+
 int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, rt_rng *rng,
                   char *err, size_t errlen)
 {
@@ -704,7 +711,7 @@ int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, 
         return rt_fail(err, errlen, "split: unknown kind %d", (int)kind);
     if (kind == RT_SPLIT_RANDOM && !rng)
         return rt_fail(err, errlen, "split: a random split needs an rng");
-    size_t nvalid = (size_t)floor(valid_frac * (double)n + 0.5);
+    size_t nvalid = rt_split_nvalid(n, kind, valid_frac);
     size_t ntrain = n - nvalid;
     if (ntrain == 0)
         return rt_fail(err, errlen, "split: no training examples left of %zu", n);

@@ -120,6 +120,9 @@ typedef struct {
     size_t ntrain, nvalid;
 } rt_split;
 
+/* How many of n examples a split puts in validation (0 for RT_SPLIT_NONE or a fraction
+ * outside [0, 1)). */
+size_t rt_split_nvalid(size_t n, rt_split_kind kind, double valid_frac);
 /* valid_frac in [0, 1); rng is used (and advanced) only by RT_SPLIT_RANDOM. */
 int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac,
                   rt_rng *rng, char *err, size_t errlen);
@@ -200,6 +203,10 @@ typedef struct {
 } rt_ckpt;
 
 int rt_ckpt_open(rt_ckpt *ck, const char *path, char *err, size_t errlen);
+/* The same for a checkpoint's bytes in memory (kept, not copied, until rt_ckpt_close);
+ * name stands for the path in messages. */
+int rt_ckpt_open_mem(rt_ckpt *ck, const char *name, const void *data, size_t size, char *err,
+                     size_t errlen);
 /* Fails with "checkpoint X was written by model Y (hash ...), not this model Z (...)". */
 int rt_ckpt_check_model(const rt_ckpt *ck, const char *model_name, uint64_t model_hash,
                         char *err, size_t errlen);

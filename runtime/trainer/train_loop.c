@@ -232,11 +232,13 @@ static int get_rng(rt_ckpt *ck, const char *name, rt_rng *r, char *err, size_t e
     return 0;
 }
 
-/* Everything but the settings (already taken) from the checkpoint being resumed. */
+/* Everything but the settings (already taken) from the checkpoint being resumed, which
+ * rt_trainer_open_ckpt has checked; here only what it holds against this run's data. */
 static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
     uint64_t sizes[2], position[3];
+    int32_t shape[3];
     double sums[4], es[3];
     int64_t t;
     if (rt_ckpt_get(ck, "data.sizes", RT_DT_U64, sizes, 2, err, errlen))
@@ -244,6 +246,12 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     if (sizes[0] != s->data_sizes[0])
         return rt_fail(err, errlen, "%s: it was trained on %llu training examples, but %s now gives %llu", ck->path,
                     (unsigned long long)sizes[0], s->cfg.data, (unsigned long long)s->data_sizes[0]);
+    if (rt_ckpt_get(ck, "data.shape", RT_DT_I32, shape, 3, err, errlen))
+        return -1;
+    if (memcmp(shape, s->data_shape, sizeof shape) != 0)
+        return rt_fail(err, errlen, "%s: it was trained on images of %dx%dx%d, but %s now gives %dx%dx%d", ck->path,
+                    (int)shape[0], (int)shape[1], (int)shape[2], s->cfg.data, (int)s->data_shape[0],
+                    (int)s->data_shape[1], (int)s->data_shape[2]);
     if (rt_ckpt_get(ck, "params", RT_DT_F32, s->net.params, m->nparams, err, errlen) ||
         (m->nstate > 0 && rt_ckpt_get(ck, "state", RT_DT_F32, s->net.state, m->nstate, err, errlen)) ||
         rt_ckpt_get(ck, "opt.m", RT_DT_F32, s->net.opt1, m->nparams, err, errlen) ||
@@ -262,13 +270,6 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     s->step = position[2];
     s->sums = (epoch_sums){ sums[0], sums[1], sums[2], sums[3] };
     s->es = (stopping){ es[0], es[1], es[2] };
-    if (s->pos > s->split.ntrain)
-        return rt_fail(err, errlen, "%s: corrupted: position %llu is past the %zu training examples", ck->path,
-                    (unsigned long long)s->pos, s->split.ntrain);
-    for (size_t i = 0; i < s->split.ntrain; i++)
-        if (s->order[i] >= s->data.train.n)
-            return rt_fail(err, errlen, "%s: corrupted: example %u in the data order is out of range", ck->path,
-                        s->order[i]);
     return 0;
 }
 
@@ -374,11 +375,9 @@ static int session_open(session *s, char *err, size_t errlen)
     rt_ckpt ck;
     int have_ck = 0;
     if (o->resume) {
-        if (rt_ckpt_open(&ck, o->resume, err, errlen))
+        if (rt_trainer_open_ckpt(&ck, o->resume, m, err, errlen))
             return -1;
         have_ck = 1;
-        if (rt_ckpt_check_model(&ck, m->name, m->hash, err, errlen))
-            goto fail;
     }
     if (take_settings(s, have_ck ? &ck : NULL, err, errlen) || rt_trainer_load_data(&s->data, &s->cfg, m, err, errlen) ||
         rt_trainer_split(&s->split, &s->data.train, &s->cfg, err, errlen) || fix_settings(s, err, errlen) ||
@@ -740,7 +739,7 @@ static int restore_best(session *s, char *err, size_t errlen)
     if (!s->cfg.es_restore_best || s->es.best_epoch <= 0 || s->es.best_epoch == (double)s->epoch)
         return 0;
     rt_ckpt ck;
-    if (rt_ckpt_open(&ck, s->best, err, errlen))
+    if (rt_trainer_open_ckpt(&ck, s->best, s->m, err, errlen))
         return -1;
     double best = s->es.best_epoch;
     int rc = load_state(s, &ck, err, errlen);
