@@ -23,13 +23,17 @@
  * CKPT.best, before CKPT, and the best's score and epoch are in every checkpoint, so a
  * resume picks the same best.  An --out name with an {epoch} field is a pattern: each
  * checkpoint goes to the name of its epoch, the log and the best to the name without
- * the field.  restore_best ends the run by reading CKPT.best back as the session. */
+ * the field.  restore_best ends the run by reading CKPT.best back as the session.
+ * A run holds an advisory lock on CKPT.lock from start to end, so a second run into
+ * the same --out is refused at once instead of interleaving its log with the first's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include "rt_trainer.h"
 
@@ -89,6 +93,7 @@ typedef struct {
     char best[1100];            /* base.best: the best epoch's checkpoint */
     char last[1100];            /* the checkpoint written last */
     int saved;                  /* a checkpoint exists (written or resumed from) */
+    int lock_fd;                /* base.lock, flock'ed for the run; -1: none */
 } session;
 
 static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -440,6 +445,8 @@ static void session_close(session *s)
     free(s->labels);
     free(s->perm);
     free(s->order);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
 }
 
 /* ---- the CSV log ---- */
@@ -711,6 +718,28 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* One run at a time writes a checkpoint, its log and its best: an advisory lock on
+ * base.lock (flock), held until the process ends, taken before any of them is touched.
+ * The file stays (removing it would let a run waiting on the old one and a new one both
+ * think they hold it). */
+static int take_lock(session *s, char *err, size_t errlen)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s.lock", s->base);
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0)
+        return rt_fail(err, errlen, "%s: cannot create the lock of %s: %s", path, s->base, strerror(errno));
+    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    int e = errno;
+    close(s->lock_fd);
+    s->lock_fd = -1;
+    if (e == EWOULDBLOCK)
+        return rt_fail(err, errlen, "%s is being written by another training run (it holds %s); wait for it to "
+                       "end, or train into another --out", s->base, path);
+    return rt_fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+}
+
 /* The log and the best checkpoint beside o->out (its {epoch} field removed); a fresh run
  * drops an old run's best, a resumed one into another file takes the resumed one's. */
 static int start_files(session *s, char *err, size_t errlen)
@@ -720,6 +749,8 @@ static int start_files(session *s, char *err, size_t errlen)
     snprintf(s->csv, sizeof s->csv, "%s.csv", s->base);
     snprintf(s->best, sizeof s->best, "%s.best", s->base);
     snprintf(s->last, sizeof s->last, "%s", s->o->resume ? s->o->resume : "");
+    if (take_lock(s, err, errlen))
+        return -1;
     if (!s->o->resume) {
         unlink(s->best);
         return 0;
@@ -758,6 +789,7 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     memset(&s, 0, sizeof s);
     s.m = m;
     s.o = o;
+    s.lock_fd = -1;
     char err[2048] = "";
     int rc = 0;
     if (start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
