@@ -19,7 +19,8 @@
  * A data set keeps its images as bytes ([n][C][H][W] uint8, 1 byte a pixel) and
  * converts one batch at a time to float32 for the model.
  *
- * IDX files (MNIST, Fashion-MNIST) are read through zlib, gzipped or plain.  The header
+ * IDX files (MNIST, Fashion-MNIST) are read gzipped or plain (gzip's CRC-32 and length
+ * trailer checked, nothing allowed after its last member).  The header
  * is big-endian: magic 0x00000803 then n, rows, cols for images; 0x00000801 then n for
  * labels.  A file must hold exactly what its header announces: missing bytes are
  * "truncated", extra bytes after the last record are "trailing garbage" -- both errors,
@@ -62,6 +63,12 @@ int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **p
  * must be < num_classes. */
 int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size_t *n,
                        char *err, size_t errlen);
+/* The same two readers on a file's bytes in memory (name stands for the path in
+ * messages; any image size, any label). */
+int rt_idx_read_images_mem(const char *name, const void *data, size_t size, uint8_t **pixels,
+                           size_t *n, int *h, int *w, char *err, size_t errlen);
+int rt_idx_read_labels_mem(const char *name, const void *data, size_t size, int32_t **labels,
+                           size_t *n, char *err, size_t errlen);
 /* An image file and its label file as one data set of shape (C=1, H, W); C/H/W 0 = any.
  * The two files must hold the same number of examples. */
 int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path,
@@ -70,6 +77,9 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
  * shape 3x32x32; C/H/W, when not 0, must be 3, 32, 32. */
 int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C, int H,
                     int W, int num_classes, char *err, size_t errlen);
+/* One CIFAR-10 batch file's bytes in memory as a data set (10 classes). */
+int rt_cifar10_read_mem(rt_dataset *ds, const char *name, const void *data, size_t size,
+                        char *err, size_t errlen);
 /* The name of class k in a format's data sets before any batches.meta.txt: Fashion-MNIST's
  * and CIFAR-10's ten names, else the digits of k (written into digits). */
 const char *rt_data_default_name(rt_data_format fmt, int k, char digits[16]);
@@ -305,6 +315,9 @@ typedef struct {
 /* Reads a PGM (P2/P5), a PNG (gray or RGB; via libpng) or, for "PATH:INDEX", item INDEX
  * of an IDX images file (and its label, if the matching labels file is beside it). */
 int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen);
+/* A PGM or PNG file's bytes in memory; name stands for the path in messages. */
+int rt_image_read_mem(const char *name, const void *data, size_t size, rt_image *img,
+                      char *err, size_t errlen);
 void rt_image_free(rt_image *img);
 
 #endif
