@@ -173,6 +173,26 @@ int rt_npz_open(rt_npz *z, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+int rt_npz_open_mem(rt_npz *z, const char *name, const void *data, size_t size, char *err, size_t errlen)
+{
+    memset(z, 0, sizeof *z);
+    snprintf(z->path, sizeof z->path, "%s", name);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(data, size, 0, &ze);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
+    if (!za) {
+        rt_fail(err, errlen, "%s: cannot open: %s", name, zip_error_strerror(&ze));
+        if (src)
+            zip_source_free(src);
+        zip_error_fini(&ze);
+        return -1;
+    }
+    zip_error_fini(&ze);
+    z->zip = za;
+    return 0;
+}
+
 void rt_npz_close(rt_npz *z)
 {
     if (z->zip)

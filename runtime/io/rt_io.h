@@ -266,6 +266,9 @@ typedef struct {
 } rt_npz;
 
 int rt_npz_open(rt_npz *z, const char *path, char *err, size_t errlen);
+/* The same on an archive's bytes in memory (kept, not copied, until rt_npz_close). */
+int rt_npz_open_mem(rt_npz *z, const char *name, const void *data, size_t size, char *err,
+                    size_t errlen);
 /* Shape of array NAME (the member NAME.npy, or NAME itself). */
 int rt_npz_shape(rt_npz *z, const char *name, int *ndim, size_t shape[RT_NPY_MAX_DIMS],
                  char *err, size_t errlen);

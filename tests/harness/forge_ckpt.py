@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """forge_ckpt.py CKPT OUTDIR: writes OUTDIR/NAME.ckpt, one forged checkpoint per case
-below, and prints the case names, one a line.
+below, and prints the case names, one a line.  forge_ckpt.py --tiny PATH writes a valid
+checkpoint of the tiny model of tests/fuzz/fuzz_ckpt.c (the fuzz corpus's seed).
 
 Each forgery is structurally valid where the case does not say otherwise -- the
 header's size and the trailing CRC-32 are recomputed, so ckpt.c's checks pass -- but
@@ -89,7 +90,28 @@ def write(path, model, mhash, secs, nsec=None, raw_records=None, tail=b""):
         f.write(blob + struct.pack("<I", zlib.crc32(blob) & 0xFFFFFFFF))
 
 
+def tiny(path):
+    """A valid checkpoint of fuzz_ckpt.c's tiny model: 1x2x2 inputs, 2 classes, 10
+    parameters, 2 state values, 4 training examples (no validation split)."""
+    def sec(name, fmt, vals, scalar=False):
+        dtype = {v: k for k, v in DTYPES.items()}[fmt]
+        return Section(name, dtype, [] if scalar else [len(vals)], struct.pack("<%d%s" % (len(vals), fmt), *vals))
+    text = lambda name, b: Section(name, 1, [len(b)], b)
+    secs = [text("config", b"valid_split=0\n"), text("class_names", b"zero\none\n"),
+            sec("data.shape", "i", [1, 2, 2]), sec("data.sizes", "Q", [4, 2]),
+            sec("params", "f", [0.1 * i for i in range(10)]), sec("state", "f", [0.0, 1.0]),
+            sec("opt.m", "f", [0.01] * 10), sec("opt.v", "f", [0.001] * 10), sec("opt.t", "q", [3], True),
+            sec("train.position", "Q", [1, 2, 3]), sec("train.order", "I", [3, 1, 0, 2]),
+            sec("train.epoch_sums", "d", [0.5, 1.0, 2.0, 0.1]), sec("early_stopping", "d", [math.inf, 0.0, 0.0]),
+            sec("lr", "d", [0.01]), sec("rng.data", "Q", [12345, 5]), sec("rng.dropout", "Q", [6789, 7]),
+            sec("rng.augment", "Q", [42, 9])]
+    write(path, b"fuzz", 0x66757A7A, secs)
+
+
 def main():
+    if sys.argv[1] == "--tiny":
+        tiny(sys.argv[2])
+        return
     src, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     with open(src, "rb") as f:
