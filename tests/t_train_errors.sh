@@ -157,6 +157,7 @@ wait $first
 [ $? -eq 143 ] && echo "ok: the first run goes on, and stops on SIGTERM (exit 143)" || fail "the first run did not stop with 143"
 "$tmp/sr" train --resume "$tmp/busy.ckpt" --epochs 1 --quiet --out "$tmp/busy.ckpt" >/dev/null 2>&1 \
   && echo "ok: once it has ended, the lock is free" || fail "the lock outlives its run"
+[ ! -e "$tmp/busy.ckpt.lock" ] && echo "ok: a run removes its lock file when it ends" || fail "$tmp/busy.ckpt.lock left behind"
 
 # ---- early stopping: lr 0 never improves the validation loss ----
 "$tmp/sr" train --data "$good" --epochs 5 --lr 0 --valid-split 0.2 --early-stopping 1 --quiet --out "$tmp/es.ckpt" >"$tmp/out" 2>&1

@@ -24,8 +24,9 @@
  * resume picks the same best.  An --out name with an {epoch} field is a pattern: each
  * checkpoint goes to the name of its epoch, the log and the best to the name without
  * the field.  restore_best ends the run by reading CKPT.best back as the session.
- * A run holds an advisory lock on CKPT.lock from start to end, so a second run into
- * the same --out is refused at once instead of interleaving its log with the first's. */
+ * A run holds an advisory lock on CKPT.lock from start to end (then removes it), so a
+ * second run into the same --out is refused at once instead of interleaving its log
+ * with the first's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "rt_trainer.h"
 
@@ -93,7 +95,8 @@ typedef struct {
     char best[1100];            /* base.best: the best epoch's checkpoint */
     char last[1100];            /* the checkpoint written last */
     int saved;                  /* a checkpoint exists (written or resumed from) */
-    int lock_fd;                /* base.lock, flock'ed for the run; -1: none */
+    char lock_path[1100];       /* base.lock */
+    int lock_fd;                /* lock_path, flock'ed for the run; -1: none */
 } session;
 
 static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -428,6 +431,43 @@ fail:
     return -1;
 }
 
+/* ---- the run's lock ---- */
+
+/* One run at a time writes a checkpoint, its log and its best: an advisory lock (flock)
+ * on base.lock, taken before any of them is touched and held until the run ends, when
+ * the file is removed.  A run that locked a file another run had just removed (the
+ * path no longer names the inode it holds) counts as refused, so two runs never both
+ * hold the path's lock.  A killed run leaves its file behind, unlocked: the next run
+ * takes it. */
+static int take_lock(session *s, char *err, size_t errlen)
+{
+    snprintf(s->lock_path, sizeof s->lock_path, "%s.lock", s->base);
+    const char *path = s->lock_path;
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0)
+        return rt_fail(err, errlen, "%s: cannot create the lock of %s: %s", path, s->base, strerror(errno));
+    struct stat held, named;
+    int e = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+    if (e == 0 && fstat(s->lock_fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev)
+        return 0;
+    close(s->lock_fd);
+    s->lock_fd = -1;
+    if (e == 0 || e == EWOULDBLOCK)
+        return rt_fail(err, errlen, "%s is being written by another training run (it holds %s); wait for it to "
+                       "end, or train into another --out", s->base, path);
+    return rt_fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+}
+
+static void drop_lock(session *s)
+{
+    if (s->lock_fd < 0)
+        return;
+    unlink(s->lock_path);   /* while still held: a run that opened it meanwhile sees it gone */
+    close(s->lock_fd);
+    s->lock_fd = -1;
+}
+
 static void session_close(session *s)
 {
     free(s->config_text);
@@ -445,8 +485,7 @@ static void session_close(session *s)
     free(s->labels);
     free(s->perm);
     free(s->order);
-    if (s->lock_fd >= 0)
-        close(s->lock_fd);
+    drop_lock(s);
 }
 
 /* ---- the CSV log ---- */
@@ -716,28 +755,6 @@ static void install_handlers(void)
     stop_signal = 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-}
-
-/* One run at a time writes a checkpoint, its log and its best: an advisory lock on
- * base.lock (flock), held until the process ends, taken before any of them is touched.
- * The file stays (removing it would let a run waiting on the old one and a new one both
- * think they hold it). */
-static int take_lock(session *s, char *err, size_t errlen)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s.lock", s->base);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (s->lock_fd < 0)
-        return rt_fail(err, errlen, "%s: cannot create the lock of %s: %s", path, s->base, strerror(errno));
-    if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
-        return 0;
-    int e = errno;
-    close(s->lock_fd);
-    s->lock_fd = -1;
-    if (e == EWOULDBLOCK)
-        return rt_fail(err, errlen, "%s is being written by another training run (it holds %s); wait for it to "
-                       "end, or train into another --out", s->base, path);
-    return rt_fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
 }
 
 /* The log and the best checkpoint beside o->out (its {epoch} field removed); a fresh run
