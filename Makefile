@@ -168,6 +168,15 @@ $(FZ)/libnetcrt.a: $(FUZZ_OBJ)
 $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ)/libnetcrt.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -Iruntime -o $@ $< $(FZ)/libnetcrt.a $(LDLIBS)
 
+# fuzz_weights fuzzes the blob reader export-c generates, for a small model exported here.
+$(FZ)/weights/fz.h: tests/fuzz/weights_model.net tests/fuzz/make_weights.py $(B)/netc
+	@mkdir -p $(FZ)/weights
+	python3 tests/fuzz/make_weights.py $(FZ)/weights/fz.npz
+	$(B)/netc export-c tests/fuzz/weights_model.net --weights $(FZ)/weights/fz.npz --weights-in blob -n fz -o $(FZ)/weights
+
+$(FZ)/fuzz_weights: tests/fuzz/fuzz_weights.c $(FZ)/weights/fz.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -I$(FZ)/weights -o $@ $< $(FZ)/weights/fz.c $(FZ)/weights/netc_infer.c -lm
+
 fuzz-build: $(FUZZ_BIN)
 
 fuzz: $(FUZZ_BIN)
