@@ -170,6 +170,17 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS) $(RT_HDR) compiler/netc.h $(C
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(FUZZ_LIBS) $(LDLIBS)
 
+# fuzz_weights fuzzes the weights-blob reader that export-c generates, for a small model
+# exported here (weights from tests/fuzz/make_weights.py) by the plain build's netc.
+$(B)/weights/fz.h: tests/fuzz/weights_model.net tests/fuzz/make_weights.py build/netc
+	@mkdir -p $(@D)
+	python3 tests/fuzz/make_weights.py $(@D)/fz.npz
+	build/netc export-c tests/fuzz/weights_model.net --weights $(@D)/fz.npz --weights-in blob -n fz -o $(@D)
+
+$(B)/fuzz/fuzz_weights: tests/fuzz/fuzz_weights.c $(B)/weights/fz.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -I$(B)/weights -o $@ $< $(B)/weights/fz.c $(B)/weights/netc_infer.c -lm
+
 fuzz-targets: $(FUZZ_BIN)
 
 fuzz-build: all
@@ -187,6 +198,7 @@ fuzz: fuzz-build
 	  [ $$rc -eq 0 ] || { tail -n 40 build-fuzz/$$n.log; echo "fuzz: $$n failed (exit $$rc)"; exit 1; }; \
 	done
 
+
 test: all unit
 	$(MAKE) --no-print-directory SAN=1 all
 	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
@@ -196,4 +208,5 @@ clean:
 	rm -rf build build-san build-fuzz netc
 
 .PHONY: all deps test unit clean fuzz fuzz-build fuzz-targets
+
 .DELETE_ON_ERROR:

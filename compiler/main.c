@@ -28,6 +28,8 @@ typedef struct {
     const char *weights;      /* export-c: the checkpoint or .npz */
     bool blob;                /* export-c: --weights-in blob */
     bool stats;               /* plan: --stats, the planner's work on stderr */
+    bool sanitize;            /* build: link the ASan/UBSan runtime (build-san/) */
+
     Define defs[MAX_DEFINES];
     int ndefs;
 } Options;
@@ -252,7 +254,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     snprintf(model_c, sizeof model_c, "%s/%s.c", dir, prefix);
     snprintf(inc_rt, sizeof inc_rt, "-I%s/runtime", home);
     snprintf(inc_dir, sizeof inc_dir, "-I%s", dir);
-    snprintf(lib, sizeof lib, "%s/build/libnetcrt.a", home);
+    snprintf(lib, sizeof lib, "%s/%s/libnetcrt.a", home, o->sanitize ? "build-san" : "build");
     snprintf(output, sizeof output, "%s", o->output ? o->output : prefix);
     bool keep_sources = false;
     char out_dir[PATH_MAX];
@@ -260,7 +262,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     if (rc == 0 && strchr(output, '/') && !make_dirs(dirname(out_dir)))   /* -o DIR/PROG: DIR made if missing */
         rc = 2;
     if (rc == 0 && access(lib, R_OK) != 0) {
-        fprintf(stderr, "netc: %s is missing; run 'make' in %s\n", lib, home);
+        fprintf(stderr, "netc: %s is missing; run 'make%s' in %s\n", lib, o->sanitize ? " SAN=1" : "", home);
         rc = 2;
     }
     if (rc == 0) {
@@ -279,7 +281,10 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     if (rc == 0) {
         const char *cc = getenv("CC") ? getenv("CC") : "cc";
         char *argv[] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
-                         model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm", NULL };
+                         model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm", NULL, NULL, NULL, NULL };
+        char *san[] = { "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer" };
+        for (int i = 0; o->sanitize && i < 3; i++)   /* the last NULLs' places */
+            argv[sizeof argv / sizeof *argv - 4 + i] = san[i];
         rc = run_program(argv);
         keep_sources = rc != 0;
         if (rc)
@@ -328,7 +333,8 @@ static void command_help(const Command *c)
     else if (c->run == run_build)
         printf("  -o, --output PROGRAM     the program to write (default: the model name in lower case)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
-               "  -b, --batch N            largest batch the program accepts (default: max(train batch, 256))\n");
+               "  -b, --batch N            largest batch the program accepts (default: max(train batch, 256))\n"
+               "      --sanitize           link the ASan/UBSan runtime of build-san/ (make SAN=1)\n");
     else if (c->writes_dir)
         printf("  -o, --output DIR         directory for NAME.h and NAME.c, created if missing (default: .)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
@@ -370,6 +376,8 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
         { "weights", required_argument, NULL, 'w' },
         { "weights-in", required_argument, NULL, 'W' },
         { "stats", no_argument, NULL, 'S' },
+        { "sanitize", no_argument, NULL, 'Z' },
+
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -439,6 +447,13 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
                 return 2;
             }
             o->blob = optarg[0] == 'b';
+            break;
+        case 'Z':
+            if (cmd->run != run_build) {
+                fprintf(stderr, "netc %s: --sanitize belongs to build\nTry 'netc %s --help'.\n", cmd->name, cmd->name);
+                return 2;
+            }
+            o->sanitize = true;
             break;
         case 'h':
             command_help(cmd);

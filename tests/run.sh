@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: each unit test program in build/tests (and its ASan/UBSan twin in
-# build-san/tests), then each tests/t_*.sh script.  Prints one line per test and the
+# build-san/tests), then each tests/t_*.sh script, then the trainer tests named in
+# SAN_TRAINER_TESTS (default t_train_errors.sh) with SAN=1: on trainers that
+# `netc build --sanitize` links with build-san/'s runtime.  Prints one line per test and the
 # closing line "N passed, N failed"; exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 pass=0 fail=0 failed=()
+SAN_TRAINER_TESTS=${SAN_TRAINER_TESTS:-t_train_errors.sh}
 run() {  # run NAME CMD...
   local name=$1; shift
   local log; log=$(mktemp)
@@ -21,6 +24,8 @@ run() {  # run NAME CMD...
 for t in build/tests/test_*; do [ -x "$t" ] && run "unit/${t##*/}" "$t"; done
 for t in build-san/tests/test_*; do [ -x "$t" ] && run "san/${t##*/}" "$t"; done
 for t in tests/t_*.sh; do [ -f "$t" ] && run "${t##*/}" bash "$t"; done
+# The cheapest trainer tests again on trainers built with --sanitize (ASan + UBSan).
+for t in $SAN_TRAINER_TESTS; do [ -f "build-san/libnetcrt.a" ] && run "san/$t" env SAN=1 bash "tests/$t"; done
 echo
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed"

@@ -11,7 +11,10 @@
 #   - a NaN loss stops training naming epoch and step, and the last checkpoint stays;
 #   - usage: unknown option (did you mean), batch above the program's maximum, --seed
 #     changed on resume, --resume with --init-from;
-#   - early stopping stops and says so.
+#   - early stopping stops and says so;
+#   - a second run into the --out of a running one is refused (the lock CKPT.lock).
+# With SAN=1 the trainers are built with --sanitize (ASan + UBSan), and a sanitizer
+# report fails a check (the NaN-loss run once hit undefined behaviour in exp_fast).
 # The data are small IDX files cut from Fashion-MNIST with printf/gzip/head here.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
 set -u
@@ -23,9 +26,11 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 tmp=$(mktemp -d /tmp/netc_t_train_errors.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+SANITIZE=()
+[ "${SAN:-0}" = 1 ] && SANITIZE=(--sanitize)
 build() {  # build NAME MODEL [netc options]: the trainer $tmp/NAME
   local name=$1 model=$2; shift 2
-  ./netc build "$@" "$model" -o "$tmp/$name" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $model"; exit 1; }
+  ./netc build "${SANITIZE[@]}" "$@" "$model" -o "$tmp/$name" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $model"; exit 1; }
 }
 build lenetbn models/lenet_bn.net
 build lenetbn12 models/lenet_bn.net -D classes=12
@@ -140,6 +145,19 @@ expect "batch above the maximum" 1 "batch 1000 is larger than this program's max
 expect "seed changed on resume" 1 "--seed 9: a resumed run keeps the seed it started with (1234)" "$T" train --resume "$tmp/good.ckpt" --seed 9 --epochs 2
 expect "--resume with --init-from" 2 "--resume and --init-from do not go together" "$T" train --resume "$tmp/good.ckpt" --init-from "$tmp/sr.npz"
 expect "unknown command" 2 "unknown command 'trian'; did you mean 'train'?" "$T" trian
+
+# ---- two runs, one --out: the second is refused while the first holds CKPT.lock ----
+"$tmp/sr" train --data "$good" --epochs 100000 --quiet --out "$tmp/busy.ckpt" >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 100); do [ -s "$tmp/busy.ckpt.csv" ] && break; sleep 0.1; done
+expect "a second run into the same --out" 1 "$tmp/busy.ckpt is being written by another training run (it holds $tmp/busy.ckpt.lock)" \
+  "$tmp/sr" train --data "$good" --epochs 1 --quiet --out "$tmp/busy.ckpt"
+kill -TERM $first 2>/dev/null
+wait $first
+[ $? -eq 143 ] && echo "ok: the first run goes on, and stops on SIGTERM (exit 143)" || fail "the first run did not stop with 143"
+"$tmp/sr" train --resume "$tmp/busy.ckpt" --epochs 1 --quiet --out "$tmp/busy.ckpt" >/dev/null 2>&1 \
+  && echo "ok: once it has ended, the lock is free" || fail "the lock outlives its run"
+[ ! -e "$tmp/busy.ckpt.lock" ] && echo "ok: a run removes its lock file when it ends" || fail "$tmp/busy.ckpt.lock left behind"
 
 # ---- early stopping: lr 0 never improves the validation loss ----
 "$tmp/sr" train --data "$good" --epochs 5 --lr 0 --valid-split 0.2 --early-stopping 1 --quiet --out "$tmp/es.ckpt" >"$tmp/out" 2>&1

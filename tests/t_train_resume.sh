@@ -17,6 +17,9 @@
 #   4. kill -9 at random moments of a run that checkpoints after every step, 12 times,
 #      each restart resuming the last checkpoint: the checkpoint always loads, and its
 #      step never goes back;
+#   4b. kill -9 five times at random moments of the 3-epoch run of 1 (checkpointing every
+#      step), each restart resuming the last checkpoint, then a run to the end:
+#      bit-identical to the uninterrupted run;
 #   5. .npz round trip: export, train --init-from it for 0 epochs, export again: the same
 #      parameters and statistics.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
@@ -167,6 +170,26 @@ left=$(ls "$K".tmp.* 2>/dev/null | wc -l)
 [ $bad -eq 0 ] && [ "$last" -gt 0 ] \
   && ok "kill -9 x$kills during per-step checkpointing: always loadable, step never went back (reached step $last; $left killed mid-write)" \
   || fail "kill -9 test (last step $last)"
+
+# 4b. kill -9 several times during a 3-epoch run, resuming each time, then to its end:
+# bit-identical to the uninterrupted run of 1.
+K2="$tmp/k2.ckpt"
+kills=0
+for i in $(seq 1 5); do
+  if [ -f "$K2" ]; then args=(--resume "$K2"); else args=("${RUN[@]}" --epochs 3); fi
+  "$T" train "${args[@]}" --out "$K2" --save-every 1 --quiet >/dev/null 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 6 + 4))"
+  kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+  wait $pid 2>/dev/null
+done
+if [ -f "$K2" ]; then args=(--resume "$K2"); else args=("${RUN[@]}" --epochs 3); fi
+"$T" train "${args[@]}" --out "$K2" --quiet >"$tmp/k2.out" 2>&1 || { cat "$tmp/k2.out"; fail "the run after the kills"; }
+if cmp -s "$tmp/a.state" <(state_of "$K2") && same_npz "$tmp/a.ckpt" "$K2"; then
+  ok "kill -9 x$kills and resumed each time: bit-identical to the uninterrupted run"
+else
+  fail "kill -9 x$kills then resume differs from the uninterrupted run:"; diff "$tmp/a.state" <(state_of "$K2")
+fi
 
 # 5. .npz round trip
 "$T" export --ckpt "$tmp/a.ckpt" --npz "$tmp/a.npz" >/dev/null || fail "export"

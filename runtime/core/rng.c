@@ -38,13 +38,15 @@ float rt_rng_normal(rt_rng *r)
 
 uint32_t rt_rng_below(rt_rng *r, uint32_t n)
 {
-    /* Lemire's rejection: discard the values that would bias the modulo. */
+    /* Lemire's rejection: discard the values that would bias the modulo.  A draw is
+     * rejected with probability below 1/2, so a valid stream passes 64 in a row with
+     * probability below 2^-64; a broken one (an even increment can make the state a
+     * fixed point) would loop forever, so after 64 the last draw is taken as it is. */
     uint32_t threshold = (uint32_t)(-n) % n;
-    for (;;) {
-        uint32_t x = rt_rng_u32(r);
-        if (x >= threshold)
-            return x % n;
-    }
+    uint32_t x = rt_rng_u32(r);
+    for (int tries = 1; x < threshold && tries < RT_RNG_MAX_REJECTS; tries++)
+        x = rt_rng_u32(r);
+    return x % n;
 }
 
 void rt_rng_shuffle(rt_rng *r, uint32_t *a, size_t n)

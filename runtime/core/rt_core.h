@@ -24,6 +24,7 @@ uint32_t rt_rng_u32(rt_rng *r);
 float    rt_rng_uniform(rt_rng *r);              /* [0, 1) with 24 random bits */
 float    rt_rng_normal(rt_rng *r);               /* N(0, 1), Box-Muller */
 uint32_t rt_rng_below(rt_rng *r, uint32_t n);    /* unbiased integer in [0, n) */
+#define RT_RNG_MAX_REJECTS 64                     /* draws rt_rng_below makes at most */
 void     rt_rng_shuffle(rt_rng *r, uint32_t *a, size_t n);
 
 /* ---- the interface between a generated model and the runtime (net.c) ----

@@ -392,6 +392,31 @@ static int check_crc(rt_ckpt *ck, uint64_t size, char *err, size_t errlen)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const rt_ckpt_section *const *)a)->name, (*(const rt_ckpt_section *const *)b)->name);
+}
+
+/* No two sections share a name: sorted by name, no two neighbours are equal (n log n,
+ * where comparing each pair would be quadratic in a forged file's million sections). */
+static int check_unique(const rt_ckpt *ck, char *err, size_t errlen)
+{
+    if (ck->nsec < 2)
+        return 0;
+    const rt_ckpt_section **v = malloc(ck->nsec * sizeof *v);
+    if (!v)
+        return rt_fail(err, errlen, "%s: out of memory", ck->path);
+    for (size_t i = 0; i < ck->nsec; i++)
+        v[i] = &ck->sec[i];
+    qsort(v, ck->nsec, sizeof *v, by_name);
+    int rc = 0;
+    for (size_t i = 1; rc == 0 && i < ck->nsec; i++)
+        if (strcmp(v[i - 1]->name, v[i]->name) == 0)
+            rc = rt_fail(err, errlen, "%s: corrupted: section '%s' appears twice", ck->path, v[i]->name);
+    free(v);
+    return rc;
+}
+
 /* Parses the model name and the section table; the checksum has already passed, so a
  * failure here means a writer bug or a deliberately forged file. */
 static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, size_t errlen)
@@ -446,10 +471,6 @@ static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, siz
                         s->name);
         s->offset = off;
         off += nbytes;
-        for (uint32_t j = 0; j < i; j++)
-            if (strcmp(ck->sec[j].name, s->name) == 0)
-                return rt_fail(err, errlen, "%s: corrupted: section '%s' appears twice", ck->path,
-                            s->name);
         if (fseeko(ck->f, (off_t)off, SEEK_SET))
             return rt_fail(err, errlen, "%s: seek error", ck->path);
     }
@@ -457,24 +478,13 @@ static int parse_table(rt_ckpt *ck, uint32_t nsec, uint64_t size, char *err, siz
         return rt_fail(err, errlen, "%s: corrupted: %llu bytes after the last section", ck->path,
                     (unsigned long long)(end - off));
     ck->nsec = nsec;
-    return 0;
+    return check_unique(ck, err, errlen);
 }
 
-static int open_checked(rt_ckpt *ck, const char *path, char *err, size_t errlen)
+/* Checks 2 to 6 of docs/checkpoint.md on ck->f, a stream of `size` bytes. */
+static int check_stream(rt_ckpt *ck, uint64_t size, char *err, size_t errlen)
 {
-    if ((size_t)snprintf(ck->path, sizeof ck->path, "%s", path) >= sizeof ck->path)
-        return rt_fail(err, errlen, "%s: path too long", path);
-    if (!host_is_little_endian())
-        return rt_fail(err, errlen, "%s: checkpoints need a little-endian host", path);
-    ck->f = fopen(path, "rb");
-    if (!ck->f)
-        return rt_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(ck->f), &st) != 0)
-        return rt_fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return rt_fail(err, errlen, "%s: not a regular file", path);
-    uint64_t size = (uint64_t)st.st_size;
+    const char *path = ck->path;
     uint8_t h[CKPT_FIXED];
     size_t got = fread(h, 1, sizeof h, ck->f);
     if (got == 0)
@@ -505,10 +515,57 @@ static int open_checked(rt_ckpt *ck, const char *path, char *err, size_t errlen)
     return parse_table(ck, nsec, size, err, errlen);
 }
 
+static int name_path(rt_ckpt *ck, const char *path, char *err, size_t errlen)
+{
+    if ((size_t)snprintf(ck->path, sizeof ck->path, "%s", path) >= sizeof ck->path)
+        return rt_fail(err, errlen, "%s: path too long", path);
+    if (!host_is_little_endian())
+        return rt_fail(err, errlen, "%s: checkpoints need a little-endian host", path);
+    return 0;
+}
+
+static int open_checked(rt_ckpt *ck, const char *path, char *err, size_t errlen)
+{
+    if (name_path(ck, path, err, errlen))
+        return -1;
+    ck->f = fopen(path, "rb");
+    if (!ck->f)
+        return rt_fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(ck->f), &st) != 0)
+        return rt_fail(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return rt_fail(err, errlen, "%s: not a regular file", path);
+    return check_stream(ck, (uint64_t)st.st_size, err, errlen);
+}
+
+static int open_mem_checked(rt_ckpt *ck, const char *name, const void *data, size_t size, char *err,
+                            size_t errlen)
+{
+    if (name_path(ck, name, err, errlen))
+        return -1;
+    if (size == 0)
+        return rt_fail(err, errlen, "%s: empty file (truncated checkpoint)", name);
+    ck->f = fmemopen((void *)data, size, "rb");
+    if (!ck->f)
+        return rt_fail(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+    return check_stream(ck, size, err, errlen);
+}
+
 int rt_ckpt_open(rt_ckpt *ck, const char *path, char *err, size_t errlen)
 {
     memset(ck, 0, sizeof *ck);
     if (open_checked(ck, path, err, errlen)) {
+        rt_ckpt_close(ck);
+        return -1;
+    }
+    return 0;
+}
+
+int rt_ckpt_open_mem(rt_ckpt *ck, const char *name, const void *data, size_t size, char *err, size_t errlen)
+{
+    memset(ck, 0, sizeof *ck);
+    if (open_mem_checked(ck, name, data, size, err, errlen)) {
         rt_ckpt_close(ck);
         return -1;
     }

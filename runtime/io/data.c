@@ -1,16 +1,20 @@
 /* Data sets: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary files into byte images,
  * and from there to float batches.
  *
- * Every file is read through zlib's gz* API, which reads plain files as they are, so
- * "x" and "x.gz" are the same to us.  A reader first takes the header, then reads the
- * body into a buffer that grows as bytes arrive up to the size the header announced:
- * a corrupt header announcing terabytes gives "truncated", not a failed giant malloc.
+ * Every file is read through zlib's inflate when it starts with the gzip magic, as it is
+ * otherwise, so "x" and "x.gz" are the same to us; member by member, so that a gzip file
+ * cut inside its trailer is "truncated" and bytes after its last member "trailing
+ * garbage", as for a raw file.  A reader first takes the header, then reads the body
+ * into a buffer that grows (by a quarter) only as bytes arrive, up to the size the header
+ * announced: a header announcing terabytes gives "truncated" after what is there, not a
+ * giant malloc.  The *_mem entry points read bytes in memory (the fuzz targets').
  * Images stay bytes in memory (47 MB for MNIST's training set instead of 188 MB as
  * floats); rt_batch_fill turns one batch into floats through a per-channel lookup
  * table, so scaling and normalisation cost one load per pixel.  Train/validation splits
  * and epoch orders are index lists into the training set, never copies of it. */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,61 +63,169 @@ const char *rt_data_format_name(rt_data_format fmt)
 
 /* ---- reading through zlib ---- */
 
-static gzFile open_gz(const char *path, char *err, size_t errlen)
+/* A file (or bytes in memory) read as it is, or inflated when it starts with the gzip
+ * magic.  Inflating member by member, where zlib's gzread would hide both, shows where
+ * each gzip member ends: zlib checks its CRC-32 and length trailer, a file cut inside a
+ * member (trailer included) is "truncated", and bytes after the last member that do not
+ * start another one are "trailing garbage", as after a raw file's last record. */
+typedef struct {
+    const char *path;
+    FILE *f;
+    int gzip;              /* inflating */
+    int zlive;             /* z initialised */
+    int member_end;        /* the current member's trailer has been checked */
+    int members;           /* members begun */
+    int at_eof;            /* the file has no more bytes */
+    z_stream z;
+    uint8_t in[1 << 16];
+} src;
+
+static int src_fill(src *s, char *err, size_t errlen)
+{
+    s->z.next_in = s->in;
+    s->z.avail_in = (uInt)fread(s->in, 1, sizeof s->in, s->f);
+    if (ferror(s->f))
+        return rt_fail(err, errlen, "%s: read error: %s", s->path, strerror(errno));
+    s->at_eof = s->z.avail_in == 0;
+    return 0;
+}
+
+/* Sniffs the first bytes: 0x1f 0x8b is gzip. */
+static int src_start(src *s, FILE *f, const char *path, char *err, size_t errlen)
+{
+    memset(s, 0, offsetof(src, in));
+    s->path = path;
+    s->f = f;
+    if (src_fill(s, err, errlen))
+        return -1;
+    s->gzip = s->z.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b;
+    if (s->gzip && inflateInit2(&s->z, 16 + MAX_WBITS) != Z_OK)
+        return rt_fail(err, errlen, "%s: out of memory for zlib", path);
+    s->zlive = s->gzip;
+    s->members = s->gzip;
+    return 0;
+}
+
+static void src_close(src *s)
+{
+    if (s->zlive)
+        inflateEnd(&s->z);
+    if (s->f)
+        fclose(s->f);
+    s->f = NULL;
+    s->zlive = 0;
+}
+
+static int src_open(src *s, const char *path, char *err, size_t errlen)
 {
     errno = 0;
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        rt_fail(err, errlen, "%s: cannot open: %s", path,
-             errno ? strerror(errno) : "out of memory");
-    return gz;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rt_fail(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    if (src_start(s, f, path, err, errlen)) {
+        src_close(s);
+        return -1;
+    }
+    return 0;
 }
 
-/* zlib's message, without the "PATH: " it puts in front. */
-static const char *gz_message(gzFile gz, const char *path, int *code)
+static int src_open_mem(src *s, const char *name, const void *data, size_t size, char *err, size_t errlen)
 {
-    const char *msg = gzerror(gz, code);
-    size_t n = strlen(path);
-    if (*code == Z_ERRNO)
-        return strerror(errno);
-    if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
-        msg += n + 2;
-    return msg;
+    static const uint8_t nothing[1];
+    FILE *f = fmemopen((void *)(size ? data : nothing), size ? size : 1, "rb");
+    if (!f)
+        return rt_fail(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+    if (size == 0)
+        fgetc(f);   /* fmemopen takes no empty buffer: one byte, read away */
+    if (src_start(s, f, name, err, errlen)) {
+        src_close(s);
+        return -1;
+    }
+    return 0;
 }
 
-/* Reads up to n bytes; returns how many were read, or -1 (with err) on a read or
- * decompression error.  A gzip stream cut short reads as a short count. */
-static long long gz_read(gzFile gz, const char *path, void *buf, size_t n, char *err,
-                         size_t errlen)
+/* After a member's trailer: the end of the file, or another member's magic. */
+static int next_member(src *s, char *err, size_t errlen)
+{
+    if (s->z.avail_in == 0 && !s->at_eof && src_fill(s, err, errlen))
+        return -1;
+    if (s->z.avail_in == 0)
+        return 0;
+    if (s->z.next_in[0] != 0x1f)
+        return rt_fail(err, errlen, "%s: trailing garbage after the gzip stream", s->path);
+    inflateReset(&s->z);
+    s->member_end = 0;
+    s->members++;
+    return 0;
+}
+
+/* Inflates up to n bytes into buf; returns how many, or -1 (with err). */
+static long long src_inflate(src *s, uint8_t *buf, size_t n, char *err, size_t errlen)
 {
     size_t got = 0;
     while (got < n) {
-        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
-        int r = gzread(gz, (char *)buf + got, (unsigned)want);
-        if (r < 0) {
-            int code;
-            rt_fail(err, errlen, "%s: read error: %s", path, gz_message(gz, path, &code));
-            return -1;
+        if (s->member_end) {
+            if (next_member(s, err, errlen))
+                return -1;
+            if (s->member_end)   /* the end of the file, after whole members */
+                return (long long)got;
         }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    /* zlib reports a gzip stream that ends early as an error only through gzerror. */
-    int code;
-    const char *msg = gz_message(gz, path, &code);
-    if (code != Z_OK && code != Z_BUF_ERROR) {
-        rt_fail(err, errlen, "%s: read error: %s", path, msg);
-        return -1;
+        if (s->z.avail_in == 0 && !s->at_eof && src_fill(s, err, errlen))
+            return -1;
+        if (s->z.avail_in == 0)
+            return rt_fail(err, errlen, "%s: truncated: the gzip stream ends before its CRC-32 and length trailer",
+                           s->path);
+        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        s->z.next_out = buf + got;
+        s->z.avail_out = (uInt)want;
+        int r = inflate(&s->z, Z_NO_FLUSH);
+        got += want - s->z.avail_out;
+        if (r == Z_STREAM_END)
+            s->member_end = 1;
+        else if (r == Z_DATA_ERROR && s->members > 1 && s->z.total_out == 0)
+            return rt_fail(err, errlen, "%s: trailing garbage after the gzip stream (%s)", s->path, s->z.msg);
+        else if (r != Z_OK && r != Z_BUF_ERROR)
+            return rt_fail(err, errlen, "%s: read error: %s", s->path, s->z.msg ? s->z.msg : "zlib failed");
     }
     return (long long)got;
 }
 
-/* Reads exactly `expected` bytes of `what` into a malloc'd *out, growing the buffer as
- * data arrives; then checks that nothing follows. */
-static int read_body(gzFile gz, const char *path, const char *what, size_t expected,
-                     uint8_t **out, char *err, size_t errlen)
+/* Reads up to n bytes; returns how many were read (fewer only at the end of the data),
+ * or -1 (with err) on a read or decompression error, a gzip stream cut short or
+ * garbage after it. */
+static long long src_read(src *s, void *buf, size_t n, char *err, size_t errlen)
 {
+    if (s->gzip)
+        return src_inflate(s, buf, n, err, errlen);
+    size_t got = 0;
+    while (got < n) {
+        if (s->z.avail_in == 0 && !s->at_eof && src_fill(s, err, errlen))
+            return -1;
+        if (s->z.avail_in == 0)
+            break;
+        size_t k = n - got < s->z.avail_in ? n - got : s->z.avail_in;
+        memcpy((uint8_t *)buf + got, s->z.next_in, k);
+        s->z.next_in += k;
+        s->z.avail_in -= (uInt)k;
+        got += k;
+    }
+    return (long long)got;
+}
+
+/* The size to grow a buffer of cap bytes to when it is full and more is to come (at
+ * most limit): by a quarter, at least a chunk -- so a buffer is never much larger than
+ * the data that has arrived, whatever a header announces. */
+static size_t grown(size_t cap, size_t limit)
+{
+    size_t step = cap / 4 > READ_CHUNK ? cap / 4 : READ_CHUNK;
+    return limit - cap < step ? limit : cap + step;
+}
+
+/* Reads exactly `expected` bytes of `what` into a malloc'd *out, growing the buffer only
+ * as data arrives; then checks that nothing follows. */
+static int read_body(src *in, const char *what, size_t expected, uint8_t **out, char *err, size_t errlen)
+{
+    const char *path = in->path;
     size_t cap = expected < READ_CHUNK ? expected : READ_CHUNK;
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
@@ -121,17 +233,16 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
     size_t got = 0;
     while (got < expected) {
         if (got == cap) {
-            size_t ncap = cap * 2 < expected ? cap * 2 : expected;
+            size_t ncap = grown(cap, expected);
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path,
-                            expected, what);
+                return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, ncap, what);
             }
             buf = nb;
             cap = ncap;
         }
-        long long r = gz_read(gz, path, buf + got, cap - got, err, errlen);
+        long long r = src_read(in, buf + got, cap - got, err, errlen);
         if (r < 0) {
             free(buf);
             return -1;
@@ -146,7 +257,7 @@ static int read_body(gzFile gz, const char *path, const char *what, size_t expec
                     expected, what, got);
     }
     uint8_t extra[64];
-    long long r = gz_read(gz, path, extra, sizeof extra, err, errlen);
+    long long r = src_read(in, extra, sizeof extra, err, errlen);
     if (r != 0) {
         free(buf);
         if (r > 0)
@@ -164,13 +275,13 @@ static uint32_t be32(const uint8_t *p)
 }
 
 /* Reads the IDX magic and the ndim dimensions that follow. */
-static int read_idx_header(gzFile gz, const char *path, uint32_t want_magic,
-                           uint32_t *dims, char *err, size_t errlen)
+static int read_idx_header(src *in, uint32_t want_magic, uint32_t *dims, char *err, size_t errlen)
 {
+    const char *path = in->path;
     uint8_t hdr[16];
     int ndim = (int)(want_magic & 0xff);
     size_t need = 4 + 4 * (size_t)ndim;
-    long long r = gz_read(gz, path, hdr, need, err, errlen);
+    long long r = src_read(in, hdr, need, err, errlen);
     if (r < 0)
         return -1;
     if (r == 0)
@@ -195,34 +306,24 @@ static int read_idx_header(gzFile gz, const char *path, uint32_t want_magic,
     return 0;
 }
 
-int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **pixels,
-                       size_t *n, int *h, int *w, char *err, size_t errlen)
+static int read_images(src *in, int expect_h, int expect_w, uint8_t **pixels, size_t *n, int *h, int *w,
+                       char *err, size_t errlen)
 {
-    gzFile gz = open_gz(path, err, errlen);
-    if (!gz)
-        return -1;
+    const char *path = in->path;
     uint32_t dims[3] = {0, 0, 0};
-    if (read_idx_header(gz, path, IDX_IMAGES_MAGIC, dims, err, errlen)) {
-        gzclose(gz);
+    if (read_idx_header(in, IDX_IMAGES_MAGIC, dims, err, errlen))
         return -1;
-    }
-    if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536) {
-        gzclose(gz);
+    if (dims[1] == 0 || dims[2] == 0 || dims[1] > 65536 || dims[2] > 65536)
         return rt_fail(err, errlen, "%s: bad image size %ux%u in header", path, dims[1], dims[2]);
-    }
     if ((expect_h && dims[1] != (uint32_t)expect_h) ||
-        (expect_w && dims[2] != (uint32_t)expect_w)) {
-        gzclose(gz);
+        (expect_w && dims[2] != (uint32_t)expect_w))
         return rt_fail(err, errlen, "%s: images are %ux%u, the model expects %dx%d", path,
                     dims[1], dims[2], expect_h ? expect_h : (int)dims[1],
                     expect_w ? expect_w : (int)dims[2]);
-    }
     size_t bytes = (size_t)dims[0] * dims[1] * dims[2];   /* < 2^64: 32 + 16 + 16 bits */
     char what[80];
     snprintf(what, sizeof what, "pixels (%u images of %ux%u)", dims[0], dims[1], dims[2]);
-    int rc = read_body(gz, path, what, bytes, pixels, err, errlen);
-    gzclose(gz);
-    if (rc)
+    if (read_body(in, what, bytes, pixels, err, errlen))
         return -1;
     *n = dims[0];
     *h = (int)dims[1];
@@ -230,23 +331,38 @@ int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **p
     return 0;
 }
 
-int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size_t *n,
-                       char *err, size_t errlen)
+int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **pixels,
+                       size_t *n, int *h, int *w, char *err, size_t errlen)
 {
-    gzFile gz = open_gz(path, err, errlen);
-    if (!gz)
+    src in;
+    if (src_open(&in, path, err, errlen))
         return -1;
+    int rc = read_images(&in, expect_h, expect_w, pixels, n, h, w, err, errlen);
+    src_close(&in);
+    return rc;
+}
+
+int rt_idx_read_images_mem(const char *name, const void *data, size_t size, uint8_t **pixels, size_t *n, int *h,
+                           int *w, char *err, size_t errlen)
+{
+    src in;
+    if (src_open_mem(&in, name, data, size, err, errlen))
+        return -1;
+    int rc = read_images(&in, 0, 0, pixels, n, h, w, err, errlen);
+    src_close(&in);
+    return rc;
+}
+
+static int read_labels(src *in, int num_classes, int32_t **labels, size_t *n, char *err, size_t errlen)
+{
+    const char *path = in->path;
     uint32_t count = 0;
-    if (read_idx_header(gz, path, IDX_LABELS_MAGIC, &count, err, errlen)) {
-        gzclose(gz);
+    if (read_idx_header(in, IDX_LABELS_MAGIC, &count, err, errlen))
         return -1;
-    }
     uint8_t *bytes;
     char what[48];
     snprintf(what, sizeof what, "labels (%u labels)", count);
-    int rc = read_body(gz, path, what, count, &bytes, err, errlen);
-    gzclose(gz);
-    if (rc)
+    if (read_body(in, what, count, &bytes, err, errlen))
         return -1;
     int32_t *out = malloc((count ? count : 1) * sizeof *out);
     if (!out) {
@@ -267,6 +383,28 @@ int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size
     *labels = out;
     *n = count;
     return 0;
+}
+
+int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size_t *n,
+                       char *err, size_t errlen)
+{
+    src in;
+    if (src_open(&in, path, err, errlen))
+        return -1;
+    int rc = read_labels(&in, num_classes, labels, n, err, errlen);
+    src_close(&in);
+    return rc;
+}
+
+int rt_idx_read_labels_mem(const char *name, const void *data, size_t size, int32_t **labels, size_t *n, char *err,
+                           size_t errlen)
+{
+    src in;
+    if (src_open_mem(&in, name, data, size, err, errlen))
+        return -1;
+    int rc = read_labels(&in, 0, labels, n, err, errlen);
+    src_close(&in);
+    return rc;
 }
 
 void rt_dataset_free(rt_dataset *ds)
@@ -307,36 +445,31 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
 }
 
 /* Reads one CIFAR-10 batch file and appends its records to ds. */
-static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errlen)
+static int cifar_append_src(rt_dataset *ds, src *in, char *err, size_t errlen)
 {
-    gzFile gz = open_gz(path, err, errlen);
-    if (!gz)
-        return -1;
+    const char *path = in->path;
     size_t cap = 0, got = 0;
     uint8_t *buf = NULL;
     for (;;) {
         if (got == cap) {
-            size_t ncap = cap ? cap * 2 : (size_t)CIFAR_RECORD * 10000;
+            size_t ncap = cap ? grown(cap, SIZE_MAX) : (size_t)CIFAR_RECORD * 1000;
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                gzclose(gz);
                 return rt_fail(err, errlen, "%s: out of memory", path);
             }
             buf = nb;
             cap = ncap;
         }
-        long long r = gz_read(gz, path, buf + got, cap - got, err, errlen);
+        long long r = src_read(in, buf + got, cap - got, err, errlen);
         if (r < 0) {
             free(buf);
-            gzclose(gz);
             return -1;
         }
         got += (size_t)r;
         if (got < cap)
             break;
     }
-    gzclose(gz);
     if (got == 0 || got % CIFAR_RECORD) {
         free(buf);
         return rt_fail(err, errlen,
@@ -372,6 +505,38 @@ static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errl
     return 0;
 }
 
+static int cifar_append(rt_dataset *ds, const char *path, char *err, size_t errlen)
+{
+    src in;
+    if (src_open(&in, path, err, errlen))
+        return -1;
+    int rc = cifar_append_src(ds, &in, err, errlen);
+    src_close(&in);
+    return rc;
+}
+
+static void cifar_init(rt_dataset *ds, int num_classes)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->C = 3;
+    ds->H = 32;
+    ds->W = 32;
+    ds->num_classes = num_classes > 0 ? num_classes : 10;
+}
+
+int rt_cifar10_read_mem(rt_dataset *ds, const char *name, const void *data, size_t size, char *err, size_t errlen)
+{
+    cifar_init(ds, 0);
+    src in;
+    if (src_open_mem(&in, name, data, size, err, errlen))
+        return -1;
+    int rc = cifar_append_src(ds, &in, err, errlen);
+    src_close(&in);
+    if (rc)
+        rt_dataset_free(ds);
+    return rc;
+}
+
 int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C, int H,
                     int W, int num_classes, char *err, size_t errlen)
 {
@@ -379,10 +544,7 @@ int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C,
     if ((C && C != 3) || (H && H != 32) || (W && W != 32))
         return rt_fail(err, errlen, "%s: CIFAR-10 images are 3x32x32, the model expects %dx%dx%d",
                     npaths > 0 ? paths[0] : "cifar10", C ? C : 3, H ? H : 32, W ? W : 32);
-    ds->C = 3;
-    ds->H = 32;
-    ds->W = 32;
-    ds->num_classes = num_classes > 0 ? num_classes : 10;
+    cifar_init(ds, num_classes);
     for (int i = 0; i < npaths; i++) {
         if (cifar_append(ds, paths[i], err, errlen)) {
             rt_dataset_free(ds);
@@ -720,6 +882,13 @@ void rt_split_free(rt_split *s)
     memset(s, 0, sizeof *s);
 }
 
+size_t rt_split_nvalid(size_t n, rt_split_kind kind, double valid_frac)
+{
+    if (kind == RT_SPLIT_NONE || !(valid_frac >= 0 && valid_frac < 1))
+        return 0;
+    return (size_t)floor(valid_frac * (double)n + 0.5);
+}
+
 int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, rt_rng *rng,
                   char *err, size_t errlen)
 {
@@ -734,7 +903,7 @@ int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac, 
         return rt_fail(err, errlen, "split: unknown kind %d", (int)kind);
     if (kind == RT_SPLIT_RANDOM && !rng)
         return rt_fail(err, errlen, "split: a random split needs an rng");
-    size_t nvalid = (size_t)floor(valid_frac * (double)n + 0.5);
+    size_t nvalid = rt_split_nvalid(n, kind, valid_frac);
     size_t ntrain = n - nvalid;
     if (ntrain == 0)
         return rt_fail(err, errlen, "split: no training examples left of %zu", n);

@@ -5,7 +5,8 @@
  * simplified API as 8-bit gray or RGB according to the file's own colour type (alpha is
  * composited onto black).  "PATH:INDEX" names item INDEX of an IDX images file; when the
  * labels file beside it exists (train-images-idx3-ubyte -> train-labels-idx1-ubyte) its
- * label comes along, so predict can show it. */
+ * label comes along, so predict can show it.  rt_image_read_mem reads a PGM or PNG from
+ * bytes in memory (the fuzz target's entry point). */
 #include <errno.h>
 #include <png.h>
 #include <stdlib.h>
@@ -28,7 +29,9 @@ static int is_file(const char *path)
 
 /* ---- PGM ---- */
 
-/* The next header number, skipping whitespace and # comments; -1 if none. */
+/* The next number, skipping whitespace and # comments; -1 if none, -2 if the file ends
+ * inside it (every number, the last pixel's too, ends in whitespace: a file cut inside
+ * its last number would otherwise give a wrong last pixel). */
 static long pgm_number(FILE *f)
 {
     int ch = fgetc(f);
@@ -51,7 +54,9 @@ static long pgm_number(FILE *f)
     }
     /* The one whitespace character after the last header field (maxval) is consumed
      * here, as P5 requires before the raster. */
-    if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != EOF)
+    if (ch == EOF)
+        return -2;
+    if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r')
         return -1;
     return v;
 }
@@ -83,6 +88,9 @@ static int read_pgm(const char *path, FILE *f, rt_image *img, char *err, size_t 
             v = maxval > 255 ? b0 << 8 | b1 : b0;
         } else {
             v = pgm_number(f);
+            if (v == -2)
+                return rt_fail(err, errlen, "%s: truncated: the file ends inside the value of pixel %zu of %zu", path,
+                               i, n);
             if (v < 0)
                 return rt_fail(err, errlen, "%s: truncated or bad pixel value at pixel %zu of %zu", path, i, n);
         }
@@ -95,13 +103,9 @@ static int read_pgm(const char *path, FILE *f, rt_image *img, char *err, size_t 
 
 /* ---- PNG ---- */
 
-static int read_png(const char *path, rt_image *img, char *err, size_t errlen)
+/* The rest of a read that png_image_begin_read_* has begun. */
+static int finish_png(const char *path, png_image png, rt_image *img, char *err, size_t errlen)
 {
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&png, path))
-        return rt_fail(err, errlen, "%s: not a readable PNG: %s", path, png.message);
     int color = (png.format & PNG_FORMAT_FLAG_COLOR) != 0;
     png.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
     size_t C = color ? 3 : 1, H = png.height, W = png.width;
@@ -130,6 +134,26 @@ static int read_png(const char *path, rt_image *img, char *err, size_t errlen)
     img->H = (int)H;
     img->W = (int)W;
     return 0;
+}
+
+static int read_png(const char *path, rt_image *img, char *err, size_t errlen)
+{
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&png, path))
+        return rt_fail(err, errlen, "%s: not a readable PNG: %s", path, png.message);
+    return finish_png(path, png, img, err, errlen);
+}
+
+static int read_png_mem(const char *name, const void *data, size_t size, rt_image *img, char *err, size_t errlen)
+{
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&png, data, size))
+        return rt_fail(err, errlen, "%s: not a readable PNG: %s", name, png.message);
+    return finish_png(name, png, img, err, errlen);
 }
 
 /* ---- IDX items ---- */
@@ -195,6 +219,18 @@ static int read_item(const char *path, unsigned long index, rt_image *img, char 
     return 0;
 }
 
+typedef enum { KIND_OTHER, KIND_PGM, KIND_PNG } image_kind;
+
+/* What the first bytes say a file is. */
+static image_kind sniff(const unsigned char *head, size_t got)
+{
+    if (got >= 2 && head[0] == 'P' && (head[1] == '5' || head[1] == '2'))
+        return KIND_PGM;
+    if (got >= 8 && !memcmp(head, "\x89PNG\r\n\x1a\n", 8))
+        return KIND_PNG;
+    return KIND_OTHER;
+}
+
 int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen)
 {
     memset(img, 0, sizeof *img);
@@ -211,16 +247,35 @@ int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen)
         unsigned char head[8] = { 0 };
         size_t got = fread(head, 1, sizeof head, f);
         rewind(f);
-        if (got >= 2 && head[0] == 'P' && (head[1] == '5' || head[1] == '2')) {
+        image_kind kind = sniff(head, got);
+        if (kind == KIND_PGM)
             rc = read_pgm(spec, f, img, err, errlen);
-            fclose(f);
-        } else if (got == 8 && !memcmp(head, "\x89PNG\r\n\x1a\n", 8)) {
-            fclose(f);
+        fclose(f);
+        if (kind == KIND_PNG)
             rc = read_png(spec, img, err, errlen);
-        } else {
-            fclose(f);
+        else if (kind == KIND_OTHER)
             rc = rt_fail(err, errlen, "%s: not a PGM (P2/P5) or PNG image, nor IDXFILE:INDEX", spec);
-        }
+    }
+    if (rc)
+        rt_image_free(img);
+    return rc;
+}
+
+int rt_image_read_mem(const char *name, const void *data, size_t size, rt_image *img, char *err, size_t errlen)
+{
+    memset(img, 0, sizeof *img);
+    img->label = -1;
+    int rc = 0;
+    image_kind kind = sniff(data, size);
+    if (kind == KIND_PGM) {
+        FILE *f = fmemopen((void *)data, size, "rb");
+        rc = f ? read_pgm(name, f, img, err, errlen) : rt_fail(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+        if (f)
+            fclose(f);
+    } else if (kind == KIND_PNG) {
+        rc = read_png_mem(name, data, size, img, err, errlen);
+    } else {
+        rc = rt_fail(err, errlen, "%s: not a PGM (P2/P5) or PNG image", name);
     }
     if (rc)
         rt_image_free(img);

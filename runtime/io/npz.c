@@ -6,7 +6,8 @@
  * padded with spaces and a newline so the data starts at a multiple of 64, then the raw
  * array.  Writing builds each .npy in memory and hands it to libzip, which writes a
  * temporary file and renames it over PATH on zip_close.  Reading parses the header dict
- * with a small scanner (keys in any order, either quote), checks dtype, order and shape
+ * with a small scanner that accepts what numpy.lib.format does (keys in any order,
+ * either quote, only whitespace and comments after the '}', no NUL), checks dtype, order and shape
  * against what the caller expects, reads the data into a scratch buffer and reads on to
  * the member's end, where libzip checks its CRC; only then is the caller's buffer
  * written. */
@@ -17,7 +18,8 @@
 #include "rt_io.h"
 
 #define NPY_MAGIC "\x93NUMPY"
-#define NPY_MAX_HEADER 65536
+/* numpy.lib.format refuses a longer header (its max_header_size, since numpy 1.24). */
+#define NPY_MAX_HEADER 10000
 
 static int host_is_little_endian(void)
 {
@@ -171,6 +173,26 @@ int rt_npz_open(rt_npz *z, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+int rt_npz_open_mem(rt_npz *z, const char *name, const void *data, size_t size, char *err, size_t errlen)
+{
+    memset(z, 0, sizeof *z);
+    snprintf(z->path, sizeof z->path, "%s", name);
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_buffer_create(data, size, 0, &ze);
+    zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
+    if (!za) {
+        rt_fail(err, errlen, "%s: cannot open: %s", name, zip_error_strerror(&ze));
+        if (src)
+            zip_source_free(src);
+        zip_error_fini(&ze);
+        return -1;
+    }
+    zip_error_fini(&ze);
+    z->zip = za;
+    return 0;
+}
+
 void rt_npz_close(rt_npz *z)
 {
     if (z->zip)
@@ -214,10 +236,19 @@ typedef struct {
     const char *p, *end;
 } scan;
 
+/* Python's whitespace between tokens (inside the dict's brackets newlines are too), and
+ * comments from '#' to the end of the line. */
 static void skip_ws(scan *s)
 {
-    while (s->p < s->end && isspace((unsigned char)*s->p))
-        s->p++;
+    while (s->p < s->end) {
+        if (*s->p == '#')
+            while (s->p < s->end && *s->p != '\n')
+                s->p++;
+        else if (*s->p == ' ' || *s->p == '\t' || *s->p == '\f' || *s->p == '\n' || *s->p == '\r')
+            s->p++;
+        else
+            break;
+    }
 }
 
 static int eat(scan *s, char c)
@@ -238,7 +269,9 @@ static int scan_string(scan *s, char *out, size_t len)
     char q = *s->p++;
     size_t k = 0;
     while (s->p < s->end && *s->p != q) {
-        if (k + 1 >= len)
+        /* An escape would need Python's rules (numpy writes none); a line break ends
+         * a Python string literal unclosed. */
+        if (k + 1 >= len || *s->p == '\\' || *s->p == '\n' || *s->p == '\r')
             return -1;
         out[k++] = *s->p++;
     }
@@ -260,8 +293,9 @@ static int scan_word(scan *s, const char *w)
     return 0;
 }
 
-/* "(3, 4)", "(3,)", "()"; Python 2's "3L" is accepted too. */
-static int scan_shape(scan *s, npy_info *info)
+/* "(3, 4)", "(3,)", "()"; Python 2's "3L" too in formats 1.0 and 2.0, as numpy's
+ * _filter_header allows. */
+static int scan_shape(scan *s, npy_info *info, int version)
 {
     if (!eat(s, '('))
         return -1;
@@ -278,7 +312,7 @@ static int scan_shape(scan *s, npy_info *info)
                 return -1;
             v = v * 10 + (size_t)(*s->p++ - '0');
         }
-        if (s->p < s->end && *s->p == 'L')
+        if (version <= 2 && s->p < s->end && *s->p == 'L')
             s->p++;
         info->shape[info->ndim++] = v;
         if (!eat(s, ',')) {
@@ -287,11 +321,19 @@ static int scan_shape(scan *s, npy_info *info)
     }
 }
 
-static int parse_dict(const char *text, size_t len, npy_info *info)
+/* The header as numpy.lib.format reads it: ast.literal_eval of the text must give a
+ * dict of exactly the keys descr, fortran_order and shape.  So: no NUL anywhere (Python
+ * source cannot hold one), leading spaces and tabs, the dict, and after its '}' only
+ * whitespace and comments (numpy pads with spaces and ends with a newline). */
+static int parse_dict(const char *text, size_t len, npy_info *info, int version)
 {
     scan s = {text, text + len};
     int seen = 0;
-    if (!eat(&s, '{'))
+    if (memchr(text, 0, len))
+        return -1;
+    while (s.p < s.end && (*s.p == ' ' || *s.p == '\t'))
+        s.p++;
+    if (s.p == s.end || *s.p++ != '{')
         return -1;
     for (;;) {
         if (eat(&s, '}'))
@@ -312,7 +354,7 @@ static int parse_dict(const char *text, size_t len, npy_info *info)
                 return -1;
             seen |= 2;
         } else if (strcmp(key, "shape") == 0) {
-            if (scan_shape(&s, info))
+            if (scan_shape(&s, info, version))
                 return -1;
             seen |= 4;
         } else {
@@ -324,7 +366,8 @@ static int parse_dict(const char *text, size_t len, npy_info *info)
             break;
         }
     }
-    return seen == 7 ? 0 : -1;
+    skip_ws(&s);
+    return seen == 7 && s.p == s.end ? 0 : -1;
 }
 
 static zip_int64_t read_full(zip_file_t *zf, void *buf, size_t n)
@@ -403,7 +446,7 @@ static int open_array(rt_npz *z, const char *name, zip_file_t **zf, npy_info *in
             rc = rt_fail(err, errlen, "%s: out of memory", z->path);
         else if (read_full(*zf, text, hlen) != (zip_int64_t)hlen)
             rc = rt_fail(err, errlen, "%s: %s: truncated header", z->path, member);
-        else if (parse_dict(text, hlen, info)) {
+        else if (parse_dict(text, hlen, info, pre[6])) {
             size_t shown = hlen;
             while (shown > 0 && isspace((unsigned char)text[shown - 1]))
                 shown--;

@@ -19,7 +19,8 @@
  * A data set keeps its images as bytes ([n][C][H][W] uint8, 1 byte a pixel) and
  * converts one batch at a time to float32 for the model.
  *
- * IDX files (MNIST, Fashion-MNIST) are read through zlib, gzipped or plain.  The header
+ * IDX files (MNIST, Fashion-MNIST) are read gzipped or plain (gzip's CRC-32 and length
+ * trailer checked, nothing allowed after its last member).  The header
  * is big-endian: magic 0x00000803 then n, rows, cols for images; 0x00000801 then n for
  * labels.  A file must hold exactly what its header announces: missing bytes are
  * "truncated", extra bytes after the last record are "trailing garbage" -- both errors,
@@ -62,6 +63,12 @@ int rt_idx_read_images(const char *path, int expect_h, int expect_w, uint8_t **p
  * must be < num_classes. */
 int rt_idx_read_labels(const char *path, int num_classes, int32_t **labels, size_t *n,
                        char *err, size_t errlen);
+/* The same two readers on a file's bytes in memory (name stands for the path in
+ * messages; any image size, any label). */
+int rt_idx_read_images_mem(const char *name, const void *data, size_t size, uint8_t **pixels,
+                           size_t *n, int *h, int *w, char *err, size_t errlen);
+int rt_idx_read_labels_mem(const char *name, const void *data, size_t size, int32_t **labels,
+                           size_t *n, char *err, size_t errlen);
 /* An image file and its label file as one data set of shape (C=1, H, W); C/H/W 0 = any.
  * The two files must hold the same number of examples. */
 int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path,
@@ -70,6 +77,9 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
  * shape 3x32x32; C/H/W, when not 0, must be 3, 32, 32. */
 int rt_cifar10_load(rt_dataset *ds, const char *const *paths, int npaths, int C, int H,
                     int W, int num_classes, char *err, size_t errlen);
+/* One CIFAR-10 batch file's bytes in memory as a data set (10 classes). */
+int rt_cifar10_read_mem(rt_dataset *ds, const char *name, const void *data, size_t size,
+                        char *err, size_t errlen);
 /* The name of class k in a format's data sets before any batches.meta.txt: Fashion-MNIST's
  * and CIFAR-10's ten names, else the digits of k (written into digits). */
 const char *rt_data_default_name(rt_data_format fmt, int k, char digits[16]);
@@ -129,6 +139,9 @@ typedef struct {
     size_t ntrain, nvalid;
 } rt_split;
 
+/* How many of n examples a split puts in validation (0 for RT_SPLIT_NONE or a fraction
+ * outside [0, 1)). */
+size_t rt_split_nvalid(size_t n, rt_split_kind kind, double valid_frac);
 /* valid_frac in [0, 1); rng is used (and advanced) only by RT_SPLIT_RANDOM. */
 int rt_split_make(rt_split *s, size_t n, rt_split_kind kind, double valid_frac,
                   rt_rng *rng, char *err, size_t errlen);
@@ -209,6 +222,10 @@ typedef struct {
 } rt_ckpt;
 
 int rt_ckpt_open(rt_ckpt *ck, const char *path, char *err, size_t errlen);
+/* The same for a checkpoint's bytes in memory (kept, not copied, until rt_ckpt_close);
+ * name stands for the path in messages. */
+int rt_ckpt_open_mem(rt_ckpt *ck, const char *name, const void *data, size_t size, char *err,
+                     size_t errlen);
 /* Fails with "checkpoint X was written by model Y (hash ...), not this model Z (...)". */
 int rt_ckpt_check_model(const rt_ckpt *ck, const char *model_name, uint64_t model_hash,
                         char *err, size_t errlen);
@@ -258,6 +275,9 @@ typedef struct {
 } rt_npz;
 
 int rt_npz_open(rt_npz *z, const char *path, char *err, size_t errlen);
+/* The same on an archive's bytes in memory (kept, not copied, until rt_npz_close). */
+int rt_npz_open_mem(rt_npz *z, const char *name, const void *data, size_t size, char *err,
+                    size_t errlen);
 /* Shape of array NAME (the member NAME.npy, or NAME itself). */
 int rt_npz_shape(rt_npz *z, const char *name, int *ndim, size_t shape[RT_NPY_MAX_DIMS],
                  char *err, size_t errlen);
@@ -307,6 +327,9 @@ typedef struct {
 /* Reads a PGM (P2/P5), a PNG (gray or RGB; via libpng) or, for "PATH:INDEX", item INDEX
  * of an IDX images file (and its label, if the matching labels file is beside it). */
 int rt_image_read(const char *spec, rt_image *img, char *err, size_t errlen);
+/* A PGM or PNG file's bytes in memory; name stands for the path in messages. */
+int rt_image_read_mem(const char *name, const void *data, size_t size, rt_image *img,
+                      char *err, size_t errlen);
 void rt_image_free(rt_image *img);
 
 #endif

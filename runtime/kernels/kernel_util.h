@@ -170,7 +170,10 @@ static inline float exp_fast(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { int32_t i; float f; } scale = { .i = (shifted.i - 0x4B400000 + 127) << 23 };
+    /* Shifted unsigned: a NaN x (which the clamps above let through) gives a biased
+     * exponent out of range, and a signed shift of it would be undefined; the result
+     * is NaN either way, since p is. */
+    union { uint32_t i; float f; } scale = { .i = (uint32_t)(shifted.i - 0x4B400000 + 127) << 23 };
     return p * scale.f;
 }
 

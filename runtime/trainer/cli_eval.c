@@ -479,15 +479,11 @@ static int print_checkpoint(const rt_model *m, const rt_cli_args *a, const char 
 {
     char err[2048];
     rt_ckpt ck;
-    if (rt_ckpt_open(&ck, path, err, sizeof err)) {
+    if (rt_trainer_open_ckpt(&ck, path, m, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", a->prog, err);
         return 1;
     }
     int rc = 0;
-    if (rt_ckpt_check_model(&ck, m->name, m->hash, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", a->prog, err);
-        rc = 1;
-    }
     uint64_t pos[3];
     if (rc == 0 && rt_ckpt_get(&ck, "train.position", RT_DT_U64, pos, 3, err, sizeof err) == 0)
         printf("checkpoint %s: model %s, %llu epochs done, %llu images into epoch %llu, step %llu\n", path, ck.model,

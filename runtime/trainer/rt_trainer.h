@@ -10,6 +10,7 @@
  *   cli_main.c       rt_trainer_main: re-exec for OpenBLAS, commands, option parsing, help
  *   train_config.c   the train settings: one table; parsing, printing, checking
  *   train_data.c     data set and checkpoint plumbing shared by every command
+ *   train_ckpt.c     what a trainer's checkpoint must hold, checked on every load
  *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
  *   train_schedule.c learning-rate schedules; the `schedule` command
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
@@ -213,6 +214,9 @@ int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_con
 /* The validation split of c (split, valid_split, seed). */
 int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config *c, char *err,
                      size_t errlen);
+/* The same for n examples; and how many of n it leaves to train on. */
+int rt_trainer_split_n(rt_split *s, size_t n, const rt_train_config *c, char *err, size_t errlen);
+size_t rt_trainer_split_ntrain(size_t n, const rt_train_config *c);
 
 /* Inference over examples idx[0..n) of ds (idx NULL: all) in batches of m->max_batch;
  * x: max_batch images, labels: max_batch, probs: max_batch * classes.  Writes the mean
@@ -268,6 +272,15 @@ char *rt_ckpt_get_text(rt_ckpt *ck, const char *name, char *err, size_t errlen);
 int rt_trainer_load_weights(const char *path, const rt_model *m, rt_net *net, rt_ckpt_info *info,
                             char *err, size_t errlen);
 void rt_ckpt_info_free(rt_ckpt_info *info);
+
+/* ---- what a trainer's checkpoint must hold (train_ckpt.c) ----
+ * rt_trainer_check_ckpt checks an opened checkpoint: the model, then every section the
+ * trainer writes, its type, count and contents (settings, class names, data shape,
+ * position, train.order a permutation of the training split, finite weights and
+ * moments, odd PCG increments).  rt_trainer_open_ckpt is rt_ckpt_open and that check;
+ * every command reading a checkpoint opens it so. */
+int rt_trainer_check_ckpt(rt_ckpt *ck, const rt_model *m, char *err, size_t errlen);
+int rt_trainer_open_ckpt(rt_ckpt *ck, const char *path, const rt_model *m, char *err, size_t errlen);
 
 /* Writes params and state as an .npz, one array per entry of m->tensors. */
 int rt_trainer_export_npz(const char *path, const rt_model *m, const rt_net *net, char *err,

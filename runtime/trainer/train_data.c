@@ -144,12 +144,26 @@ int rt_trainer_xform(rt_batch_xform *x, const rt_dataset *ds, const rt_train_con
     return rt_batch_xform_init(x, ds, H, W, norm ? mean : NULL, norm ? std : NULL, err, errlen);
 }
 
-int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config *c, char *err, size_t errlen)
+static rt_split_kind split_kind(const rt_train_config *c)
+{
+    return c->valid_split <= 0 ? RT_SPLIT_NONE : c->split == SPLIT_TAIL ? RT_SPLIT_TAIL : RT_SPLIT_RANDOM;
+}
+
+int rt_trainer_split_n(rt_split *s, size_t n, const rt_train_config *c, char *err, size_t errlen)
 {
     rt_rng rng;
     rt_rng_seed(&rng, (uint64_t)c->seed, STREAM_SPLIT);
-    rt_split_kind kind = c->valid_split <= 0 ? RT_SPLIT_NONE : c->split == SPLIT_TAIL ? RT_SPLIT_TAIL : RT_SPLIT_RANDOM;
-    return rt_split_make(s, train->n, kind, c->valid_split, &rng, err, errlen);
+    return rt_split_make(s, n, split_kind(c), c->valid_split, &rng, err, errlen);
+}
+
+int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config *c, char *err, size_t errlen)
+{
+    return rt_trainer_split_n(s, train->n, c, err, errlen);
+}
+
+size_t rt_trainer_split_ntrain(size_t n, const rt_train_config *c)
+{
+    return n - rt_split_nvalid(n, split_kind(c), c->valid_split);
 }
 
 /* ---- evaluation ---- */
@@ -279,9 +293,9 @@ int rt_trainer_load_weights(const char *path, const rt_model *m, rt_net *net, rt
 {
     memset(info, 0, sizeof *info);
     rt_ckpt ck;
-    if (rt_ckpt_open(&ck, path, err, errlen))
+    if (rt_trainer_open_ckpt(&ck, path, m, err, errlen))
         return -1;
-    int rc = rt_ckpt_check_model(&ck, m->name, m->hash, err, errlen);
+    int rc = 0;
     char *config = NULL, *names = NULL;
     int32_t shape[3] = { 0, 0, 0 };
     uint64_t pos[3] = { 0, 0, 0 };

@@ -27,13 +27,19 @@
  * CKPT.best, before CKPT, and the best's score and epoch are in every checkpoint, so a
  * resume picks the same best.  An --out name with an {epoch} field is a pattern: each
  * checkpoint goes to the name of its epoch, the log and the best to the name without
- * the field.  restore_best ends the run by reading CKPT.best back as the session. */
+ * the field.  restore_best ends the run by reading CKPT.best back as the session.
+ * A run holds an advisory lock on CKPT.lock from start to end (then removes it), so a
+ * second run into the same --out is refused at once instead of interleaving its log
+ * with the first's. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "rt_trainer.h"
 
@@ -100,6 +106,8 @@ typedef struct {
     char best[1100];            /* base.best: the best epoch's checkpoint */
     char last[1100];            /* the checkpoint written last */
     int saved;                  /* a checkpoint exists (written or resumed from) */
+    char lock_path[1100];       /* base.lock */
+    int lock_fd;                /* lock_path, flock'ed for the run; -1: none */
 } session;
 
 static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -243,11 +251,13 @@ static int get_rng(rt_ckpt *ck, const char *name, rt_rng *r, char *err, size_t e
     return 0;
 }
 
-/* Everything but the settings (already taken) from the checkpoint being resumed. */
+/* Everything but the settings (already taken) from the checkpoint being resumed, which
+ * rt_trainer_open_ckpt has checked; here only what it holds against this run's data. */
 static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
     uint64_t sizes[2], position[3];
+    int32_t shape[3];
     double sums[4], es[3];
     int64_t t;
     if (rt_ckpt_get(ck, "data.sizes", RT_DT_U64, sizes, 2, err, errlen))
@@ -255,6 +265,12 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     if (sizes[0] != s->data_sizes[0])
         return rt_fail(err, errlen, "%s: it was trained on %llu training examples, but %s now gives %llu", ck->path,
                     (unsigned long long)sizes[0], s->cfg.data, (unsigned long long)s->data_sizes[0]);
+    if (rt_ckpt_get(ck, "data.shape", RT_DT_I32, shape, 3, err, errlen))
+        return -1;
+    if (memcmp(shape, s->data_shape, sizeof shape) != 0)
+        return rt_fail(err, errlen, "%s: it was trained on images of %dx%dx%d, but %s now gives %dx%dx%d", ck->path,
+                    (int)shape[0], (int)shape[1], (int)shape[2], s->cfg.data, (int)s->data_shape[0],
+                    (int)s->data_shape[1], (int)s->data_shape[2]);
     if (rt_ckpt_get(ck, "params", RT_DT_F32, s->net.params, m->nparams, err, errlen) ||
         (m->nstate > 0 && rt_ckpt_get(ck, "state", RT_DT_F32, s->net.state, m->nstate, err, errlen)) ||
         rt_ckpt_get(ck, "opt.m", RT_DT_F32, s->net.opt1, m->nparams, err, errlen) ||
@@ -273,13 +289,6 @@ static int load_state(session *s, rt_ckpt *ck, char *err, size_t errlen)
     s->step = position[2];
     s->sums = (epoch_sums){ sums[0], sums[1], sums[2], sums[3] };
     s->es = (stopping){ es[0], es[1], es[2] };
-    if (s->pos > s->split.ntrain)
-        return rt_fail(err, errlen, "%s: corrupted: position %llu is past the %zu training examples", ck->path,
-                    (unsigned long long)s->pos, s->split.ntrain);
-    for (size_t i = 0; i < s->split.ntrain; i++)
-        if (s->order[i] >= s->data.train.n)
-            return rt_fail(err, errlen, "%s: corrupted: example %u in the data order is out of range", ck->path,
-                        s->order[i]);
     return 0;
 }
 
@@ -401,11 +410,9 @@ static int session_open(session *s, char *err, size_t errlen)
     rt_ckpt ck;
     int have_ck = 0;
     if (o->resume) {
-        if (rt_ckpt_open(&ck, o->resume, err, errlen))
+        if (rt_trainer_open_ckpt(&ck, o->resume, m, err, errlen))
             return -1;
         have_ck = 1;
-        if (rt_ckpt_check_model(&ck, m->name, m->hash, err, errlen))
-            goto fail;
     }
     if (take_settings(s, have_ck ? &ck : NULL, err, errlen) || rt_trainer_load_data(&s->data, &s->cfg, m, err, errlen) ||
         rt_trainer_split(&s->split, &s->data.train, &s->cfg, err, errlen) || fix_settings(s, err, errlen) ||
@@ -451,6 +458,43 @@ fail:
     return -1;
 }
 
+/* ---- the run's lock ---- */
+
+/* One run at a time writes a checkpoint, its log and its best: an advisory lock (flock)
+ * on base.lock, taken before any of them is touched and held until the run ends, when
+ * the file is removed.  A run that locked a file another run had just removed (the
+ * path no longer names the inode it holds) counts as refused, so two runs never both
+ * hold the path's lock.  A killed run leaves its file behind, unlocked: the next run
+ * takes it. */
+static int take_lock(session *s, char *err, size_t errlen)
+{
+    snprintf(s->lock_path, sizeof s->lock_path, "%s.lock", s->base);
+    const char *path = s->lock_path;
+    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (s->lock_fd < 0)
+        return rt_fail(err, errlen, "%s: cannot create the lock of %s: %s", path, s->base, strerror(errno));
+    struct stat held, named;
+    int e = flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+    if (e == 0 && fstat(s->lock_fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino &&
+        held.st_dev == named.st_dev)
+        return 0;
+    close(s->lock_fd);
+    s->lock_fd = -1;
+    if (e == 0 || e == EWOULDBLOCK)
+        return rt_fail(err, errlen, "%s is being written by another training run (it holds %s); wait for it to "
+                       "end, or train into another --out", s->base, path);
+    return rt_fail(err, errlen, "%s: cannot lock: %s", path, strerror(e));
+}
+
+static void drop_lock(session *s)
+{
+    if (s->lock_fd < 0)
+        return;
+    unlink(s->lock_path);   /* while still held: a run that opened it meanwhile sees it gone */
+    close(s->lock_fd);
+    s->lock_fd = -1;
+}
+
 static void session_close(session *s)
 {
     free(s->config_text);
@@ -472,6 +516,8 @@ static void session_close(session *s)
     free(s->lam);
     free(s->labels2);
     free(s->order2);
+    drop_lock(s);
+
 }
 
 /* ---- the CSV log ---- */
@@ -805,6 +851,8 @@ static int start_files(session *s, char *err, size_t errlen)
     snprintf(s->csv, sizeof s->csv, "%s.csv", s->base);
     snprintf(s->best, sizeof s->best, "%s.best", s->base);
     snprintf(s->last, sizeof s->last, "%s", s->o->resume ? s->o->resume : "");
+    if (take_lock(s, err, errlen))
+        return -1;
     if (!s->o->resume) {
         unlink(s->best);
         return 0;
@@ -824,7 +872,7 @@ static int restore_best(session *s, char *err, size_t errlen)
     if (!s->cfg.es_restore_best || s->es.best_epoch <= 0 || s->es.best_epoch == (double)s->epoch)
         return 0;
     rt_ckpt ck;
-    if (rt_ckpt_open(&ck, s->best, err, errlen))
+    if (rt_trainer_open_ckpt(&ck, s->best, s->m, err, errlen))
         return -1;
     double best = s->es.best_epoch;
     int rc = load_state(s, &ck, err, errlen);
@@ -843,6 +891,7 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     memset(&s, 0, sizeof s);
     s.m = m;
     s.o = o;
+    s.lock_fd = -1;
     char err[2048] = "";
     int rc = 0;
     if (start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {

@@ -637,6 +637,26 @@ static void test_exp_sweep(void)
     free(x); free(y); free(y_ref);
 }
 
+/* A NaN logit through the exp-based kernels gives NaN probabilities and a NaN loss
+ * (which the trainer reports), with no undefined behaviour on the way: exp_fast once
+ * shifted a signed overflowing exponent there, which the sanitized twin of this test
+ * (build-san/tests/test_kernels, UBSan) aborted on. */
+static void test_exp_nan(void)
+{
+    float z[3] = { 0.5f, NAN, -1.0f }, p[3], y[3];
+    int32_t label = 0;
+    float loss = rt_softmax_xent_forward(p, z, &label, 1, 3);
+    rt_sigmoid_forward(y, z, 3);
+    int ok = isnan(loss) && isnan(p[0]) && isnan(y[1]) && !isnan(y[0]);
+    if (!ok) {
+        printf("FAIL exp-based kernels on a NaN logit: loss %g, p[0] %g, sigmoid %g %g\n", (double)loss, (double)p[0],
+               (double)y[0], (double)y[1]);
+        failures++;
+    } else {
+        printf("  ok: a NaN logit gives a NaN loss and NaN probabilities, sigmoid(NaN) = NaN\n");
+    }
+}
+
 /* ---- shape ops ---- */
 
 static void test_shape_ops(void)
@@ -989,6 +1009,7 @@ int main(void)
     test_activation("sigmoid", sigmoid_fwd, sigmoid_fwd_ref, sigmoid_bwd, sigmoid_bwd_ref, 0, 0);
     test_activation("tanh", tanh_fwd, tanh_fwd_ref, tanh_bwd, tanh_bwd_ref, 0, 0);
     test_exp_sweep();
+    test_exp_nan();
     test_shape_ops();
     test_softmax_losses();
     test_optimizers();

@@ -3,7 +3,8 @@
  * (made here with libzip directly); .npy versions 2.0 and deflated members.
  * With an argument it is the C half of tests/t_io_npz_numpy.sh:
  *   test_npz --write-sample PATH   writes the sample arrays for numpy to check
- *   test_npz --read-sample PATH    checks the arrays numpy wrote */
+ *   test_npz --read-sample PATH    checks the arrays numpy wrote
+ *   test_npz --load PATH NAME      reads array NAME (any shape): exit 0, or 1 and why */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,12 +364,36 @@ static void test_damage(void)
     printf("  ok: .npy format 2.0, double quotes, reordered keys, deflated member\n");
 }
 
+/* Reads array `name` of any shape, as t_io_npz_numpy.sh asks of each made header. */
+static int load_one(const char *path, const char *name)
+{
+    rt_npz z;
+    char err[512];
+    int ndim;
+    size_t shape[RT_NPY_MAX_DIMS], count = 1;
+    int rc = rt_npz_open(&z, path, err, sizeof err);
+    if (rc == 0)
+        rc = rt_npz_shape(&z, name, &ndim, shape, err, sizeof err);
+    for (int i = 0; rc == 0 && i < ndim; i++)
+        count *= shape[i];
+    float *data = rc == 0 ? malloc((count ? count : 1) * sizeof *data) : NULL;
+    if (rc == 0)
+        rc = data ? rt_npz_read_f32(&z, name, data, ndim, shape, err, sizeof err) : -1;
+    rt_npz_close(&z);
+    free(data);
+    if (rc)
+        fprintf(stderr, "%s\n", err);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write-sample") == 0)
         return write_sample(argv[2]) ? 1 : 0;
     if (argc == 3 && strcmp(argv[1], "--read-sample") == 0)
         return read_numpy_files(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "--load") == 0)
+        return load_one(argv[2], argv[3]);
     if (argc != 1) {
         fprintf(stderr, "usage: %s [--write-sample PATH | --read-sample DIR]\n", argv[0]);
         return 2;

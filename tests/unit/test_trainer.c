@@ -774,6 +774,14 @@ static void test_images(void)
               img.pixels[3] == 170,
           "P2 scaled to 0..255");
     rt_image_free(&img);
+    /* P2 cut inside its last number ("10" -> "1"): truncated, not a last pixel of 1 */
+    write_file(path, p2, strlen(p2) - 2);
+    CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "truncated: the file ends inside the value of "
+                                                                     "pixel 3 of 4"),
+          "P2 cut inside its last number: %s", err);
+    CHECK(rt_image_read_mem("mem.pgm", p2, strlen(p2), &img, err, sizeof err) == 0 && img.pixels[3] == 170,
+          "P2 from memory: %s", err);
+    rt_image_free(&img);
     /* truncated P5 */
     snprintf(path, sizeof path, "%s/c.pgm", tmpdir);
     write_file(path, p5, (size_t)len + 3);
