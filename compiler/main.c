@@ -73,12 +73,13 @@ static int run_plan(const Graph *g, const Options *o, FILE *out)
     Plan *p = plan_build(g, o->mode, batch_of(g, o));
     char err[512];
     bool ok = plan_verify(p, err, sizeof err);
-    if (ok)
-        print_plan(out, p);
-    if (ok && o->stats)
-        fprintf(stderr, "netc plan: %d buffers, %d steps, planner work %lld\n", p->nbuf, p->nstep, p->work);
-    else
+    if (!ok)
         fprintf(stderr, "netc: internal error: invalid memory plan: %s\n", err);
+    else {
+        print_plan(out, p);
+        if (o->stats)
+            fprintf(stderr, "netc plan: %d buffers, %d steps, planner work %lld\n", p->nbuf, p->nstep, p->work);
+    }
     plan_free(p);
     return ok ? 0 : 2;
 }
@@ -235,7 +236,12 @@ static int run_program(char *const argv[])
 static int run_build(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
-    char home[PATH_MAX], prefix[64], dir[] = "/tmp/netc-build-XXXXXX";
+    char home[PATH_MAX], prefix[64], dir[PATH_MAX - 128];   /* room for "/NAME.c" after it */
+    const char *tmp = getenv("TMPDIR");   /* the build directory's parent, as for mktemp(1) */
+    if (snprintf(dir, sizeof dir, "%s/netc-build-XXXXXX", tmp && tmp[0] ? tmp : "/tmp") >= (int)sizeof dir) {
+        fprintf(stderr, "netc: TMPDIR is too long\n");
+        return 2;
+    }
     if (!find_home(home, sizeof home)) {
         fprintf(stderr, "netc: cannot find the runtime (runtime/netc_rt.h); set NETC_HOME to netc's directory\n");
         return 2;
@@ -243,7 +249,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
         return 2;
     if (!mkdtemp(dir)) {
-        perror("netc: mkdtemp");
+        fprintf(stderr, "netc: cannot make a build directory %s: %s\n", dir, strerror(errno));
         return 2;
     }
     int batch = batch_of(g, o);

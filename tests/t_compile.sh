@@ -47,7 +47,10 @@ echo "compile -o DIR: created when missing; clear errors when it cannot be made 
 
 # build -o DIR/PROG: DIR is made when missing; a DIR that cannot be made is a clear
 # error; neither leaves a temporary build directory behind.
-temps() { find /tmp -maxdepth 1 -name 'netc-build-*' 2>/dev/null | sort; }
+# (in a TMPDIR of the test's own, so that other people's builds do not count)
+export TMPDIR=$tmp/tmpdir
+mkdir -p "$TMPDIR"
+temps() { find "$TMPDIR" -maxdepth 1 -name 'netc-build-*' 2>/dev/null | sort; }
 temps >"$tmp/temps.before"
 ./netc build models/softmax_regression.net -o "$tmp/built/sub/prog" 2>"$tmp/err" ||
   fail "build -o into a missing DIR: $(cat "$tmp/err")"
@@ -56,4 +59,8 @@ rc=0; ./netc build models/softmax_regression.net -o "$tmp/plain/prog" 2>"$tmp/er
 [ "$rc" = 2 ] && grep -q "'$tmp/plain' is not a directory" "$tmp/err" || fail "build -o FILE/PROG: exit $rc, '$(cat "$tmp/err")'"
 temps >"$tmp/temps.after"
 cmp -s "$tmp/temps.before" "$tmp/temps.after" || fail "netc build left $(comm -13 "$tmp/temps.before" "$tmp/temps.after")"
-echo "build -o DIR/PROG: DIR created when missing, refused clearly otherwise, no temporary directory left"
+rc=0; TMPDIR=$tmp/no-such-dir ./netc build models/softmax_regression.net -o "$tmp/built/p2" 2>"$tmp/err" || rc=$?
+[ "$rc" = 2 ] && grep -q "cannot make a build directory $tmp/no-such-dir/netc-build-" "$tmp/err" ||
+  fail "build with a TMPDIR that does not exist: exit $rc, '$(cat "$tmp/err")'"
+echo "build -o DIR/PROG: DIR created when missing, refused clearly otherwise, no temporary directory left (in TMPDIR)"
+unset TMPDIR

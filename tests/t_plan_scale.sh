@@ -35,6 +35,10 @@ for mode in train infer export; do
   grep -q "^Arena bytes: " "$tmp/plan.txt" || fail "$mode: no plan printed"
   echo "t_plan_scale: $mode: $nbuf buffers, planner work $big (10,000 nodes: $small)"
 done
+# Without --stats a valid plan prints nothing on stderr (a slip once printed an
+# "internal error" line after every good plan).
+"$NETC" plan models/lenet5.net >/dev/null 2>"$tmp/err" && [ ! -s "$tmp/err" ] ||
+  { fail "netc plan models/lenet5.net: exit non-zero or stderr not empty"; cat "$tmp/err"; }
 for cmd in check summary dot; do
   timeout 60 "$NETC" $cmd "$tmp/big.net" >/dev/null 2>"$tmp/err" || { fail "netc $cmd on 100,000 nodes"; cat "$tmp/err"; }
 done
