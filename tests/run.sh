@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test: each unit test program in build/tests (and its ASan/UBSan twin in
 # build-san/tests), then each tests/t_*.sh script, then the trainer tests named in
-# SAN_TRAINER_TESTS (default t_train_errors.sh) with SAN=1: on trainers that
+# SAN_TRAINER_TESTS (default: t_train_errors, _features, _resume, _best) with SAN=1: on trainers that
 # `netc build --sanitize` links with build-san/'s runtime.  Prints one line per test and the
 # closing line "N passed, N failed"; exits non-zero if anything failed.
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 pass=0 fail=0 failed=()
-SAN_TRAINER_TESTS=${SAN_TRAINER_TESTS:-t_train_errors.sh}
+SAN_TRAINER_TESTS=${SAN_TRAINER_TESTS:-t_train_errors.sh t_train_features.sh t_train_resume.sh t_train_best.sh}
 run() {  # run NAME CMD...
   local name=$1; shift
   local log; log=$(mktemp)

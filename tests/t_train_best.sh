@@ -14,6 +14,9 @@
 #   - train --eval-mixup adds the mixed-validation accuracy to the epoch lines and CSV.
 # Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
 set -u
+# SAN=1 (tests/run.sh's second pass): the trainers are built with --sanitize.
+SAN_BUILD=()
+[ "${SAN:-0}" = 1 ] && SAN_BUILD=(--sanitize)
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "FAIL: $data missing (Debian package dataset-fashion-mnist)"; exit 1; }
@@ -24,7 +27,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
-./netc build -o "$tmp/lb" models/lenet_bn.net >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; echo "t_train_best: build failed"; exit 1; }
+./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} -o "$tmp/lb" models/lenet_bn.net >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; echo "t_train_best: build failed"; exit 1; }
 T=$tmp/lb
 # A small noisy run: few images and a high learning rate, so the best is rarely the last.
 run() { "$T" train --quiet --limit 600 --test-limit 200 --valid-split 0.25 --lr 0.05 "$@" 2>/dev/null; }

@@ -18,6 +18,9 @@
 #   - --help of the program and of every command exits 0.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
 set -u
+# SAN=1 (tests/run.sh's second pass): the trainers are built with --sanitize.
+SAN_BUILD=()
+[ "${SAN:-0}" = 1 ] && SAN_BUILD=(--sanitize)
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 DATA=/usr/share/datasets/fashion-mnist
@@ -28,7 +31,7 @@ ok() { echo "ok: $*"; }
 tmp=$(mktemp -d /tmp/netc_t_train_features.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 build() {  # build NAME MODEL-FILE: the trainer $tmp/NAME
-  ./netc build "$2" -o "$tmp/$1" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $2"; exit 1; }
+  ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} "$2" -o "$tmp/$1" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $2"; exit 1; }
 }
 build sr models/softmax_regression.net
 sed 's/input x\[1, 28, 28\]/input x[1, 36, 36]/; s/^model LeNetBN(/model LeNetBN36(/' models/lenet_bn.net >"$tmp/lenet36.net"

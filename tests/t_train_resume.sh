@@ -24,6 +24,9 @@
 #      parameters and statistics.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
 set -u
+# SAN=1 (tests/run.sh's second pass): the trainers are built with --sanitize.
+SAN_BUILD=()
+[ "${SAN:-0}" = 1 ] && SAN_BUILD=(--sanitize)
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 DATA=/usr/share/datasets/fashion-mnist
@@ -33,7 +36,7 @@ ok() { echo "ok: $*"; }
 
 tmp=$(mktemp -d /tmp/netc_t_train_resume.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-./netc build models/lenet_drop_bn.net -o "$tmp/ldb" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
+./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} models/lenet_drop_bn.net -o "$tmp/ldb" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T="$tmp/ldb"
 
 # A small copy of Fashion-MNIST (3000 training, 500 test images), so that each start is
