@@ -21,9 +21,8 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 tmp=$(mktemp -d /tmp/netc_t_ckpt_forged.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-SANITIZE=()
-[ "${SAN:-0}" = 1 ] && SANITIZE=(--sanitize)
-./netc build "${SANITIZE[@]}" models/lenet_bn.net -o "$tmp/lenet" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
+. tests/san_build.sh
+./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} models/lenet_bn.net -o "$tmp/lenet" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T=$tmp/lenet
 
 be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }

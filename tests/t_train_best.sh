@@ -14,9 +14,7 @@
 #   - train --eval-mixup adds the mixed-validation accuracy to the epoch lines and CSV.
 # Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
 set -u
-# SAN=1 (tests/run.sh's second pass): the trainers are built with --sanitize.
-SAN_BUILD=()
-[ "${SAN:-0}" = 1 ] && SAN_BUILD=(--sanitize)
+. "$(dirname "$0")/san_build.sh"
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "FAIL: $data missing (Debian package dataset-fashion-mnist)"; exit 1; }

@@ -26,11 +26,10 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 tmp=$(mktemp -d /tmp/netc_t_train_errors.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-SANITIZE=()
-[ "${SAN:-0}" = 1 ] && SANITIZE=(--sanitize)
+. tests/san_build.sh
 build() {  # build NAME MODEL [netc options]: the trainer $tmp/NAME
   local name=$1 model=$2; shift 2
-  ./netc build "${SANITIZE[@]}" "$@" "$model" -o "$tmp/$name" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $model"; exit 1; }
+  ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} "$@" "$model" -o "$tmp/$name" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $model"; exit 1; }
 }
 build lenetbn models/lenet_bn.net
 build lenetbn12 models/lenet_bn.net -D classes=12

@@ -24,9 +24,7 @@
 #      parameters and statistics.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
 set -u
-# SAN=1 (tests/run.sh's second pass): the trainers are built with --sanitize.
-SAN_BUILD=()
-[ "${SAN:-0}" = 1 ] && SAN_BUILD=(--sanitize)
+. "$(dirname "$0")/san_build.sh"
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 DATA=/usr/share/datasets/fashion-mnist
