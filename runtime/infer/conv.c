@@ -302,6 +302,12 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * sums: the pixel tiles ran those in 11.8 us where these took 13.6-16 with gcc (with
  * clang it is a wash: 8.5 against 9.9 for the Keras CNN's, 12.8 against 11.6 for
  * SimpleNet's). */
+/* Part i of n of a channel-vectorised convolution's rows (or, flat, its tiles): the
+ * parallel cut when the channels have too few blocks to share out evenly. */
+typedef struct {
+    size_t i, n;
+} netc_conv_rows;
+
 #if NETC_VW > 1
 static int netc_conv_cv_fits(const netc_conv_desc *d)
 {
@@ -397,12 +403,14 @@ static void netc_cv_tile_2_flat(const netc_cv_job *jb, float *y, size_t OHW, siz
  * OH*OW outputs numbered row after row, in near-equal tiles of consecutive outputs
  * that may span rows; off[q] is output q's first tap in the plane. */
 static void netc_conv_cv_flat(float *y, const netc_cv_job *jb, const netc_conv_desc *d,
-                              const netc_conv_geom *g, size_t k0)
+                              const netc_conv_geom *g, size_t k0, const netc_conv_rows *part)
 {
     size_t OW = (size_t)d->OW, OHW = (size_t)d->OH * OW, s = (size_t)d->stride;
     size_t tiles = (OHW + NETC_CV_P - 1) / NETC_CV_P, P = (OHW + tiles - 1) / tiles;
-    size_t oh = 0, ow = 0, off[NETC_CV_P];
-    for (size_t q0 = 0; q0 < OHW; q0 += P) {
+    size_t t_lo = tiles * part->i / part->n, t_hi = tiles * (part->i + 1) / part->n;
+    size_t q_end = t_hi * P < OHW ? t_hi * P : OHW;
+    size_t oh = t_lo * P / OW, ow = t_lo * P % OW, off[NETC_CV_P];
+    for (size_t q0 = t_lo * P; q0 < q_end; q0 += P) {
         int p = (int)(OHW - q0 < P ? OHW - q0 : P);
         for (int q = 0; q < p; q++) {
             off[q] = (oh * g->WP + ow) * s;
@@ -422,9 +430,10 @@ static void netc_conv_cv_flat(float *y, const netc_cv_job *jb, const netc_conv_d
  * tile gains). */
 static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *packed,
                          const float *bias, const netc_conv_desc *d, const netc_conv_geom *g,
-                         int act, size_t k_lo, size_t k_hi)
+                         int act, size_t k_lo, size_t k_hi, const netc_conv_rows *part)
 {
     size_t K = (size_t)d->K, OH = (size_t)d->OH, OW = (size_t)d->OW, OHW = OH * OW;
+    size_t oh_lo = OH * part->i / part->n, oh_hi = OH * (part->i + 1) / part->n;
     size_t tiles = (OW + NETC_CV_P - 1) / NETC_CV_P, P = (OW + tiles - 1) / tiles;
     size_t s = (size_t)d->stride;
     netc_cv_job jb = { plane, packed, bias, tmp, (size_t)d->C, (size_t)d->kh, (size_t)d->kw,
@@ -433,10 +442,10 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
     for (size_t k0 = k_lo; k0 < k_hi; k0 += step) {
         step = k_hi - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
         if (step == 2 * NETC_VW && OW < NETC_CV_P) {
-            netc_conv_cv_flat(y, &jb, d, g, k0);
+            netc_conv_cv_flat(y, &jb, d, g, k0, part);
             continue;
         }
-        for (size_t oh = 0; oh < OH; oh++)
+        for (size_t oh = oh_lo; oh < oh_hi; oh++)
             for (size_t ow0 = 0; ow0 < OW; ow0 += P) {
                 int p = (int)(OW - ow0 < P ? OW - ow0 : P);
                 float *yt = y + oh * OW + ow0;
@@ -457,8 +466,9 @@ static int netc_conv_cv_fits(const netc_conv_desc *d)
 
 static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *packed,
                          const float *bias, const netc_conv_desc *d, const netc_conv_geom *g,
-                         int act, size_t k_lo, size_t k_hi)
+                         int act, size_t k_lo, size_t k_hi, const netc_conv_rows *part)
 {
+    (void)part;
     (void)k_lo;
     (void)k_hi;
     (void)y;
@@ -501,29 +511,33 @@ static void netc_conv_strided(float *y, const float *plane, const float *packed,
 }
 
 /* One image's convolution, cut into tasks by ranges of output channels, each range a
- * whole number of the tiling's blocks (so the blocks, and every sum, are those of one
- * task) and each task with its own scratch after the plane. */
+ * whole number of the tiling's blocks, or (channel tiles whose blocks do not share out
+ * evenly: LeNet's 16 and 32 channels are one block each) by ranges of output rows; each
+ * task has its own scratch after the plane.  Every output's sum is the same whichever
+ * task computes it: the taps are added in (c, i, j) order in every tile. */
 typedef struct {
     float *y, *scratch;
     const float *plane, *packed, *bias;
     const netc_conv_desc *d;
     const netc_conv_geom *g;
     size_t task_floats, align;
-    int act, cv, tasks;
+    int act, cv, tasks, by_rows;
 } netc_conv_image;
 
 static void netc_conv_task(void *arg, int t)
 {
     const netc_conv_image *im = arg;
     size_t K = (size_t)im->d->K, blocks = (K + im->align - 1) / im->align;
-    size_t k_lo = blocks * (size_t)t / (size_t)im->tasks * im->align;
-    size_t k_hi = blocks * (size_t)(t + 1) / (size_t)im->tasks * im->align;
+    size_t parts = im->by_rows ? 1 : (size_t)im->tasks, share = im->by_rows ? 0 : (size_t)t;
+    size_t k_lo = blocks * share / parts * im->align;
+    size_t k_hi = blocks * (share + 1) / parts * im->align;
+    netc_conv_rows rows = { im->by_rows ? (size_t)t : 0, im->by_rows ? (size_t)im->tasks : 1 };
     float *scratch = im->scratch + (size_t)t * im->task_floats;
     k_hi = k_hi < K ? k_hi : K;
     if (k_lo >= k_hi)
         return;
     if (im->cv)
-        netc_conv_cv(im->y, im->plane, scratch, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
+        netc_conv_cv(im->y, im->plane, scratch, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi, &rows);
     else if (im->d->stride == 1)
         netc_conv_stride1(im->y, im->plane, scratch, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
     else
@@ -541,7 +555,7 @@ void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, co
     size_t out_size = (size_t)d->K * (size_t)d->OH * (size_t)d->OW;
     int cv = netc_conv_cv_fits(d);
     netc_conv_image im = { NULL, work + g.plane_floats, work, packed, bias, d, &g,
-                           netc_conv_task_floats(&g), 1, act, cv, 1 };
+                           netc_conv_task_floats(&g), 1, act, cv, 1, 0 };
     if (cv)
         im.align = 2 * NETC_VW;
     else if (d->stride == 1)
@@ -551,6 +565,7 @@ void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, co
     int direct = cv && !(d->pad_t | d->pad_l | d->pad_b | d->pad_r);
     if (par && par->tasks > 1)
         im.tasks = par->tasks;
+    im.by_rows = cv && (size_t)d->K % (im.align * (size_t)im.tasks) != 0;
     if (!direct)
         memset(work, 0, g.plane_floats * sizeof(float));
     for (size_t n = 0; n < (size_t)N; n++) {
