@@ -41,6 +41,9 @@ NETC_INLINE netc_vf netc_vf_fma(netc_vf a, netc_vf b, netc_vf c) { return _mm512
 NETC_INLINE netc_vf netc_vf_relu(netc_vf v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
 /* The first n <= 16 lanes. */
 NETC_INLINE __mmask16 netc_mask_first(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
+/* p[0 .. n-1] = the first n lanes of v, nothing after them touched. */
+#define NETC_VF_STORE_FIRST 1
+NETC_INLINE void netc_vf_store_first(float *p, netc_vf v, size_t n) { _mm512_mask_storeu_ps(p, netc_mask_first(n), v); }
 NETC_INLINE float netc_vf_sum(netc_vf v) { return _mm512_reduce_add_ps(v); }
 /* v, pinned to a register: the convolution tile loads each input vector once for all
  * its uses, where gcc would fold the load into each fused multiply-add and so load
