@@ -18,7 +18,7 @@
  *
  * The blob (--weights-in blob): a 64-byte header, then the parameters and the state as
  * little-endian float32, in the layout of NAME_params and NAME_state.  Header fields,
- * little-endian: magic "NETCWGT1", u32 version 1, u32 header bytes 64, u64 the model's
+ * little-endian: magic "NETCWGT1", u32 version 2, u32 header bytes 64, u64 the model's
  * structure hash, u64 parameters, u64 state floats, u64 payload bytes, u32 CRC-32 of
  * the payload, u32 CRC-32 of the 52 bytes before it, 8 zero bytes. */
 #include <errno.h>
@@ -31,7 +31,7 @@
 
 extern const char *const netc_infer_files[][2];
 
-enum { BLOB_HEADER = 64, BLOB_VERSION = 1 };
+enum { BLOB_HEADER = 64, BLOB_VERSION = 2 };  /* 2: dense weights packed (netc_dense_pack) */
 
 typedef struct {
     rt_model model;           /* what the trainer's readers check the file against */

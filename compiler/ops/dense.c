@@ -3,7 +3,10 @@
  * [features] to [out] through a weight [out, in] and a bias [out] in PyTorch's order;
  * one sgemm over the batch in the runtime, PyTorch's default initialisation, a
  * backward that reads the input, and the weight's and bias's regularisers (ops.c). */
+#include <stdlib.h>
+#include <string.h>
 #include "ops_impl.h"
+#include "../../runtime/infer/netc_infer.h"
 
 static const ArgSpec dense_args[] = {
     REQUIRED("out", A_INT), OPTIONAL("bias", A_BOOL, 1), REGULARISER_ARGS END_ARGS,
@@ -58,9 +61,22 @@ static void dense_backward(EmitCtx *c)
          emit_node(c)->out.d[0], accum);
 }
 
+/* Exported, the weight is netc_dense_pack's layout (one stream per block of rows). */
+static void dense_export_pack(const Graph *g, const GNode *n, int param, float *data)
+{
+    if (strcmp(n->param[param].suffix, "weight") != 0)
+        return;
+    int C = (int)in_shape(g, n, 0)->d[0], OC = (int)n->out.d[0];
+    size_t floats = (size_t)C * (size_t)OC;
+    float *packed = xcalloc(floats, sizeof *packed);
+    netc_dense_pack(packed, data, C, OC);
+    memcpy(data, packed, floats * sizeof *packed);
+    free(packed);
+}
+
 static void dense_export(EmitCtx *c)
 {
-    emit(c, "netc_dense_mt(%s, %s, %s, %s, n, %lld, %lld, %s, %s);", emit_out(c), emit_in(c, 0),
+    emit(c, "netc_dense_packed_mt(%s, %s, %s, %s, n, %lld, %lld, %s, %s);", emit_out(c), emit_in(c, 0),
          emit_param(c, "weight"), emit_fused_bias(c), in_features(c), emit_node(c)->out.d[0], emit_fused_act(c),
          emit_parallel(c));
 }
@@ -69,5 +85,5 @@ const OpRules dense_rules = {
     .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN,
     .init = dense_init, .forward = dense_forward, .backward = dense_backward, .penalty = emit_penalties,
-    .export = dense_export,
+    .export = dense_export, .export_pack = dense_export_pack,
 };

@@ -86,6 +86,13 @@ void netc_dense(float *out, const float *inp, const float *weight, const float *
                 int N, int C, int OC, int act);
 void netc_dense_mt(float *out, const float *inp, const float *weight, const float *bias,
                    int N, int C, int OC, int act, const netc_parallel *par);
+/* The same with the weights packed once beforehand: packed [OC*C] = netc_dense_pack's
+ * rearrangement of weight [OC,C]; the same bits as netc_dense. */
+void netc_dense_pack(float *packed, const float *weight, int C, int OC);
+void netc_dense_packed(float *out, const float *inp, const float *packed, const float *bias,
+                       int N, int C, int OC, int act);
+void netc_dense_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
+                          int N, int C, int OC, int act, const netc_parallel *par);
 
 /* maxpool2d: out [N,C,OH,OW] from inp [N,C,H,W]; padding counts as -inf, NaN
  * propagates. */

@@ -253,6 +253,13 @@ static void dense_case(int N, int C, int OC, int bias, int act)
     float *tgot = nan_buf((size_t)N * OC);
     netc_dense_mt(tgot, x, w, bias ? b : NULL, N, C, OC, act, &par);
     CHECK(memcmp(tgot, got, (size_t)N * OC * sizeof(float)) == 0, "dense in %d tasks differs: %s", tasks, what);
+    float *packed = nan_buf((size_t)OC * C), *pgot = nan_buf((size_t)N * OC);
+    netc_dense_pack(packed, w, C, OC);
+    netc_dense_packed(pgot, x, packed, bias ? b : NULL, N, C, OC, act);
+    CHECK(memcmp(pgot, got, (size_t)N * OC * sizeof(float)) == 0, "dense with packed weights differs: %s", what);
+    netc_dense_packed_mt(tgot, x, packed, bias ? b : NULL, N, C, OC, act, &par);
+    CHECK(memcmp(tgot, got, (size_t)N * OC * sizeof(float)) == 0, "packed dense in %d tasks differs: %s", tasks, what);
+    free(packed); free(pgot);
     free(tgot);
     free(x); free(w); free(b); free(want); free(got); free(ax); free(aw); free(ab); free(mag);
 }
