@@ -324,7 +324,9 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * taps (the 3x3 1-channel first layers), where the transposition costs more than the
  * sums: the pixel tiles ran those in 11.8 us where these took 13.6-16 with gcc (with
  * clang it is a wash: 8.5 against 9.9 for the Keras CNN's, 12.8 against 11.6 for
- * SimpleNet's). */
+ * SimpleNet's); and at stride 1 with one vector of channels (K = 16 with AVX-512),
+ * where a tile makes one multiply-add per broadcast: LeNetDeep's 5x5 first layer
+ * took 10.8 us so, and about 8.5 in pixel tiles (4 channels x 6 vectors). */
 /* Part i of n of a channel-vectorised convolution's rows (or, flat, its tiles): the
  * parallel cut when the channels have too few blocks to share out evenly. */
 typedef struct {
@@ -334,7 +336,7 @@ typedef struct {
 #if NETC_VW > 1
 static int netc_conv_cv_fits(const netc_conv_desc *d)
 {
-    return d->K % NETC_VW == 0 && (d->stride != 1 || d->C * d->kh * d->kw >= 16);
+    return d->K % NETC_VW == 0 && (d->stride != 1 || (d->C * d->kh * d->kw >= 16 && d->K >= 2 * NETC_VW));
 }
 
 /* Tile: outputs (oh, ow0 .. ow0+p-1) of channels k0 .. k0 + kv*VW - 1, their first
