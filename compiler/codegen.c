@@ -263,6 +263,39 @@ static int fused_relu(const EmitCtx *c, int i)
     return -1;
 }
 
+/* The OPF_MAX_POOL node fused into node i's export call, or -1: node i applies a relu
+ * (fused_relu), and past the batchnorm folded in, the relu if it comes first (in
+ * place) and views (dropout), its only reader is a 2x2 stride-2 unpadded max pooling. */
+static int fused_pool(const EmitCtx *c, int i)
+{
+    const Graph *g = c->g;
+    if (c->plan->mode != MODE_EXPORT || !(flags_of(g, i) & OPF_TAKES_POOL) || fused_relu(c, i) < 0)
+        return -1;
+    int at = export_folded_bn(g, c->plan, i);
+    at = at >= 0 ? at : i;
+    int r = only_reader(g, at), relu = fused_relu(c, i);
+    while (r >= 0 && r != g->output && (r == relu || plan_is_view(c->plan, r)))
+        r = only_reader(g, r);
+    if (r < 0 || r == g->output || !(flags_of(g, r) & OPF_MAX_POOL))
+        return -1;
+    const GNode *n = &g->node[r];
+    bool two_by_two = attr_int(n, "kernel") == 2 && attr_int(n, "stride") == 2 && attr_int(n, "pad") == 0;
+    return two_by_two ? r : -1;
+}
+
+bool emit_fused_pool(EmitCtx *c, const char **out, const char **id)
+{
+    int pool = fused_pool(c, c->node);
+    if (pool < 0)
+        return false;
+    int self = c->node;
+    c->node = pool;
+    *out = emit_out(c);
+    *id = emit_id(c);
+    c->node = self;
+    return true;
+}
+
 const char *emit_fused_act(EmitCtx *c)
 {
     return fused_relu(c, c->node) >= 0 ? "NETC_ACT_RELU" : "NETC_ACT_NONE";
@@ -281,11 +314,11 @@ const char *emit_fused_bias(EmitCtx *c)
 }
 
 /* The node whose export call does node i's work (a relu it applies, a batchnorm
- * folded into its weights), or -1. */
+ * folded into its weights, a max pooling it takes), or -1. */
 static int done_by(const EmitCtx *c, int i)
 {
     for (int j = 0; j < i; j++)
-        if (fused_relu(c, j) == i || export_folded_bn(c->g, c->plan, j) == i)
+        if (fused_relu(c, j) == i || export_folded_bn(c->g, c->plan, j) == i || fused_pool(c, j) == i)
             return j;
     return -1;
 }

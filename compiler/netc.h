@@ -415,12 +415,14 @@ enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads *
  * are views or OPF_COMMUTES_RELU ops (max pooling: relu(max) = max(relu)) (emit_fused_act).
  * OPF_BN_FOLDS: batchnorm, an affine map per channel in inference, which export folds
  * into the weight [out, ...] and bias [out] of an OPF_TAKES_BN op (conv2d, dense) when
- * it is that op's only reader; OPF_INPLACE_EXPORT: in place in export plans only. */
+ * it is that op's only reader; OPF_INPLACE_EXPORT: in place in export plans only.
+ * OPF_MAX_POOL: max pooling, which an exported OPF_TAKES_POOL op (conv2d) applying a
+ * relu takes into its call when it is 2x2 at stride 2, unpadded (emit_fused_pool). */
 enum {
     OPF_INPLACE = 1, OPF_INPLACE_BWD = 2, OPF_VIEW = 4, OPF_VIEW_INFER = 8,
     OPF_GRAPH_INPUT = 16, OPF_IN_LOSS = 32, OPF_FOLDED = OPF_GRAPH_INPUT | OPF_IN_LOSS,
     OPF_RELU = 64, OPF_TAKES_RELU = 128, OPF_COMMUTES_RELU = 256, OPF_BN_FOLDS = 512, OPF_TAKES_BN = 1024,
-    OPF_INPLACE_EXPORT = 2048,
+    OPF_INPLACE_EXPORT = 2048, OPF_TAKES_POOL = 4096, OPF_MAX_POOL = 8192,
 };
 
 struct OpRules {
@@ -528,6 +530,10 @@ const char *emit_fused_act(EmitCtx *c);
 /* Export: the bias of the node's call: the folded batchnorm's (which export_c rewrote
  * to hold the folded shift) when one is folded in, else the node's own ("NULL"). */
 const char *emit_fused_bias(EmitCtx *c);
+/* Export: whether the node's call also does the max pooling that follows it (see
+ * OPF_MAX_POOL; that step then writes no code), and if so the pooling's output and the
+ * name of its descriptor. */
+bool emit_fused_pool(EmitCtx *c, const char **out, const char **id);
 /* Export: the netc_parallel pointer of the call ("par": NULL in the single-thread
  * predict), and the workspace argument of a call whose op has export_work_mt: the
  * tasks' scratch under par, else the node's planned work buffer. */

@@ -172,17 +172,26 @@ static void conv2d_backward(EmitCtx *c)
          emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
 }
 
+/* Exported: with the relu and the 2x2 max pooling after it in the same call where
+ * emit_fused_pool finds them (the convolution's own output then only the fallback's
+ * scratch). */
 static void conv2d_export(EmitCtx *c)
 {
-    emit(c, "netc_conv2d_packed_mt(%s, %s, %s, %s, %s, n, &%s_desc, %s, %s);", emit_out(c), emit_in(c, 0),
-         emit_param(c, "weight"), emit_fused_bias(c), emit_export_work(c), emit_id(c), emit_fused_act(c),
-         emit_parallel(c));
+    const char *pool_out, *pool_id;
+    if (emit_fused_pool(c, &pool_out, &pool_id))
+        emit(c, "netc_conv2d_packed_pool_mt(%s, %s, %s, %s, %s, %s, n, &%s_desc, &%s_desc, %s);", pool_out,
+             emit_out(c), emit_in(c, 0), emit_param(c, "weight"), emit_fused_bias(c), emit_export_work(c),
+             emit_id(c), pool_id, emit_parallel(c));
+    else
+        emit(c, "netc_conv2d_packed_mt(%s, %s, %s, %s, %s, n, &%s_desc, %s, %s);", emit_out(c), emit_in(c, 0),
+             emit_param(c, "weight"), emit_fused_bias(c), emit_export_work(c), emit_id(c), emit_fused_act(c),
+             emit_parallel(c));
 }
 
 const OpRules conv2d_rules = {
     .min_in = 1, .max_in = 1, .args = conv2d_args, .shape = shape_conv2d, .params = params_conv2d,
     .flops = flops_conv2d,
-    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN, .work = conv2d_work,
+    .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN | OPF_TAKES_POOL, .work = conv2d_work,
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
     .penalty = emit_penalties,
     .export = conv2d_export, .export_work = conv2d_export_work, .export_work_mt = conv2d_export_work_mt,

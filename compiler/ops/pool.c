@@ -81,7 +81,7 @@ static void maxpool_export(EmitCtx *c)
 
 const OpRules maxpool2d_rules = {
     .min_in = 1, .max_in = 1, .args = pool_args, .shape = shape_pool,
-    .flags = OPF_COMMUTES_RELU, .aux = maxpool_aux,
+    .flags = OPF_COMMUTES_RELU | OPF_MAX_POOL, .aux = maxpool_aux,
     .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward, .export = maxpool_export,
 };
 

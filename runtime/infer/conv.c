@@ -328,9 +328,11 @@ static void netc_conv_stride1(float *y, const float *plane, float *wide, const f
  * where a tile makes one multiply-add per broadcast: LeNetDeep's 5x5 first layer
  * took 10.8 us so, and about 8.5 in pixel tiles (4 channels x 6 vectors). */
 /* Part i of n of a channel-vectorised convolution's rows (or, flat, its tiles): the
- * parallel cut when the channels have too few blocks to share out evenly. */
+ * parallel cut when the channels have too few blocks to share out evenly; and pool, the
+ * 2x2 stride-2 max pooling its tiles apply (NULL: none). */
 typedef struct {
     size_t i, n;
+    const netc_pool_desc *pool;
 } netc_conv_rows;
 
 #if NETC_VW > 1
@@ -348,10 +350,10 @@ typedef struct {
     int relu;
 } netc_cv_job;
 
-NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, int kv,
+/* acc[q][v] = bias + the sums over the taps of output q, channels k0 + v*VW .. */
+NETC_INLINE void netc_cv_sums(const netc_cv_job *jb, netc_vf acc[NETC_CV_P][2], size_t k0, int kv,
                               size_t x0, const size_t *off, int flat, int p)
 {
-    netc_vf acc[NETC_CV_P][2];
     for (int v = 0; v < kv; v++) {
         netc_vf b = jb->bias ? netc_vf_load(jb->bias + k0 + (size_t)v * NETC_VW) : netc_vf_set1(0.0f);
         for (int q = 0; q < p; q++)
@@ -373,15 +375,50 @@ NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_
                 }
             }
         }
+}
+
+/* y[(k0 + m)*OHW + q] = tmp[q][m]: the tile's p positions x kv vectors of channels,
+ * transposed into out. */
+NETC_INLINE void netc_cv_transpose(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, int kv, int p)
+{
+    size_t lanes = (size_t)kv * NETC_VW;
+    for (size_t m = 0; m < lanes; m++)
+        for (int q = 0; q < p; q++)
+            y[(k0 + m) * OHW + (size_t)q] = jb->tmp[(size_t)q * lanes + m];
+}
+
+NETC_INLINE void netc_cv_tile(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, int kv,
+                              size_t x0, const size_t *off, int flat, int p)
+{
+    netc_vf acc[NETC_CV_P][2];
+    netc_cv_sums(jb, acc, k0, kv, x0, off, flat, p);
     size_t lanes = (size_t)kv * NETC_VW;
     for (int q = 0; q < p; q++)
         for (int v = 0; v < kv; v++) {
             netc_vf a = jb->relu ? netc_vf_relu(acc[q][v]) : acc[q][v];
             netc_vf_store(jb->tmp + (size_t)q * lanes + (size_t)v * NETC_VW, a);
         }
-    for (size_t m = 0; m < lanes; m++)
-        for (int q = 0; q < p; q++)
-            y[(k0 + m) * OHW + (size_t)q] = jb->tmp[(size_t)q * lanes + m];
+    netc_cv_transpose(jb, y, OHW, k0, kv, p);
+}
+
+/* Max-pooled 2x2 (stride 2) and relu'd: pooled outputs 0..pp-1 of y [K, PHW], the four
+ * convolution outputs of window q at plane offsets off[4q .. 4q+3] (row-major in the
+ * window); each is relu'd, as the unfused layers store it, and the four compared, so
+ * the maximum is the pooling layer's to the bit (relu leaves no NaN to order). */
+NETC_INLINE void netc_cv_tile_pool(const netc_cv_job *jb, float *y, size_t PHW, size_t k0, int kv,
+                                   const size_t *off, int pp)
+{
+    netc_vf acc[NETC_CV_P][2];
+    netc_cv_sums(jb, acc, k0, kv, 0, off, 1, 4 * pp);
+    size_t lanes = (size_t)kv * NETC_VW;
+    for (int q = 0; q < pp; q++)
+        for (int v = 0; v < kv; v++) {
+            netc_vf m = netc_vf_relu(acc[4 * q][v]);
+            for (int t = 1; t < 4; t++)
+                m = netc_vf_max(m, netc_vf_relu(acc[4 * q + t][v]));
+            netc_vf_store(jb->tmp + (size_t)q * lanes + (size_t)v * NETC_VW, m);
+        }
+    netc_cv_transpose(jb, y, PHW, k0, kv, pp);
 }
 
 /* The tile with p as a constant (1..NETC_CV_P), kv 2 or 1. */
@@ -422,6 +459,51 @@ static void netc_cv_tile_1(const netc_cv_job *jb, float *y, size_t OHW, size_t k
 static void netc_cv_tile_2_flat(const netc_cv_job *jb, float *y, size_t OHW, size_t k0, const size_t *off, int p)
 {
     netc_cv_tile_kv(jb, y, OHW, k0, 2, 0, off, 1, p);
+}
+
+/* The pooled tile with kv (2 or 1) and pp (1..NETC_CV_P/4) as constants. */
+NETC_INLINE void netc_cv_tile_pool_kv(const netc_cv_job *jb, float *y, size_t PHW, size_t k0, int kv,
+                                      const size_t *off, int pp)
+{
+    if (kv == 2)
+        netc_cv_tile_pool(jb, y, PHW, k0, 2, off, pp);
+    else
+        netc_cv_tile_pool(jb, y, PHW, k0, 1, off, pp);
+}
+
+static void netc_cv_tile_pool_pp(const netc_cv_job *jb, float *y, size_t PHW, size_t k0, int kv,
+                                 const size_t *off, int pp)
+{
+    switch (pp) {
+#if NETC_CV_P >= 12
+    case 3: netc_cv_tile_pool_kv(jb, y, PHW, k0, kv, off, 3); break;
+#endif
+#if NETC_CV_P >= 8
+    case 2: netc_cv_tile_pool_kv(jb, y, PHW, k0, kv, off, 2); break;
+#endif
+    default: netc_cv_tile_pool_kv(jb, y, PHW, k0, kv, off, 1); break;
+    }
+}
+
+/* Channels k0 .. k0 + kv*VW - 1 of y [K, POH, POW], the 2x2 stride-2 max pool of the
+ * relu'd convolution, in near-equal tiles of up to NETC_CV_P/4 pooled outputs numbered
+ * row after row (part's share of the tiles). */
+static void netc_conv_cv_pool(float *y, const netc_cv_job *jb, const netc_conv_desc *d,
+                              const netc_conv_geom *g, size_t k0, int kv, const netc_conv_rows *part)
+{
+    size_t POW = (size_t)part->pool->OW, PHW = (size_t)part->pool->OH * POW, s = (size_t)d->stride;
+    size_t most = NETC_CV_P / 4, tiles = (PHW + most - 1) / most, P = (PHW + tiles - 1) / tiles;
+    size_t t_lo = tiles * part->i / part->n, t_hi = tiles * (part->i + 1) / part->n;
+    size_t q_end = t_hi * P < PHW ? t_hi * P : PHW, off[NETC_CV_P];
+    for (size_t q0 = t_lo * P; q0 < q_end; q0 += P) {
+        int pp = (int)(q_end - q0 < P ? q_end - q0 : P);
+        for (int q = 0; q < pp; q++) {
+            size_t oh = 2 * ((q0 + (size_t)q) / POW), ow = 2 * ((q0 + (size_t)q) % POW);
+            for (size_t t = 0; t < 4; t++)
+                off[4 * (size_t)q + t] = ((oh + t / 2) * g->WP + ow + t % 2) * s;
+        }
+        netc_cv_tile_pool_pp(jb, y + q0, PHW, k0, kv, off, pp);
+    }
 }
 
 /* Channels k0 .. k0 + 2*VW - 1 of y [K,OH,OW] when a row is shorter than a tile: the
@@ -466,6 +548,10 @@ static void netc_conv_cv(float *y, const float *plane, float *tmp, const float *
     size_t step;
     for (size_t k0 = k_lo; k0 < k_hi; k0 += step) {
         step = k_hi - k0 >= 2 * NETC_VW ? 2 * NETC_VW : NETC_VW;
+        if (part->pool) {
+            netc_conv_cv_pool(y, &jb, d, g, k0, step == 2 * NETC_VW ? 2 : 1, part);
+            continue;
+        }
         if (step == 2 * NETC_VW && OW < NETC_CV_P) {
             netc_conv_cv_flat(y, &jb, d, g, k0, part);
             continue;
@@ -545,6 +631,7 @@ typedef struct {
     const float *plane, *packed, *bias;
     const netc_conv_desc *d;
     const netc_conv_geom *g;
+    const netc_pool_desc *pool;  /* the 2x2 max pool the channel tiles take, or NULL */
     size_t task_floats, align;
     int act, cv, tasks, by_rows;
 } netc_conv_image;
@@ -556,7 +643,7 @@ static void netc_conv_task(void *arg, int t)
     size_t parts = im->by_rows ? 1 : (size_t)im->tasks, share = im->by_rows ? 0 : (size_t)t;
     size_t k_lo = blocks * share / parts * im->align;
     size_t k_hi = blocks * (share + 1) / parts * im->align;
-    netc_conv_rows rows = { im->by_rows ? (size_t)t : 0, im->by_rows ? (size_t)im->tasks : 1 };
+    netc_conv_rows rows = { im->by_rows ? (size_t)t : 0, im->by_rows ? (size_t)im->tasks : 1, im->pool };
     float *scratch = im->scratch + (size_t)t * im->task_floats;
     k_hi = k_hi < K ? k_hi : K;
     if (k_lo >= k_hi)
@@ -569,17 +656,18 @@ static void netc_conv_task(void *arg, int t)
         netc_conv_strided(im->y, im->plane, im->packed, im->bias, im->d, im->g, im->act, k_lo, k_hi);
 }
 
-/* out [N,K,OH,OW], inp [N,C,H,W], packed [C*kh*kw][K], bias [K] or NULL,
- * work [netc_conv2d_packed_work_floats_mt(d, par->tasks)]. */
-void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
-                           float *work, int N, const netc_conv_desc *d, int act,
-                           const netc_parallel *par)
+/* out [N,K,OH,OW] (pooled: [N,K,pool->OH,pool->OW], the channel tiles only), inp
+ * [N,C,H,W], packed [C*kh*kw][K], bias [K] or NULL, work
+ * [netc_conv2d_packed_work_floats_mt(d, par->tasks)]. */
+static void netc_conv_run(float *out, const float *inp, const float *packed, const float *bias,
+                          float *work, int N, const netc_conv_desc *d, int act,
+                          const netc_pool_desc *pool, const netc_parallel *par)
 {
     netc_conv_geom g = netc_conv_geom_of(d);
     size_t in_size = (size_t)d->C * (size_t)d->H * (size_t)d->W;
-    size_t out_size = (size_t)d->K * (size_t)d->OH * (size_t)d->OW;
+    size_t out_size = (size_t)d->K * (size_t)(pool ? pool->OH * pool->OW : d->OH * d->OW);
     int cv = netc_conv_cv_fits(d);
-    netc_conv_image im = { NULL, work + g.plane_floats, work, packed, bias, d, &g,
+    netc_conv_image im = { NULL, work + g.plane_floats, work, packed, bias, d, &g, pool,
                            netc_conv_task_floats(&g), 1, act, cv, 1, 0 };
     if (cv)
         im.align = 2 * NETC_VW;
@@ -604,6 +692,32 @@ void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, co
         else
             netc_conv_task(&im, 0);
     }
+}
+
+void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
+                           float *work, int N, const netc_conv_desc *d, int act,
+                           const netc_parallel *par)
+{
+    netc_conv_run(out, inp, packed, bias, work, N, d, act, NULL, par);
+}
+
+/* relu(conv) max-pooled into out: in the channel tiles' registers when the pool is 2x2
+ * at stride 2, unpadded, and the channel tiles run (the Keras CNN's and LeNetDeep's
+ * pooling layers took 5-7% of a call: a pass over the convolution's output that this
+ * makes unnecessary); else through conv_out.  Either way out is written only once inp
+ * and work are done with (a memory plan may give them the same bytes): the pooled tiles
+ * go to conv_out, copied to out at the end. */
+void netc_conv2d_packed_pool_mt(float *out, float *conv_out, const float *inp, const float *packed,
+                                const float *bias, float *work, int N, const netc_conv_desc *d,
+                                const netc_pool_desc *pool, const netc_parallel *par)
+{
+    if (netc_conv_cv_fits(d) && pool->kh == 2 && pool->kw == 2 && pool->stride == 2 && pool->pad == 0) {
+        netc_conv_run(conv_out, inp, packed, bias, work, N, d, NETC_ACT_RELU, pool, par);
+        memcpy(out, conv_out, (size_t)N * (size_t)d->K * (size_t)(pool->OH * pool->OW) * sizeof(float));
+        return;
+    }
+    netc_conv_run(conv_out, inp, packed, bias, work, N, d, NETC_ACT_RELU, NULL, par);
+    netc_maxpool2d(out, conv_out, N, pool);
 }
 
 /* The same in the calling thread, work [netc_conv2d_packed_work_floats(d)]. */

@@ -39,6 +39,8 @@ NETC_INLINE void netc_vf_store(float *p, netc_vf v) { _mm512_storeu_ps(p, v); }
 NETC_INLINE netc_vf netc_vf_fma(netc_vf a, netc_vf b, netc_vf c) { return _mm512_fmadd_ps(a, b, c); }
 /* x > 0 ? x : 0 per lane (NaN gives 0, as the reference's comparison). */
 NETC_INLINE netc_vf netc_vf_relu(netc_vf v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }
+/* The larger of a and b per lane, for operands that are never NaN (relu's results). */
+NETC_INLINE netc_vf netc_vf_max(netc_vf a, netc_vf b) { return _mm512_max_ps(a, b); }
 /* The first n <= 16 lanes. */
 NETC_INLINE __mmask16 netc_mask_first(size_t n) { return (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u); }
 /* p[0 .. n-1] = the first n lanes of v, nothing after them touched. */
@@ -64,6 +66,7 @@ NETC_INLINE netc_vf netc_vf_load(const float *p) { return _mm256_loadu_ps(p); }
 NETC_INLINE void netc_vf_store(float *p, netc_vf v) { _mm256_storeu_ps(p, v); }
 NETC_INLINE netc_vf netc_vf_fma(netc_vf a, netc_vf b, netc_vf c) { return _mm256_fmadd_ps(a, b, c); }
 NETC_INLINE netc_vf netc_vf_relu(netc_vf v) { return _mm256_max_ps(v, _mm256_setzero_ps()); }
+NETC_INLINE netc_vf netc_vf_max(netc_vf a, netc_vf b) { return _mm256_max_ps(a, b); }
 NETC_INLINE float netc_vf_sum(netc_vf v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -89,6 +92,7 @@ NETC_INLINE netc_vf netc_vf_relu(netc_vf v)
     uint32x4_t pos = vcgtq_f32(v, vdupq_n_f32(0.0f));
     return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), pos));
 }
+NETC_INLINE netc_vf netc_vf_max(netc_vf a, netc_vf b) { return vmaxq_f32(a, b); }
 NETC_INLINE float netc_vf_sum(netc_vf v) { return vaddvq_f32(v); }
 
 #else

@@ -79,6 +79,15 @@ size_t netc_conv2d_packed_work_floats_mt(const netc_conv_desc *d, int tasks);
 void netc_conv2d_packed_mt(float *out, const float *inp, const float *packed, const float *bias,
                            float *work, int N, const netc_conv_desc *d, int act,
                            const netc_parallel *par);
+/* relu(conv2d) then max pooling (pool, of the convolution's output): out
+ * [N,K,pool->OH,pool->OW], the same bits as the three layers one after another.  A 2x2
+ * stride-2 unpadded pool is taken as the channel tiles are stored; either way conv_out
+ * [N,K,OH,OW] is the call's scratch (its contents on return unspecified), and out is
+ * written only after inp and work are read, so it may share bytes with them (as the
+ * plan of the three layers allows), but not with conv_out. */
+void netc_conv2d_packed_pool_mt(float *out, float *conv_out, const float *inp, const float *packed,
+                                const float *bias, float *work, int N, const netc_conv_desc *d,
+                                const netc_pool_desc *pool, const netc_parallel *par);
 
 /* dense: out [N,OC] = act(inp [N,C] . weight [OC,C]^T + bias [OC]); bias may be NULL.
  * out must not overlap inp. */

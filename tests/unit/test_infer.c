@@ -168,6 +168,27 @@ static void conv_case(int N, int C, int H, int W, int K, int kh, int kw, int str
     float *twork = nan_buf(netc_conv2d_packed_work_floats_mt(&nd, tasks)), *tgot = nan_buf(nout);
     netc_conv2d_packed_mt(tgot, x, packed, bias ? b : NULL, twork, N, &nd, act, &par);
     CHECK(memcmp(tgot, pgot, nout * sizeof(float)) == 0, "conv2d in %d tasks differs: %s", tasks, what);
+    /* relu + 2x2 max pool fused (in 1 and in `tasks` tasks): the bits of relu'd conv2d
+     * then netc_maxpool2d */
+    if (OH >= 2 && OW >= 2) {
+        netc_pool_desc pd = { K, OH, OW, 2, 2, 2, 0, OH / 2, OW / 2 };
+        size_t npool = (size_t)N * K * (OH / 2) * (OW / 2);
+        float *relu = nan_buf(nout), *pwant = nan_buf(npool), *fgot = nan_buf(npool), *scratch = nan_buf(nout);
+        netc_conv2d_packed(relu, x, packed, bias ? b : NULL, pwork, N, &nd, NETC_ACT_RELU);
+        netc_maxpool2d(pwant, relu, N, &pd);
+        netc_conv2d_packed_pool_mt(fgot, scratch, x, packed, bias ? b : NULL, pwork, N, &nd, &pd, NULL);
+        CHECK(memcmp(fgot, pwant, npool * sizeof(float)) == 0, "conv2d + relu + max pool fused differs: %s", what);
+        netc_conv2d_packed_pool_mt(fgot, scratch, x, packed, bias ? b : NULL, twork, N, &nd, &pd, &par);
+        CHECK(memcmp(fgot, pwant, npool * sizeof(float)) == 0, "fused conv2d + pool in %d tasks differs: %s", tasks,
+              what);
+        /* out in the input's bytes, as a memory plan may place it */
+        float *shared = nan_buf(nin > npool ? nin : npool);
+        memcpy(shared, x, nin * sizeof(float));
+        netc_conv2d_packed_pool_mt(shared, scratch, shared, packed, bias ? b : NULL, twork, N, &nd, &pd, &par);
+        CHECK(memcmp(shared, pwant, npool * sizeof(float)) == 0, "fused conv2d + pool over its input differs: %s",
+              what);
+        free(relu); free(pwant); free(fgot); free(scratch); free(shared);
+    }
     free(x); free(w); free(b); free(want); free(got); free(work);
     free(packed); free(pwork); free(pgot); free(twork); free(tgot);
 }
