@@ -204,7 +204,8 @@ fuzz: fuzz-build
 # (SOURCE:PATH under PREFIX) to DESTDIR/PREFIX/PATH: netc, the runtime's libraries and
 # public headers, the inference kernels' header and library, the pkg-config files
 # netc.pc and netc-infer.pc, the man pages netc(1) and netc-trainer(1) (help2man over the
-# programs' --help, man/).  `make uninstall` removes exactly those paths.  An installed
+# programs' --help, man/) and the bash completion of netc and of trainers
+# (completion/netc.bash).  `make uninstall` removes exactly those paths.  An installed
 # netc finds its runtime beside it, BIN/../include/netc/runtime and BIN/../lib
 # (compiler/main.c, find_home), so a staged or moved installation builds trainers and
 # never reads the source tree (docs/install.md).
@@ -217,7 +218,8 @@ INSTALL_MAP := $(B)/netc:bin/netc \
   $(foreach f,$(B)/libnetcrt.a $(RT_LIBS) $(B)/libnetc_infer.a,$(f):lib/$(notdir $(f))) \
   $(foreach f,$(RT_PUB) $(CM_PUB),$(f):include/netc/$(f)) $(B)/netc_infer.h:include/netc/netc_infer.h \
   $(foreach f,netc netc-infer,$(B)/pkgconfig/$(f).pc:lib/pkgconfig/$(f).pc) \
-  $(foreach f,netc netc-trainer,$(B)/man/$(f).1:share/man/man1/$(f).1)
+  $(foreach f,netc netc-trainer,$(B)/man/$(f).1:share/man/man1/$(f).1) \
+  completion/netc.bash:share/bash-completion/completions/netc
 
 install: $(foreach p,$(INSTALL_MAP),$(firstword $(subst :, ,$(p))))
 	@for p in $(INSTALL_MAP); do \

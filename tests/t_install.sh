@@ -13,6 +13,8 @@
 #    `pkg-config netc-infer` (export-c's own netc_infer.[ch] removed) and classifies test
 #    PGMs as the trainer's predict does, linking libm and libc only;
 #  - `man netc` and `man netc-trainer` show the installed pages (MANPATH);
+#  - the installed completion completes `netc bu`, build's options, plan's --mode values
+#    and a registered trainer's commands and options;
 #  - make uninstall leaves no file.
 # Needs make's outputs (make all), help2man, pkg-config, man-db and the Fashion-MNIST data.
 set -u
@@ -31,7 +33,8 @@ images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 make -s install DESTDIR="$stage" PREFIX=/usr/local >"$tmp/install.log" 2>&1 \
   || { cat "$tmp/install.log"; echo "FAIL: make install"; exit 1; }
 for f in bin/netc lib/libnetcrt.a lib/libnetc_infer.a include/netc/runtime/netc_rt.h include/netc/netc_infer.h \
-         lib/pkgconfig/netc.pc lib/pkgconfig/netc-infer.pc share/man/man1/netc.1 share/man/man1/netc-trainer.1; do
+         lib/pkgconfig/netc.pc lib/pkgconfig/netc-infer.pc share/man/man1/netc.1 share/man/man1/netc-trainer.1 \
+         share/bash-completion/completions/netc; do
   [ -f "$S/$f" ] || fail "make install did not install PREFIX/$f"
 done
 cp models/lenet.net examples/embed/main.c "$tmp/"
@@ -130,6 +133,42 @@ done
 MANPATH=$S/share/man MANWIDTH=200 man netc | grep -q -e '--weights-in code|blob' && MANPATH=$S/share/man MANWIDTH=200 \
   man netc-trainer | grep -q -e '--early-stopping-patience N' && ok "the pages hold the commands' options" \
   || fail "the man pages lack the commands' options"
+
+# bash completion, through the function it registers, with COMP_WORDS as bash sets them.
+cat >complete.sh <<EOF
+PATH=$S/bin:\$PATH
+source "$S/share/bash-completion/completions/netc"
+complete -F _netc_trainer lenet
+t() {  # t WORDS...: the completions of the last word
+  COMP_WORDS=("\$@"); COMP_CWORD=\$((\$# - 1)); COMPREPLY=()
+  \$(complete -p "\${1##*/}" | sed 's/.*-F \([^ ]*\) .*/\1/')   # bash: by name, else basename
+  echo "\$*: \${COMPREPLY[*]}"
+}
+t netc bu
+t netc build --sa
+t netc plan --mode ""
+t netc export-c --weights-in b
+t ./lenet ""
+t ./lenet train --early-stopping-m
+t ./lenet train --optimizer adam
+t ./lenet plot c
+EOF
+bash complete.sh >complete.out 2>&1
+cat >complete.want <<'EOF'
+netc bu: build
+netc build --sa: --sanitize
+netc plan --mode : train infer export
+netc export-c --weights-in b: blob
+./lenet : train eval predict export schedule info plot --help
+./lenet train --early-stopping-m: --early-stopping-monitor --early-stopping-min-delta
+./lenet train --optimizer adam: adam adamw
+./lenet plot c: curves confusion
+EOF
+if diff complete.want complete.out >complete.diff; then
+  ok "bash completion: $(wc -l <complete.out) cases, netc's and a trainer's"
+else
+  cat complete.diff; fail "bash completion"
+fi
 
 cd "$root"
 make -s uninstall DESTDIR="$stage" PREFIX=/usr/local >"$tmp/uninstall.log" 2>&1 || { cat "$tmp/uninstall.log"; fail "make uninstall"; }
