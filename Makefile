@@ -199,6 +199,59 @@ fuzz: fuzz-build
 	done
 
 
+# ---- make install, make uninstall ----
+# `make install PREFIX=/usr/local DESTDIR=STAGE` copies each file of INSTALL_MAP
+# (SOURCE:PATH under PREFIX) to DESTDIR/PREFIX/PATH: netc, the runtime's libraries and
+# public headers, the inference kernels' header and library, the pkg-config files
+# netc.pc and netc-infer.pc, the man pages netc(1) and netc-trainer(1) (help2man over the
+# programs' --help, man/) and the bash completion of netc and of trainers
+# (completion/netc.bash).  `make uninstall` removes exactly those paths.  An installed
+# netc finds its runtime beside it, BIN/../include/netc/runtime and BIN/../lib
+# (compiler/main.c, find_home), so a staged or moved installation builds trainers and
+# never reads the source tree (docs/install.md).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1
+RT_PUB  := runtime/netc_rt.h $(wildcard runtime/*/rt_*.h) runtime/kernels/conv_layout.h
+CM_PUB  := common/settings.h common/settings.def
+INSTALL_MAP := $(B)/netc:bin/netc \
+  $(foreach f,$(B)/libnetcrt.a $(RT_LIBS) $(B)/libnetc_infer.a,$(f):lib/$(notdir $(f))) \
+  $(foreach f,$(RT_PUB) $(CM_PUB),$(f):include/netc/$(f)) $(B)/netc_infer.h:include/netc/netc_infer.h \
+  $(foreach f,netc netc-infer,$(B)/pkgconfig/$(f).pc:lib/pkgconfig/$(f).pc) \
+  $(foreach f,netc netc-trainer,$(B)/man/$(f).1:share/man/man1/$(f).1) \
+  completion/netc.bash:share/bash-completion/completions/netc
+
+install: $(foreach p,$(INSTALL_MAP),$(firstword $(subst :, ,$(p))))
+	@for p in $(INSTALL_MAP); do \
+	  dst="$(DESTDIR)$(PREFIX)/$${p#*:}"; mode=644; case "$$p" in *:bin/*) mode=755;; esac; \
+	  echo "install $${p%%:*} $$dst"; install -D -m $$mode "$${p%%:*}" "$$dst" || exit 1; \
+	done
+
+uninstall:
+	rm -f $(foreach p,$(INSTALL_MAP),"$(DESTDIR)$(PREFIX)/$(lastword $(subst :, ,$(p)))")
+	[ ! -d "$(DESTDIR)$(PREFIX)/include/netc" ] || find "$(DESTDIR)$(PREFIX)/include/netc" -depth -type d -empty -delete
+
+# The .pc files carry PREFIX, so they are written again on every make install.
+$(B)/pkgconfig/%.pc: %.pc.in FORCE
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LDLIBS@|$(LDLIBS)|' $< >$@
+
+# A man page: help2man over the program's --help, with man/NAME.h2m's sections and one
+# subsection per command (man/commands.sh).  netc-trainer(1) is made from the trainer of
+# man/trainer.net, a model with no train section: its defaults are netc's own.
+man: $(B)/man/netc.1 $(B)/man/netc-trainer.1
+$(B)/man/netc.1: $(B)/netc
+$(B)/man/netc-trainer.1: $(B)/man/netc-trainer
+$(B)/man/netc-trainer: man/trainer.net $(B)/netc $(B)/libnetcrt.a
+	@mkdir -p $(@D)
+	$(B)/netc build $< -o $@
+$(B)/man/%.1: man/%.h2m man/commands.sh
+	@mkdir -p $(@D)
+	man/commands.sh $(filter-out man/%,$^) >$(@:.1=.commands)
+	help2man -N --version-string=$(VERSION) -i $< -i $(@:.1=.commands) -o $@ $(filter-out man/%,$^)
+
+.PHONY: install uninstall man FORCE
+
 test: all unit
 	$(MAKE) --no-print-directory SAN=1 all
 	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets

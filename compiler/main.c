@@ -190,30 +190,57 @@ static int run_export(const Graph *g, const Options *o, FILE *out)
     return export_c(g, o->weights, o->output, prefix, o->batch ? o->batch : 1, o->blob);
 }
 
-/* netc's home: $NETC_HOME, else the directory holding the netc executable or its
- * parent, whichever has runtime/netc_rt.h (the repository root after `make`). */
-static bool find_home(char *home, size_t len)
+/* Where netc build finds the runtime: the directory holding netc_rt.h (-I) and the one
+ * holding libnetcrt.a.  A source tree after `make` is $NETC_HOME, else the directory of
+ * the netc executable or its parent, whichever has runtime/netc_rt.h: the headers in
+ * runtime/, the libraries in build/ (build-san/ for --sanitize).  An installed netc
+ * (make install) finds its copy beside it, BIN/../include/netc/runtime and BIN/../lib, so
+ * a staged or moved installation works and never reaches back to the source tree. */
+typedef struct {
+    char inc[PATH_MAX];
+    char lib[PATH_MAX];
+    char tree[PATH_MAX];   /* the source tree whose make builds lib; empty for an installation */
+} Home;
+
+static bool tree_home(Home *h, const char *root, bool sanitize)
+{
+    snprintf(h->inc, sizeof h->inc, "%.*s/runtime", PATH_MAX - 16, root);
+    snprintf(h->lib, sizeof h->lib, "%.*s/%s", PATH_MAX - 16, root, sanitize ? "build-san" : "build");
+    snprintf(h->tree, sizeof h->tree, "%s", root);
+    return true;
+}
+
+/* Whether DIR/FILE can be read. */
+static bool has_file(const char *dir, const char *file)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return access(path, R_OK) == 0;
+}
+
+static bool find_home(Home *h, bool sanitize)
 {
     const char *env = getenv("NETC_HOME");
-    char exe[PATH_MAX], probe[PATH_MAX + 32];
-    if (env) {
-        snprintf(home, len, "%s", env);
-        return true;
-    }
+    char exe[PATH_MAX], up[PATH_MAX];
+    if (env)
+        return tree_home(h, env, sanitize);
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0)
         return false;
     exe[n] = 0;
-    char *dir = dirname(exe);
-    for (int up = 0; up < 2; up++) {
-        snprintf(probe, sizeof probe, "%s/runtime/netc_rt.h", dir);
-        if (access(probe, R_OK) == 0) {
-            snprintf(home, len, "%s", dir);
-            return true;
-        }
-        dir = dirname(dir);
-    }
-    return false;
+    const char *bin = dirname(exe);
+    snprintf(up, sizeof up, "%s", bin);
+    const char *parent = dirname(up);
+    if (has_file(bin, "runtime/netc_rt.h"))
+        return tree_home(h, bin, sanitize);
+    if (has_file(parent, "runtime/netc_rt.h"))
+        return tree_home(h, parent, sanitize);
+    if (!has_file(parent, "include/netc/runtime/netc_rt.h"))
+        return false;
+    snprintf(h->inc, sizeof h->inc, "%.*s/include/netc/runtime", PATH_MAX - 32, parent);
+    snprintf(h->lib, sizeof h->lib, "%.*s/lib", PATH_MAX - 32, parent);
+    h->tree[0] = 0;
+    return true;
 }
 
 static int run_program(char *const argv[])
@@ -236,14 +263,16 @@ static int run_program(char *const argv[])
 static int run_build(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
-    char home[PATH_MAX], prefix[64], dir[PATH_MAX - 128];   /* room for "/NAME.c" after it */
+    Home home;
+    char prefix[64], dir[PATH_MAX - 128];   /* room for "/NAME.c" after it */
     const char *tmp = getenv("TMPDIR");   /* the build directory's parent, as for mktemp(1) */
     if (snprintf(dir, sizeof dir, "%s/netc-build-XXXXXX", tmp && tmp[0] ? tmp : "/tmp") >= (int)sizeof dir) {
         fprintf(stderr, "netc: TMPDIR is too long\n");
         return 2;
     }
-    if (!find_home(home, sizeof home)) {
-        fprintf(stderr, "netc: cannot find the runtime (runtime/netc_rt.h); set NETC_HOME to netc's directory\n");
+    if (!find_home(&home, o->sanitize)) {
+        fprintf(stderr, "netc: cannot find the runtime (runtime/netc_rt.h, or ../include/netc/runtime/netc_rt.h "
+                        "beside an installed netc); set NETC_HOME to netc's directory\n");
         return 2;
     }
     if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
@@ -258,17 +287,25 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         output[PATH_MAX];
     snprintf(main_c, sizeof main_c, "%s/main.c", dir);
     snprintf(model_c, sizeof model_c, "%s/%s.c", dir, prefix);
-    snprintf(inc_rt, sizeof inc_rt, "-I%s/runtime", home);
+    snprintf(inc_rt, sizeof inc_rt, "-I%s", home.inc);
     snprintf(inc_dir, sizeof inc_dir, "-I%s", dir);
-    snprintf(lib, sizeof lib, "%s/%s/libnetcrt.a", home, o->sanitize ? "build-san" : "build");
+    snprintf(lib, sizeof lib, "%s/libnetcrt.a", home.lib);
     snprintf(output, sizeof output, "%s", o->output ? o->output : prefix);
     bool keep_sources = false;
     char out_dir[PATH_MAX];
     snprintf(out_dir, sizeof out_dir, "%s", output);
     if (rc == 0 && strchr(output, '/') && !make_dirs(dirname(out_dir)))   /* -o DIR/PROG: DIR made if missing */
         rc = 2;
+    if (rc == 0 && o->sanitize && !home.tree[0]) {
+        fprintf(stderr, "netc: --sanitize: an installed netc has no sanitized runtime; set NETC_HOME to a source "
+                        "tree built with 'make SAN=1'\n");
+        rc = 2;
+    }
     if (rc == 0 && access(lib, R_OK) != 0) {
-        fprintf(stderr, "netc: %s is missing; run 'make%s' in %s\n", lib, o->sanitize ? " SAN=1" : "", home);
+        if (home.tree[0])
+            fprintf(stderr, "netc: %s is missing; run 'make%s' in %s\n", lib, o->sanitize ? " SAN=1" : "", home.tree);
+        else
+            fprintf(stderr, "netc: %s is missing (reinstall netc)\n", lib);
         rc = 2;
     }
     if (rc == 0) {
