@@ -2,9 +2,9 @@
 # The benchmark's scripts (bench/), which make test never runs (they time things, and
 # install their peers from PyPI): every shell script parses (bash -n), every Python script
 # compiles (py_compile, without importing torch or keras), run_bench.sh refuses an unknown
-# option before it builds or installs anything, and bench_table.py turns a few hand-written
-# measurement lines into the ratios, fractions of peak and memory ratios worked out here by
-# hand.
+# option before it builds or installs anything, and the two table scripts turn a few
+# hand-written lines into the figures worked out here by hand: bench_table.py the ratios,
+# fractions of peak and memory ratios; profile_table.py the per-step medians and shares.
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -44,4 +44,21 @@ grep -qF '| simplenet | 100 | 1,100 | 480 | 500 | 450 | compile | 2.20 [2.00, 2.
   "$tmp/table.md" || { cat "$tmp/table.md" >&2; fail "the speed row is wrong"; }
 grep -qF '| simplenet | 100 | 100 | 1,012 | 2,000 | 500 | 0.10 |' "$tmp/table.md" \
   || { cat "$tmp/table.md" >&2; fail "the memory row is wrong"; }
+# 10 batches; medians 0.1 + 150 + 300 + 49.9 = 500 ms: the conv's backward 60%, forward
+# 30% (mean 2 s / 10 = 200 ms), the optimizer 9.98%; the epoch 6 s, 5.51 s of it in
+# train_step (91.8%), 0.49 s (8.2%) data and loop.
+cat >"$tmp/steps.txt" <<'EOF'
+step 0.010000 10 0.000100 zero the gradients
+step 2.000000 10 0.150000 step 0: conv2d_1 = x -> conv2d(16, 5, pad = 2) -> [n, 16, 28, 28]  m.net:1:1
+step 3.000000 10 0.300000 step 5: backward of conv2d_1
+step 0.500000 10 0.049900 step 6: optimizer over all 10 parameters
+train_step 5.510000 10
+EOF
+python3 bench/profile_table.py "$tmp/steps.txt" 6 1000 >"$tmp/profile.md" || fail "profile_table.py failed"
+for want in 'train_step 5.51 s (91.8%), data and loop 0.49 s (8.2%)' \
+            '| conv2d backward | 300.000 | 300.000 | 60.0% |' \
+            '| conv2d_1 = conv2d(16, 5, pad = 2) | 150.000 | 200.000 | 30.0% |' \
+            '| optimizer (Adam) | 49.900 | 50.000 | 10.0% |'; do
+  grep -qF "$want" "$tmp/profile.md" || { cat "$tmp/profile.md" >&2; fail "profile_table.py: no '$want'"; }
+done
 echo "bench scripts: ok"

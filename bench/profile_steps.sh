@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Where the training time goes, per layer: the wall time of every forward and backward step
+# of the generated train_step, of zeroing the gradients and of the optimizer, and of the
+# rest of the trainer's epoch (batching the data, the shuffle, the loop), for each model.
+# Not a test: figures.
+#
+#   bench/profile_steps.sh [--models "lenet_bn mnist_cnn lenet_deep simplenet"] [--batch B]
+#                          [--images N] [--threads T]
+#
+# Per model: `netc compile --batch 256` (what netc build compiles), the C copied with a
+# prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
+# built as netc build builds the trainer (gcc -O2 -march=native, build/libnetcrt.a) with
+# prof_steps.c's main around rt_trainer_main, and run as bench/run_bench.sh runs the
+# trainer: one epoch of --limit N (default 12,000) images at batch B (default 100), Adam
+# 1e-3, no validation, augmentation or schedule, --test-limit 1.  The epoch's seconds come
+# from the trainer's log; "data and loop" is the epoch less the train_steps.  Threads:
+# the trainer's default (every CPU), or T (NETC_NUM_THREADS, OPENBLAS_NUM_THREADS).
+# Prints per model a Markdown table (bench/profile_table.py): ms per batch and share of the
+# epoch, per step and per kind (conv forward, conv backward, batchnorm, ...).
+set -u
+cd "$(dirname "$0")/.."
+
+MODELS="lenet_bn mnist_cnn lenet_deep simplenet"
+BATCH=100
+IMAGES=12000
+while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T]" >&2; exit 2; }
+  case $1 in
+    --models) MODELS=$2 ;;
+    --batch) BATCH=$2 ;;
+    --images) IMAGES=$2 ;;
+    --threads) export NETC_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 ;;
+    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T]" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+export OPENBLAS_CORETYPE=SkylakeX
+CC=${CC:-cc}
+make -s netc build/libnetcrt.a >/dev/null || { echo "profile_steps: make failed" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/netc_profile.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# instrument FILE.c PREFIX: the marks, inside PREFIX_train_step only.
+instrument() {
+  awk -v fn="$2_train_step(" '
+    index($0, fn) == 7 && !/;$/ { inside = 1 }   # "float NAME_train_step(...)", the definition
+    inside && /^    memset\(G, 0/ { print "    prof_mark(\"zero the gradients\");" }
+    inside && /^    \/\* step [0-9]+: .* \*\/$/ {
+      label = $0
+      sub(/^    \/\* /, "", label); sub(/ \*\/$/, "", label)
+      gsub(/\\/, "\\\\", label); gsub(/"/, "\\\"", label)
+      print "    prof_mark(\"" label "\");"
+    }
+    inside && /^    return loss;/ { print "    prof_mark(0);" }
+    inside && /^}/ { inside = 0 }
+    { print }
+  ' "$1"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)  batch $BATCH" \
+     " images $IMAGES  threads ${NETC_NUM_THREADS:-default}  netc $(git rev-parse --short HEAD)"
+for m in $MODELS; do
+  d=$tmp/$m
+  mkdir -p "$d"
+  ./netc compile "models/$m.net" --name "$m" --batch 256 -o "$d" >/dev/null || exit 1
+  { echo "void prof_mark(const char *label);"; instrument "$d/$m.c" "$m"; } >"$d/prof.c"
+  grep -q 'prof_mark("step 0' "$d/prof.c" || { echo "profile_steps: no step marks in $m's C" >&2; exit 1; }
+  "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -DMODEL="${m}_model" -o "$d/trainer" \
+    bench/prof_steps.c "$d/prof.c" build/libnetcrt.a -lopenblas -lzip -lz -lpng -lplplot -lm -lpthread || exit 1
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  PROF_STEPS_OUT=$d/steps.txt "$d/trainer" train --quiet --out "$d/ckpt" --epochs 1 --limit "$IMAGES" \
+    --test-limit 1 --batch "$BATCH" --optimizer adam --lr 1e-3 --valid-split 0 --schedule constant \
+    --early-stopping-patience 0 --augment-crop 0 --augment-rotate 0 --augment-shift 0 --augment-erase 0 \
+    --no-augment-flip --augment-pad-crop 0 --augment-shift-fraction 0 --mixup 0 --label-smoothing 0 \
+    >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
+  epoch=$(awk -F, 'NR == 2 { print $8 }' "$d/ckpt.csv")
+  echo
+  echo "### $m, batch $BATCH (load $load at the start)"
+  echo
+  python3 bench/profile_table.py "$d/steps.txt" "$epoch" "$IMAGES"
+done
