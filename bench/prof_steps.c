@@ -1,31 +1,40 @@
-/* prof_steps.c -- wall time per step of a model's train_step, for bench/profile_steps.sh.
+/* prof_steps.c -- time per step of a model's train_step, for bench/profile_steps.sh.
  *
  * profile_steps.sh copies the C that `netc compile` writes and puts a call
  *     prof_mark("step 4: conv2d_2 = maxpool2d_1 -> conv2d(32, 5, pad = 2) ...");
  * before each step's comment in NAME_train_step (and prof_mark("zero the gradients")
  * before its memset, prof_mark(NULL) before its return).  A mark charges the time since
- * the previous mark to the previous mark's label, so each step gets the wall time of its
- * kernel calls: every kernel returns only when its work on the thread pool is done, so
- * this is the step's time with the threads the trainer really runs.  The program is the
- * trainer `netc build` makes (rt_trainer_main) with this file linked in; at exit it
- * prints one line per label, in the order first seen:
+ * the previous mark to the previous mark's label; prof_mark(NULL) opens the label
+ * DATA_AND_LOOP, so the time from one train_step's end to the next one's start (the
+ * trainer's batching of the data, its loop, the progress bar) is charged to it.  Every
+ * kernel returns only when its work on the thread pool is done, so a step's time is its
+ * kernels' time with the threads the trainer really runs.
+ *
+ * The clock: PROF_STEPS_CLOCK=cpu reads the process's CPU time (CLOCK_PROCESS_CPUTIME_ID:
+ * all its threads', so on one thread the work itself, whatever other jobs on a shared
+ * host take of the core), anything else the wall clock (CLOCK_MONOTONIC).
+ *
+ * The program is the trainer `netc build` makes (rt_trainer_main) with this file linked
+ * in; at exit it writes one line per label, in the order first seen, to the file
+ * PROF_STEPS_OUT names (default stderr):
  *     step SECONDS CALLS MEDIAN LABEL
- * (the sum, the number of calls, the median of the first MAX_CALLS calls: on a shared
- * host the median leaves out the calls another job preempted), and a line
- * `train_step SECONDS CALLS` with the sum over all labels, to the file PROF_STEPS_OUT names
- * (default stderr).  Labels are string literals, found by their address: no string is
- * compared while training.
+ * (the sum, the number of calls, the median of the first MAX_CALLS calls: the median
+ * leaves out the calls another job preempted).  Labels are string literals, found by
+ * their address: no string is compared while training.
  *
  * The table is file-static because the generated train_step's signature has no room for
  * a context; this file is a measuring tool, never part of the runtime. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "netc_rt.h"
 
 void prof_mark(const char *label);
 
 enum { MAX_LABELS = 256, MAX_CALLS = 2048 };
+
+static const char DATA_AND_LOOP[] = "data and loop (between train_steps)";
 
 typedef struct {
     const char *label;
@@ -39,12 +48,13 @@ static struct {
     int n;
     int open;        /* index of the label being timed, or -1 */
     double since;    /* when it started */
-} prof = { .open = -1 };
+    clockid_t clock;
+} prof = { .open = -1, .clock = CLOCK_MONOTONIC };
 
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(prof.clock, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -71,7 +81,7 @@ void prof_mark(const char *label)
         e->seconds += t - prof.since;
         e->calls++;
     }
-    prof.open = label ? entry_of(label) : -1;
+    prof.open = entry_of(label ? label : DATA_AND_LOOP);
     prof.since = now();
 }
 
@@ -98,16 +108,9 @@ static void prof_report(void)
         perror(path);
         return;
     }
-    double total = 0;
-    long calls = 0;
-    for (int i = 0; i < prof.n; i++) {
+    for (int i = 0; i < prof.n; i++)
         fprintf(f, "step %.6f %ld %.9f %s\n", prof.e[i].seconds, prof.e[i].calls, median_of(&prof.e[i]),
                 prof.e[i].label);
-        total += prof.e[i].seconds;
-        if (prof.e[i].calls > calls)
-            calls = prof.e[i].calls;
-    }
-    fprintf(f, "train_step %.6f %ld\n", total, calls);
     if (f != stderr)
         fclose(f);
 }
@@ -116,6 +119,9 @@ extern const rt_model MODEL;
 
 int main(int argc, char **argv)
 {
+    const char *clock = getenv("PROF_STEPS_CLOCK");
+    if (clock && strcmp(clock, "cpu") == 0)
+        prof.clock = CLOCK_PROCESS_CPUTIME_ID;
     int rc = rt_trainer_main(&MODEL, argc, argv);
     prof_report();
     return rc;

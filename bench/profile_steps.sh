@@ -1,36 +1,39 @@
 #!/usr/bin/env bash
-# Where the training time goes, per layer: the wall time of every forward and backward step
-# of the generated train_step, of zeroing the gradients and of the optimizer, and of the
-# rest of the trainer's epoch (batching the data, the shuffle, the loop), for each model.
-# Not a test: figures.
+# Where the training time goes, per layer: the time of every forward and backward step of
+# the generated train_step, of zeroing the gradients, of the optimizer, and of the trainer's
+# data batching and loop between two train_steps, for each model.  Not a test: figures.
 #
 #   bench/profile_steps.sh [--models "lenet_bn mnist_cnn lenet_deep simplenet"] [--batch B]
-#                          [--images N] [--threads T]
+#                          [--images N] [--threads T] [--clock cpu|wall]
 #
 # Per model: `netc compile --batch 256` (what netc build compiles), the C copied with a
 # prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
-# built as netc build builds the trainer (gcc -O2 -march=native, build/libnetcrt.a) with
+# built as netc build builds the trainer (cc -O2 -march=native, build/libnetcrt.a) with
 # prof_steps.c's main around rt_trainer_main, and run as bench/run_bench.sh runs the
 # trainer: one epoch of --limit N (default 12,000) images at batch B (default 100), Adam
-# 1e-3, no validation, augmentation or schedule, --test-limit 1.  The epoch's seconds come
-# from the trainer's log; "data and loop" is the epoch less the train_steps.  Threads:
-# the trainer's default (every CPU), or T (NETC_NUM_THREADS, OPENBLAS_NUM_THREADS).
-# Prints per model a Markdown table (bench/profile_table.py): ms per batch and share of the
-# epoch, per step and per kind (conv forward, conv backward, batchnorm, ...).
+# 1e-3, no validation, augmentation or schedule, --test-limit 1.  Threads: the trainer's
+# default (every CPU), or T (NETC_NUM_THREADS, OPENBLAS_NUM_THREADS).  Clock: cpu (the
+# default: the process's CPU time, which on one thread is the work whatever else the host
+# runs; on more threads it adds up the threads', waiting included) or wall.
+# Prints per model the epoch's wall-clock img/s and two Markdown tables
+# (bench/profile_table.py): per kind of work and per step, the median and mean ms per
+# batch and the share of the medians' sum.
 set -u
 cd "$(dirname "$0")/.."
 
 MODELS="lenet_bn mnist_cnn lenet_deep simplenet"
 BATCH=100
 IMAGES=12000
+CLOCK=cpu
 while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T]" >&2; exit 2; }
+  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall]" >&2; exit 2; }
   case $1 in
     --models) MODELS=$2 ;;
     --batch) BATCH=$2 ;;
     --images) IMAGES=$2 ;;
     --threads) export NETC_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 ;;
-    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T]" >&2; exit 2 ;;
+    --clock) CLOCK=$2 ;;
+    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall]" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -68,7 +71,7 @@ for m in $MODELS; do
   "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -DMODEL="${m}_model" -o "$d/trainer" \
     bench/prof_steps.c "$d/prof.c" build/libnetcrt.a -lopenblas -lzip -lz -lpng -lplplot -lm -lpthread || exit 1
   load=$(cut -d' ' -f1 /proc/loadavg)
-  PROF_STEPS_OUT=$d/steps.txt "$d/trainer" train --quiet --out "$d/ckpt" --epochs 1 --limit "$IMAGES" \
+  PROF_STEPS_OUT=$d/steps.txt PROF_STEPS_CLOCK=$CLOCK "$d/trainer" train --quiet --out "$d/ckpt" --epochs 1 --limit "$IMAGES" \
     --test-limit 1 --batch "$BATCH" --optimizer adam --lr 1e-3 --valid-split 0 --schedule constant \
     --early-stopping-patience 0 --augment-crop 0 --augment-rotate 0 --augment-shift 0 --augment-erase 0 \
     --no-augment-flip --augment-pad-crop 0 --augment-shift-fraction 0 --mixup 0 --label-smoothing 0 \
@@ -77,5 +80,5 @@ for m in $MODELS; do
   echo
   echo "### $m, batch $BATCH (load $load at the start)"
   echo
-  python3 bench/profile_table.py "$d/steps.txt" "$epoch" "$IMAGES"
+  python3 bench/profile_table.py "$d/steps.txt" "$epoch" "$IMAGES" "$CLOCK"
 done
