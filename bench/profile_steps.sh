@@ -10,8 +10,8 @@
 # prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
 # built as netc build builds the trainer (cc -O2 -march=native, build/libnetcrt.a) with
 # prof_steps.c's main around rt_trainer_main, and run as bench/run_bench.sh runs the
-# trainer: one epoch of --limit N (default 12,000) images at batch B (default 100), Adam
-# 1e-3, no validation, augmentation or schedule, --test-limit 1.  Threads: the trainer's
+# trainer (bench/train_args.sh): one epoch of N (default 12,000) images at batch B
+# (default 100), Adam 1e-3, no validation, augmentation or schedule.  Threads: the trainer's
 # default (every CPU), or T (NETC_NUM_THREADS, OPENBLAS_NUM_THREADS).  Clock: cpu (the
 # default: the process's CPU time, which on one thread is the work whatever else the host
 # runs; on more threads it adds up the threads', waiting included) or wall.
@@ -39,6 +39,8 @@ while [ $# -gt 0 ]; do
 done
 export OPENBLAS_CORETYPE=SkylakeX
 CC=${CC:-cc}
+. bench/train_args.sh
+bench_train_args "$IMAGES" "$BATCH"
 make -s netc build/libnetcrt.a >/dev/null || { echo "profile_steps: make failed" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/netc_profile.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -71,11 +73,8 @@ for m in $MODELS; do
   "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -DMODEL="${m}_model" -o "$d/trainer" \
     bench/prof_steps.c "$d/prof.c" build/libnetcrt.a -lopenblas -lzip -lz -lpng -lplplot -lm -lpthread || exit 1
   load=$(cut -d' ' -f1 /proc/loadavg)
-  PROF_STEPS_OUT=$d/steps.txt PROF_STEPS_CLOCK=$CLOCK "$d/trainer" train --quiet --out "$d/ckpt" --epochs 1 --limit "$IMAGES" \
-    --test-limit 1 --batch "$BATCH" --optimizer adam --lr 1e-3 --valid-split 0 --schedule constant \
-    --early-stopping-patience 0 --augment-crop 0 --augment-rotate 0 --augment-shift 0 --augment-erase 0 \
-    --no-augment-flip --augment-pad-crop 0 --augment-shift-fraction 0 --mixup 0 --label-smoothing 0 \
-    >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
+  PROF_STEPS_OUT=$d/steps.txt PROF_STEPS_CLOCK=$CLOCK "$d/trainer" train --quiet --out "$d/ckpt" \
+    "${BENCH_TRAIN_ARGS[@]}" >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
   epoch=$(awk -F, 'NR == 2 { print $8 }' "$d/ckpt.csv")
   echo
   echo "### $m, batch $BATCH (load $load at the start)"

@@ -11,8 +11,8 @@
 # The work, the same on every side: one epoch over the first N (default 12,000) Fashion-MNIST
 # training images, held in memory, at batch B, Adam lr 1e-3, cross-entropy.  netc: the
 # program `netc build models/M.net` makes, run as `train --epochs 1 --limit N --batch B`
-# with the model's other settings neutralised (no validation split, augmentation or
-# schedule; --test-limit 1, so its end-of-epoch evaluation is one image); its img/s is N
+# with the model's other settings neutralised (bench/train_args.sh: no validation split,
+# augmentation or schedule; its end-of-epoch evaluation is of one image); its img/s is N
 # over the epoch's seconds of its log (data batching and the shuffle included; its first
 # step too: netc has no warm-up to skip).  The peers: after 10 warm-up steps (compilation
 # included), N over the seconds of the epoch's loop.  Each measurement is a fresh process
@@ -65,6 +65,10 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 export OPENBLAS_CORETYPE=SkylakeX
+# torch.compile's cache of its own (warm after the first round and the first run), not the
+# one every user of the host shares in /tmp: a compile killed half-way leaves a broken
+# entry there that fails later runs ("file too short").
+export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$PWD/build/torchinductor}
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
 CC=${CC:-cc}
 NTHREADS=${THREADS:-$(nproc)}
@@ -87,6 +91,7 @@ done
 
 . bench/venv.sh
 . bench/fma_peak.sh
+. bench/train_args.sh
 make -s netc build/libnetcrt.a >/dev/null || { echo "run_bench: make failed" >&2; exit 1; }
 bench_venv_torch || exit 1
 [ -z "$KERAS_MODES" ] || bench_venv_keras || exit 1
@@ -130,10 +135,8 @@ run_one() {
   case $mode in
     netc)
       rm -f "$tmp/$m/ckpt" "$tmp/$m/ckpt.csv"
-      timed "$o" "$tmp/$m/trainer" train --quiet --out "$tmp/$m/ckpt" --epochs 1 --limit "$IMAGES" --test-limit 1 \
-        --batch "$b" --optimizer adam --lr 1e-3 --valid-split 0 --schedule constant --early-stopping-patience 0 \
-        --augment-crop 0 --augment-rotate 0 --augment-shift 0 --augment-erase 0 --no-augment-flip \
-        --augment-pad-crop 0 --augment-shift-fraction 0 --mixup 0 --label-smoothing 0 || return
+      bench_train_args "$IMAGES" "$b"
+      timed "$o" "$tmp/$m/trainer" train --quiet --out "$tmp/$m/ckpt" "${BENCH_TRAIN_ARGS[@]}" || return
       img=$(awk -F, -v n="$IMAGES" 'NR == 2 { printf "%.1f", n / $8 }' "$tmp/$m/ckpt.csv") ;;
     keras|keras_jit)
       local jit=()
