@@ -257,9 +257,15 @@ test: all unit
 	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
 	tests/run.sh
 
+# The training benchmark against PyTorch and Keras (figures, not a test: never in make test;
+# its first run installs the peers from PyPI into build/bench-venv and build/keras-venv).
+# BENCH_ARGS passes options, e.g. make bench BENCH_ARGS="--rounds 3 --models simplenet".
+bench: all
+	bench/run_bench.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf build build-san build-fuzz netc
 
-.PHONY: all deps test unit clean fuzz fuzz-build fuzz-targets
+.PHONY: all deps test unit clean fuzz fuzz-build fuzz-targets bench
 
 .DELETE_ON_ERROR:

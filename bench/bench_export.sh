@@ -14,19 +14,19 @@
 # gcc -O3 -march=native against bench/export_latency.c, run on 1 thread (net_predict)
 # and on 2 (net_predict_mt on the file's spinning pthread pool: the exported C has no
 # threads of its own); the trainer-side code of `netc compile --batch 1` built with
-# bench/bench_train.c as bench/run_bench.sh builds it, run as `infer 1` with one netc
+# bench/bench_train.c, run as `infer 1` with one netc
 # and one OpenBLAS thread; ONNX Runtime on the PyTorch twin (bench/ort_export.py),
 # intra-op threads 1 and 2.  The three run one after another per model, ROUNDS times
 # (the host is shared and noisy); the table gives each figure's median over the rounds
 # and the median of the rounds' ratios export / ORT-1.  First, the host's FMA peak
-# (/work/shared/reference/fma_peak.c) so figures can be read as fractions of it.
+# (bench/fma_peak.sh) so figures can be read as fractions of it.
 #
 # Latencies in microseconds: export and ORT, the median of 3000 individually timed calls
 # after 300 warm-up calls; trainer-side, the mean of 3000 calls after 300 (bench_train
 # times the whole loop), 1e6 / its img/s.
 #
-# Python: a venv at BENCH_VENV (default build/bench-venv), created with PyPI's torch,
-# numpy, onnxruntime, onnx and onnxscript when missing (torch is large: once).
+# Python: the venv BENCH_VENV of bench/venv.sh (default build/bench-venv: PyPI's torch,
+# numpy, onnxruntime, onnx and onnxscript), made when missing.
 # REFERENCE names the folder of torch_peer.py and fma_peak.c (default
 # /work/shared/reference).
 set -u
@@ -44,7 +44,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 REFERENCE=${REFERENCE:-/work/shared/reference}
-VENV=${BENCH_VENV:-build/bench-venv}
 CC=${CC:-gcc}
 CALLS=3000
 WARMUP=300
@@ -67,11 +66,10 @@ for m in $MODELS; do
   [ -n "$(torch_name "$m")" ] || { echo "bench_export: no PyTorch twin for $m" >&2; exit 2; }
 done
 
-if ! "$VENV/bin/python" -c 'import torch, onnxruntime, onnx, onnxscript, numpy' 2>/dev/null; then
-  echo "bench_export: installing torch, onnxruntime into $VENV (once)" >&2
-  python3 -m venv "$VENV" && "$VENV/bin/pip" install -q torch numpy onnxruntime onnx onnxscript \
-    || { echo "bench_export: venv install failed" >&2; exit 1; }
-fi
+. bench/venv.sh
+. bench/fma_peak.sh
+bench_venv_torch || exit 1
+VENV=$BENCH_VENV
 tmp=$(mktemp -d /tmp/netc_bench_export.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -90,23 +88,11 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(grep -m1 'model name' /pro
      " load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS  netc $VERSION"
 echo "# $("$CC" --version | head -n 1)"
 
-# The FMA peak: GFLOP/s of the 512-bit loop on 1 and 2 threads, and the clock, measured
-# before the rounds and after them.  Other jobs on the host only ever lower it (a loop
-# of several milliseconds shares its core with them; the median of 60-600 µs calls
-# mostly does not), so the best repetition of either counts.
-"$CC" -O2 -mavx512f -mfma -fopenmp -o "$tmp/fma_peak" "$REFERENCE/fma_peak.c" || exit 1
-: >"$tmp/peak.json"
-peak() {  # FILE NAME THREADS -> the highest of that figure's repetitions in FILE
-  sed -n "s/.*\"name\":\"$2\",\"threads\":$3,.*\"max\":\([0-9.]*\).*/\1/p" "$1" | sort -g | tail -n 1
-}
-measure_peak() {  # WHEN
-  "$tmp/fma_peak" >"$tmp/peak1.json" || exit 1
-  cat "$tmp/peak1.json" >>"$tmp/peak.json"
-  echo "# FMA peak $1 (fma_peak.c, zmm): 1 thread $(peak "$tmp/peak1.json" fma_avx512_zmm_GFLOPs 1) GFLOP/s," \
-       "2 threads $(peak "$tmp/peak1.json" fma_avx512_zmm_GFLOPs 2) GFLOP/s;" \
-       "clock $(peak "$tmp/peak1.json" clock_GHz_from_add_chain 1) GHz"
-}
-measure_peak before
+# The FMA peak (bench/fma_peak.sh), before the rounds and after them: other jobs on the
+# host only ever lower it (a loop of several milliseconds shares its core with them; the
+# median of 60-600 µs calls mostly does not), so the best repetition of either counts.
+fma_peak_init "$tmp" || exit 1
+fma_peak_measure "$tmp" before
 
 # quiet CMD...: run CMD, showing its output only when it fails.
 quiet() {
@@ -154,8 +140,8 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 
-measure_peak after
-PEAK1=$(peak "$tmp/peak.json" fma_avx512_zmm_GFLOPs 1)
+fma_peak_measure "$tmp" after
+PEAK1=$(fma_peak_best "$tmp" 1)
 echo "# FMA peak used below: 1 thread $PEAK1 GFLOP/s (the best of before and after)"
 python3 - "$results" "$PEAK1" <<'PY'
 import math, statistics, sys

@@ -1,6 +1,6 @@
 /* bench_train.c -- throughput of one netc-compiled model's train_step and evaluate, on
- * random in-memory data, for bench/run_bench.sh (which compiles the model, builds this
- * file against it with -DMODEL=NAME_model and runs PyTorch beside it).
+ * random in-memory data, for bench/bench_export.sh (which compiles the model, builds this
+ * file against it with -DMODEL=NAME_model) or alone.
  *
  *   bench_train train BATCH STEPS WARMUP    img/s of STEPS train_steps at BATCH
  *   bench_train infer BATCH IMAGES WARMUP   img/s of evaluate over IMAGES images in

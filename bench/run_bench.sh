@@ -1,177 +1,177 @@
 #!/usr/bin/env bash
-# netc against PyTorch on this CPU, side by side: for each model, netc compiles it, the
-# generated C is built with bench/bench_train.c against build/libnetcrt.a, and each
-# configuration (train at batch 100 and 250, inference at batch 256) is timed for netc
-# and then for PyTorch (the peer script torch_peer.py), alternating, ROUNDS times.  The
-# host is noisy (+-25% between runs), so what counts is the ratio netc / PyTorch of each
-# round, whose median (with min and max) is printed per model and configuration.
+# Training speed and memory of netc's trainer program against the peers users pick today,
+# side by side on this CPU: PyTorch 2.x from PyPI in three modes (eager, channels_last,
+# torch.compile: bench/torch_train.py) and Keras 3 on TensorFlow with and without XLA
+# (bench/keras_train.py).  Not a test (not in make test): figures, no verdicts.
 #
-#   bench/run_bench.sh [--rounds R] [--models "lenet_bn simplenet mnist_cnn"]
-#                      [--configs "train100 train250 infer256"] [--threads T]
-#                      [--before LIB] [--no-torch]
+#   bench/run_bench.sh [--rounds R] [--models "lenet_bn mnist_cnn lenet_deep simplenet"]
+#                      [--batches "100 250"] [--images N] [--threads T]
+#                      [--torch-modes "eager channels_last compile"] [--keras-modes "keras keras_jit"]
 #
-# Work timed per measurement, the same on both sides: train = 100 optimizer steps (Adam,
-# lr 1e-3) after 15 warm-up steps; infer = 10,000 images in batches of 256 after a
-# warm-up.  PyTorch: torch_peer.py train --mode batches --reps 1 (5 + 10 warm-up batches,
-# then 100), infer --reps 1 (a warm-up pass, then the 10k test set at batch 256; its
-# batch-1 latency part is not used).  Both sides run with OPENBLAS_CORETYPE=SkylakeX
-# (Debian's OpenBLAS otherwise picks its AVX2 kernels here; PyTorch uses its own
-# MKL-DNN and BLAS) and the glibc malloc tunables of peers.md (the fairer bar for
-# PyTorch; netc allocates once).  Threads: PyTorch 2 (the script's default), netc all
-# online CPUs (its default); --threads T gives both sides T (torch --threads T; netc
-# NETC_NUM_THREADS=T and, since with one thread netc leaves OpenBLAS's own threading
-# alone, OPENBLAS_NUM_THREADS=T).  NETC_LIB names another build of the runtime library
-# to time in place of build/libnetcrt.a; --before REV times a second build too: the
-# runtime of git revision REV (git archive, built with the Makefile's flags) or a
-# library file, linked with the same generated code, run just before netc in each round,
-# with its ratio to PyTorch beside netc's.
-# Needs make (./netc, build/libnetcrt.a), /usr/bin/python3 with torch and the Fashion-MNIST
-# files; TORCH_PEER names the script (default /work/shared/reference/torch_peer.py).
+# The work, the same on every side: one epoch over the first N (default 12,000) Fashion-MNIST
+# training images, held in memory, at batch B, Adam lr 1e-3, cross-entropy.  netc: the
+# program `netc build models/M.net` makes, run as `train --epochs 1 --limit N --batch B`
+# with the model's other settings neutralised (bench/train_args.sh: no validation split,
+# augmentation or schedule; its end-of-epoch evaluation is of one image); its img/s is N
+# over the epoch's seconds of its log (data batching and the shuffle included; its first
+# step too: netc has no warm-up to skip).  The peers: after 10 warm-up steps (compilation
+# included), N over the seconds of the epoch's loop.  Each measurement is a fresh process
+# under /usr/bin/time, whose maximum resident set size is the run's peak RSS.
+#
+# The host is shared and noisy, so each round runs every configuration on every side one
+# after another, and what counts is the ratio of each round: netc / the best peer of that
+# configuration (the mode with the highest median img/s), whose median [min, max] over the
+# rounds is printed, with the 1-minute load average of every measurement.  The FMA peak of
+# the host is measured in the same run (bench/fma_peak.sh), before the rounds and after,
+# and netc's training FLOP/s (FLOPs per image: bench/torch_train.py --flops, counted
+# exactly on the PyTorch twin, checked against `netc summary`'s forward count) is printed
+# as a fraction of the peak at netc's thread count.
+#
+# Threads: netc every online CPU (its default), PyTorch 2 (torch.set_num_threads), Keras 2
+# intra-op and 1 inter-op; --threads T gives each side T (netc: NETC_NUM_THREADS and
+# OPENBLAS_NUM_THREADS).  Both sides run with OPENBLAS_CORETYPE=SkylakeX (Debian's
+# OpenBLAS otherwise picks its AVX2 kernels here) and the glibc malloc tunables of the
+# reference's peers.md (the fairer bar for PyTorch; netc allocates once).  The venvs are
+# made on first use by bench/venv.sh (build/bench-venv, build/keras-venv, from PyPI).
+# Output: a '#' header (date, CPU, load, versions), one line per measurement, then two
+# Markdown tables (speed; peak RSS).
 set -u
 cd "$(dirname "$0")/.."
 
-ROUNDS=3
-MODELS="lenet_bn simplenet mnist_cnn"
-CONFIGS="train100 train250 infer256"
-TORCH=1
+ROUNDS=2
+MODELS="lenet_bn mnist_cnn lenet_deep simplenet"
+BATCHES="100 250"
+IMAGES=12000
 THREADS=
-BEFORE=
+TORCH_MODES="eager channels_last compile"
+KERAS_MODES="keras keras_jit"
+usage() {
+  echo "usage: $0 [--rounds R] [--models LIST] [--batches LIST] [--images N] [--threads T]" \
+       "[--torch-modes LIST] [--keras-modes LIST]" >&2
+  exit 2
+}
 while [ $# -gt 0 ]; do
+  [ $# -ge 2 ] || usage
   case $1 in
-    --rounds) ROUNDS=$2; shift 2 ;;
-    --models) MODELS=$2; shift 2 ;;
-    --configs) CONFIGS=$2; shift 2 ;;
-    --threads) THREADS=$2; shift 2 ;;
-    --before) BEFORE=$2; shift 2 ;;
-    --no-torch) TORCH=0; shift ;;
-    *) echo "usage: $0 [--rounds R] [--models LIST] [--configs LIST] [--threads T] [--before LIB] [--no-torch]" >&2
-       exit 2 ;;
+    --rounds) ROUNDS=$2 ;;
+    --models) MODELS=$2 ;;
+    --batches) BATCHES=$2 ;;
+    --images) IMAGES=$2 ;;
+    --threads) THREADS=$2 ;;
+    --torch-modes) TORCH_MODES=$2 ;;
+    --keras-modes) KERAS_MODES=$2 ;;
+    *) usage ;;
   esac
+  shift 2
 done
-TORCH_PEER=${TORCH_PEER:-/work/shared/reference/torch_peer.py}
 export OPENBLAS_CORETYPE=SkylakeX
+# torch.compile's cache of its own (warm after the first round and the first run), not the
+# one every user of the host shares in /tmp: a compile killed half-way leaves a broken
+# entry there that fails later runs ("file too short").
+export TORCHINDUCTOR_CACHE_DIR=${TORCHINDUCTOR_CACHE_DIR:-$PWD/build/torchinductor}
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=1073741824
 CC=${CC:-cc}
-LIB=${NETC_LIB:-build/libnetcrt.a}
-TORCH_THREADS=(--threads 2)
-if [ -n "$THREADS" ]; then
-  export NETC_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
-  TORCH_THREADS=(--threads "$THREADS")
-fi
+NTHREADS=${THREADS:-$(nproc)}
+PEER_THREADS=${THREADS:-2}
+[ -n "$THREADS" ] && export NETC_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 
-# The PyTorch name of each model (torch_peer.py --net).
-torch_name() {
+# The PyTorch and Keras name of each model (torch_train.py, keras_train.py --net).
+peer_name() {
   case $1 in
-    lenet) echo LeNet ;;
     lenet_bn) echo LeNetBN ;;
-    simplenet) echo SimpleNet ;;
     mnist_cnn) echo KerasCNN ;;
+    lenet_deep) echo LeNetDeep ;;
+    simplenet) echo SimpleNet ;;
     *) echo "" ;;
   esac
 }
+for m in $MODELS; do
+  [ -n "$(peer_name "$m")" ] || { echo "run_bench: no peer twin for $m (lenet_bn mnist_cnn lenet_deep simplenet)" >&2; exit 2; }
+done
 
+. bench/venv.sh
+. bench/fma_peak.sh
+. bench/train_args.sh
 make -s netc build/libnetcrt.a >/dev/null || { echo "run_bench: make failed" >&2; exit 1; }
+bench_venv_torch || exit 1
+[ -z "$KERAS_MODES" ] || bench_venv_keras || exit 1
 tmp=$(mktemp -d /tmp/netc_bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# --before REV: the runtime library of that revision (generated code calls only kernels
-# whose signatures have not changed).
-BEFORE_NAME=$BEFORE
-if [ -n "$BEFORE" ] && [ ! -f "$BEFORE" ]; then
-  mkdir -p "$tmp/before"
-  git archive "$BEFORE" runtime | tar -x -C "$tmp/before" || { echo "run_bench: no revision $BEFORE" >&2; exit 2; }
-  # runtime/*.c before the runtime was split into layer folders, runtime/*/*.c after
-  for f in $(find "$tmp/before/runtime" -name '*.c'); do
-    "$CC" -std=c11 -D_GNU_SOURCE -O3 -march=native -I"$tmp/before/runtime" -c -o "${f%.c}.o" "$f" || exit 1
-  done
-  ar rcs "$tmp/before/libnetcrt.a" $(find "$tmp/before/runtime" -name '*.o')
-  BEFORE=$tmp/before/libnetcrt.a
-fi
+version() {  # VENV MODULE
+  "$1/bin/python" -c "import $2; print($2.__version__)" 2>/dev/null
+}
+echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" \
+     " load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS  images $IMAGES  threads ${THREADS:-default}"
+echo "# netc $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- runtime compiler || echo ' + uncommitted changes')," \
+     "torch $(version "$BENCH_VENV" torch), keras $(version "$KERAS_VENV" keras) on tensorflow $(version "$KERAS_VENV" tensorflow)"
+fma_peak_init "$tmp" || exit 1
+fma_peak_measure "$tmp" before
 
+# Per model: the trainer, and its training FLOPs per image.
 for m in $MODELS; do
-  if [ -z "$(torch_name "$m")" ]; then
-    echo "run_bench: no PyTorch twin for $m (one of: lenet lenet_bn simplenet mnist_cnn)" >&2
-    exit 2
-  fi
   mkdir -p "$tmp/$m"
-  ./netc compile "models/$m.net" --name "$m" --batch 256 -o "$tmp/$m" >/dev/null || exit 1
-  "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$tmp/$m" -DMODEL="${m}_model" \
-    -o "$tmp/$m/bench" bench/bench_train.c "$tmp/$m/$m.c" "$LIB" \
-    -lopenblas -lzip -lz -lpng -lm -lpthread || exit 1
-  if [ -n "$BEFORE" ]; then
-    "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$tmp/$m" -DMODEL="${m}_model" \
-      -o "$tmp/$m/bench_before" bench/bench_train.c "$tmp/$m/$m.c" "$BEFORE" \
-      -lopenblas -lzip -lz -lpng -lm -lpthread || exit 1
-  fi
+  ./netc build "models/$m.net" -o "$tmp/$m/trainer" 2>"$tmp/$m/build.log" \
+    || { cat "$tmp/$m/build.log" >&2; exit 1; }
+  f=$("$BENCH_VENV/bin/python" bench/torch_train.py --net "$(peer_name "$m")" --flops) || exit 1
+  fwd=$(echo "$f" | sed -n 's/.*"forward_flops": \([0-9]*\).*/\1/p')
+  echo "$f" | sed -n 's/.*"train_flops": \([0-9]*\).*/\1/p' >"$tmp/$m/flops"
+  ours=$(./netc summary "models/$m.net" | sed -n 's/^Forward FLOPs per sample: //p' | tr -d ,)
+  echo "# $m: training $(cat "$tmp/$m/flops") FLOPs per image (forward $fwd; netc summary: forward $ours)"
+  [ "$fwd" = "$ours" ] || echo "# run_bench: WARNING: the twin's forward FLOPs differ from netc's on $m" >&2
 done
 
-# netc_run MODEL CONFIG [BINARY] -> img/s
-netc_run() {
-  local m=$1 cfg=$2 bin=$tmp/$1/${3:-bench}
-  case $cfg in
-    train*) "$bin" train "${cfg#train}" 100 15 ;;
-    infer*) "$bin" infer "${cfg#infer}" 10000 2560 ;;
-  esac | sed -n 's/.*img_per_s=\([0-9.]*\).*/\1/p'
+# timed OUT CMD...: run CMD under /usr/bin/time; its peak RSS in kB into OUT.rss, its
+# stdout into OUT, its stderr into OUT.err.
+timed() {
+  local out=$1
+  shift
+  /usr/bin/time -f %M -o "$out.rss" "$@" >"$out" 2>"$out.err"
 }
 
-# torch_run MODEL CONFIG -> img/s
-torch_run() {
-  local net; net=$(torch_name "$1")
-  local cfg=$2 out
-  case $cfg in
-    train*) out=$(/usr/bin/python3 "$TORCH_PEER" train --net "$net" --bs "${cfg#train}" --mode batches \
-                  --reps 1 "${TORCH_THREADS[@]}" 2>/dev/null | tail -n 1)
-            echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["img_per_s"]["median"])' ;;
-    infer*) [ "${cfg#infer}" = 256 ] || { echo "run_bench: PyTorch infers at batch 256 only" >&2; return 1; }
-            out=$(/usr/bin/python3 "$TORCH_PEER" infer --net "$net" --reps 1 --lat-threads 1 \
-                  "${TORCH_THREADS[@]}" 2>/dev/null | tail -n 1)
-            echo "$out" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["bs256_img_per_s"]["median"])' ;;
+# run_one MODEL BATCH MODE -> "img_per_s rss_kb", or nothing when the run failed.
+run_one() {
+  local m=$1 b=$2 mode=$3 o=$tmp/$1/run img
+  case $mode in
+    netc)
+      rm -f "$tmp/$m/ckpt" "$tmp/$m/ckpt.csv"
+      bench_train_args "$IMAGES" "$b"
+      timed "$o" "$tmp/$m/trainer" train --quiet --out "$tmp/$m/ckpt" "${BENCH_TRAIN_ARGS[@]}" || return
+      img=$(awk -F, -v n="$IMAGES" 'NR == 2 { printf "%.1f", n / $8 }' "$tmp/$m/ckpt.csv") ;;
+    keras|keras_jit)
+      local jit=()
+      [ "$mode" = keras_jit ] && jit=(--jit)
+      timed "$o" "$KERAS_VENV/bin/python" bench/keras_train.py --net "$(peer_name "$m")" --bs "$b" \
+        --images "$IMAGES" --threads "$PEER_THREADS" "${jit[@]}" || return
+      img=$(sed -n 's/.*"img_s": \([0-9.]*\).*/\1/p' "$o") ;;
+    *)
+      timed "$o" "$BENCH_VENV/bin/python" -W ignore bench/torch_train.py --net "$(peer_name "$m")" --bs "$b" \
+        --images "$IMAGES" --threads "$PEER_THREADS" --mode "$mode" || return
+      img=$(sed -n 's/.*"img_s": \([0-9.]*\).*/\1/p' "$o") ;;
   esac
+  [ -n "$img" ] && echo "$img $(cat "$o.rss")"
 }
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)  rounds $ROUNDS" \
-     " library $LIB${BEFORE:+  before $BEFORE_NAME}  threads ${THREADS:-default}"
+# One line per measurement: model batch round mode img_per_s rss_kb load1
 results=$tmp/results.txt
 : >"$results"
-# One line per measurement: model config round netc torch before ("-" where not run).
 for r in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do
-    for cfg in $CONFIGS; do
-      c=-
-      [ -n "$BEFORE" ] && c=$(netc_run "$m" "$cfg" bench_before)
-      a=$(netc_run "$m" "$cfg")
-      b=-
-      [ "$TORCH" = 1 ] && b=$(torch_run "$m" "$cfg")
-      echo "$m $cfg $r ${a:-nan} ${b:-nan} ${c:-nan}" | tee -a "$results"
+    for b in $BATCHES; do
+      for mode in netc $TORCH_MODES $KERAS_MODES; do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        v=$(run_one "$m" "$b" "$mode")
+        [ -n "$v" ] || { echo "run_bench: $m batch $b $mode failed:" >&2; tail -n 5 "$tmp/$m/run.err" >&2; }
+        echo "$m $b $r $mode ${v:-nan nan} $load" | tee -a "$results"
+      done
     done
   done
 done
 
-# The table: medians of img/s, and the median, min and max of the per-round ratios.
-/usr/bin/python3 - "$results" <<'PY'
-import statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-def num(v):
-    try:
-        return float(v)
-    except ValueError:
-        return None
-keys = []
-for r in rows:
-    if (r[0], r[1]) not in keys:
-        keys.append((r[0], r[1]))
-print()
-print(f"{'model':10s} {'config':9s} {'netc':>8s} {'torch':>8s} {'netc/torch':>21s} {'before':>8s} {'before/torch':>21s}")
-for m, c in keys:
-    sel = [r for r in rows if r[0] == m and r[1] == c]
-    def col(i):
-        return [num(r[i]) for r in sel if num(r[i]) is not None]
-    def ratio(i):
-        q = [num(r[i]) / num(r[4]) for r in sel if num(r[i]) and num(r[4])]
-        return f"{statistics.median(q):5.2f} [{min(q):.2f}, {max(q):.2f}]" if q else "-"
-    def med(i):
-        v = col(i)
-        return f"{statistics.median(v):8.0f}" if v else f"{'-':>8s}"
-    print(f"{m:10s} {c:9s} {med(3)} {med(4)} {ratio(3):>21s} {med(5)} {ratio(5):>21s}")
-print("(img/s: medians over the rounds; ratios: median [min, max] of each round's ratio)")
-PY
+fma_peak_measure "$tmp" after
+PEAK=$(fma_peak_best "$tmp" "$NTHREADS")
+echo "# FMA peak used below: $NTHREADS threads ${PEAK:-unmeasured} GFLOP/s (the best of before and after)"
+for m in $MODELS; do
+  echo "$m $(cat "$tmp/$m/flops")"
+done >"$tmp/flops.txt"
+python3 bench/bench_table.py "$results" "$tmp/flops.txt" "${PEAK:-nan}"
