@@ -44,6 +44,8 @@
 #include "netc.h"
 #include "../runtime/trainer/rt_trainer.h"
 
+extern char **environ;
+
 #define MAX_AXES 16
 #define MAX_VALUES 1000
 #define MAX_CELLS 100000
@@ -869,6 +871,21 @@ static void record_command(const Sweep *s, const Cell *c, char *const argv[])
     fclose(f);
 }
 
+/* Under mpirun, a cell's trainer must not take itself for a rank of the sweep's job:
+ * the variables by which Open MPI and PMIx tell a process its job are removed, so a
+ * trainer built with MPI support starts as a single process. */
+static void leave_mpi_job(void)
+{
+    for (;;) {
+        char name[256] = "";
+        for (char **e = environ; *e && !name[0]; e++)
+            if (!strncmp(*e, "OMPI_", 5) || !strncmp(*e, "PMIX_", 5))
+                snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
+        if (!name[0] || unsetenv(name) != 0)
+            return;
+    }
+}
+
 /* Runs argv with its output into the cell's file `out` (appended, or written afresh), in
  * a process group of its own, with the sweep's signal mask undone and SIGTERM should the
  * sweep die; returns the pid, or -1. */
@@ -895,6 +912,7 @@ static pid_t spawn(const Sweep *s, const Cell *c, char *const argv[], const char
             _exit(127);
         setenv("NETC_NUM_THREADS", t, 1);
         setenv("OPENBLAS_NUM_THREADS", t, 1);
+        leave_mpi_job();
         execv(argv[0], argv);
         fprintf(stderr, "netc sweep: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -945,6 +963,8 @@ static int mine_count(const Sweep *s)
 /* One progress line: [done/all] what cell, then the ETA from this run's finished cells. */
 static void progress(const Sweep *s, const char *what, const Cell *c, const char *detail)
 {
+    if (s->ranks > 1)
+        printf("rank %d: ", s->rank);
     printf("[%d/%d] %-7s %s%s", cells_done(s), mine_count(s), what, c->name, detail);
     int left = s->to_run - s->finished - s->failed;
     if (s->finished > 0 && left > 0) {
@@ -1382,6 +1402,66 @@ static int report(const char *dir, const char *sort)
     return rc;
 }
 
+/* ---- under mpirun: the ranks' ends ---- */
+
+/* Open MPI's (and PMIx's) name of the job, the same on every rank of one mpirun. */
+static const char *mpi_job(void)
+{
+    const char *ns = getenv("PMIX_NAMESPACE");
+    return ns ? ns : getenv("OMPI_MCA_ess_base_jobid") ? getenv("OMPI_MCA_ess_base_jobid") : "";
+}
+
+static void rank_marker(const Sweep *s, int rank, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/.rank-%d", s->dir, rank);
+}
+
+/* A rank but 0 says it has finished (its job and exit status in DIR/.rank-R). */
+static void rank_finished(const Sweep *s, int status)
+{
+    char path[PATH_MAX], text[256];
+    rank_marker(s, s->rank, path, sizeof path);
+    snprintf(text, sizeof text, "job=%s\nstatus=%d\n", mpi_job(), status);
+    write_atomic(path, text);
+}
+
+/* Rank 0 waits for every other rank of its job to have finished, polling their markers
+ * (the directory is shared; no MPI library needed); the worst exit status of them, or
+ * 128 + a signal that stopped the wait. */
+static int wait_for_ranks(const Sweep *s)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int worst = 0;
+    bool said = false;
+    for (int r = 1; r < s->ranks; r++) {
+        for (;;) {
+            char path[PATH_MAX], job[128] = "", status[16] = "";
+            rank_marker(s, r, path, sizeof path);
+            char *text = read_text(path);
+            bool done = text && text_value(text, "job", job, sizeof job) && !strcmp(job, mpi_job()) &&
+                        text_value(text, "status", status, sizeof status);
+            free(text);
+            if (done) {
+                worst = atoi(status) > worst ? atoi(status) : worst;
+                break;
+            }
+            if (!said)
+                printf("rank 0: waiting for the other ranks to finish their cells\n");
+            fflush(stdout);
+            said = true;
+            struct timespec half = { 0, 500000000 };
+            int sig = sigtimedwait(&set, NULL, &half);
+            if (sig > 0)
+                return 128 + sig;
+        }
+    }
+    return worst;
+}
+
 /* ---- the command ---- */
 
 static int cores(void)
@@ -1478,22 +1558,27 @@ int sweep_main(int argc, char **argv)
         s.threads = ncores / s.jobs > 1 ? ncores / s.jobs : 1;
     char dir[PATH_MAX];
     rc = prepare(&s, dir, sizeof dir);
-    int stop = 0;
     if (rc == 0) {
         printf("sweep %s: %d cells of %d model%s, %d to run%s; %d at a time, %d thread%s each\n", s.dir, s.ncells,
                s.ntrainers, s.ntrainers == 1 ? "" : "s", s.to_run,
                s.ranks > 1 ? " on this rank" : "", s.jobs, s.threads, s.threads == 1 ? "" : "s");
         s.t0 = now_seconds();
-        stop = run_cells(&s);
+        int stop = run_cells(&s);
         char took[32];
-        printf("sweep %s: %d cells done, %d failed in this run, %s\n", s.dir, s.finished, s.failed,
-               clock_text(now_seconds() - s.t0, took));
+        printf("%ssweep %s: %d cells done, %d failed in this run, %s\n", s.ranks > 1 ? "this rank's " : "",
+               s.dir, s.finished, s.failed, clock_text(now_seconds() - s.t0, took));
+        int mine = stop ? 128 + stop : s.failed ? 1 : 0;
+        if (s.rank > 0)
+            rank_finished(&s, mine);
+        int others = s.rank == 0 && s.ranks > 1 ? wait_for_ranks(&s) : 0;
         if (s.rank == 0)
             rc = report(s.dir, s.sort);
+        if (!rc)
+            rc = others > mine ? others : mine;
     }
     if (s.src)
         src_free(s.src);
     free_tree(s.prog.model);
     free_tree(s.prog.blocks);
-    return stop ? 128 + stop : rc ? rc : s.failed ? 1 : 0;
+    return rc;
 }

@@ -22,7 +22,7 @@ set -u
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 DATA=/usr/share/datasets/fashion-mnist
-NETC=$PWD/netc
+NETC=${NETC:-$PWD/netc}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
@@ -193,6 +193,21 @@ eval "$line" >/dev/null 2>&1
 [ -n "$r" ] && [ "$(cut -d, -f1-7 straight.ckpt.csv)" = "$(cut -d, -f1-7 "$r/ckpt.csv")" ] \
   && ok "the resumed cell's CSV equals an uninterrupted run's but for the seconds (${r#long/})" \
   || fail "resumed cell $r differs from an uninterrupted run"
+
+# ---- over 2 MPI ranks: rank r runs cells r, r + 2; rank 0 writes the table ----
+if command -v mpirun >/dev/null; then
+  timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 "$NETC" sweep tiny.net --grid hidden=8,16 --grid lr=0.01,0.001 \
+    -o mp --data small --eval-mixup 0.2 >mpi 2>&1
+  rc=$?
+  no_seconds() { tail -n +2 "$1" | awk -F, -v OFS=, '{ $(NF - 1) = ""; print }' | sort; }
+  [ $rc -eq 0 ] && [ "$(no_seconds mp/results.csv)" = "$(no_seconds sw/results.csv)" ] \
+    && grep -q '^rank 1: \[0/2\] start   cell-hidden=8,lr=0.001$' mpi && grep -q '^rank 0: \[0/2\] start   cell-hidden=8,lr=0.01$' mpi \
+    && [ "$(grep -c '^results of 4 cells' mpi)" = 1 ] \
+    && ok "mpirun -np 2 netc sweep: the ranks share the cells, rank 0's table is the one-process sweep's but for the seconds" \
+    || { cat mpi; fail "sweep over 2 MPI ranks: exit $rc"; }
+else
+  echo "skip: no mpirun (the sweep over MPI ranks)"
+fi
 
 # ---- errors name the axis ----
 err() {  # err WANT-STATUS WANT-TEXT ARGS...
