@@ -1,6 +1,7 @@
 /* main.c — the netc command line.  main() reads as the pipeline:
  *   read source -> parse -> elaborate (graph, shapes, settings) -> report.
  *   -> plan memory -> emit C (compile) or print (summary, dot, plan).
+ * `netc sweep` (sweep.c) reuses build's code through build_trainer.
  * Exit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error. */
 #include <errno.h>
 #include <getopt.h>

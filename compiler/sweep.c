@@ -26,7 +26,10 @@
  * dies (PR_SET_PDEATHSIG), so even a kill -9 of the sweep leaves resumable cells.
  * DIR/sweep records the grid (its axes and cells) and the spec of the command; a second
  * run must repeat the spec, and `--report DIR` needs nothing else: the results table is
- * made from the files alone, printed sorted by --sort and written as DIR/results.csv. */
+ * made from the files alone, printed sorted by --sort and written as DIR/results.csv.
+ * Under mpirun, rank r of R runs cells r, r + R, ... (Open MPI's environment says which;
+ * no MPI library is linked), and rank 0 waits for the others' DIR/.rank-R markers before
+ * the table.  docs/sweep.md is the manual. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1090,8 +1093,8 @@ static void child_ended(Sweep *s, Cell *c, int st, int stopping)
     } else if (ok) {
         mark_failed(s, c, was == CELL_EVALUATING ? "eval printed no accuracy" : "stopped before its eval");
     } else {
-        snprintf(why, sizeof why, "%s %s with %d", was == CELL_EVALUATING ? "eval" : "train",
-                 WIFEXITED(st) ? "exited" : "was killed: signal", WIFEXITED(st) ? code : WTERMSIG(st));
+        snprintf(why, sizeof why, "%s %s %d", was == CELL_EVALUATING ? "eval" : "train",
+                 WIFEXITED(st) ? "exited with" : "was killed by signal", WIFEXITED(st) ? code : WTERMSIG(st));
         mark_failed(s, c, why);
     }
 }
@@ -1223,6 +1226,17 @@ static void csv_metrics(const char *path, Row *r)
     free(text);
 }
 
+/* Whether a trainer holds the lock `lock` (CKPT.lock): it is training now. */
+static bool trainer_running(const char *lock)
+{
+    int fd = open(lock, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 /* The row of one cell, from its files alone. */
 static void read_row(const char *dir, const char *cell, char *const *axes, int naxes, Row *r)
 {
@@ -1256,8 +1270,10 @@ static void read_row(const char *dir, const char *cell, char *const *axes, int n
     }
     free(text);
     snprintf(path, sizeof path, "%s/%s/failed", dir, cell);
+    bool failed = exists(path);
+    snprintf(path, sizeof path, "%s/%s/ckpt.lock", dir, cell);
     if (!r->status)
-        r->status = exists(path) ? "failed" : r->has[M_EPOCHS] ? "interrupted" : "pending";
+        r->status = trainer_running(path) ? "running" : failed ? "failed" : r->has[M_EPOCHS] ? "interrupted" : "pending";
 }
 
 typedef struct {

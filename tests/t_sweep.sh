@@ -125,12 +125,21 @@ wait_for() {  # wait_for SECONDS CONDITION...: polls every 0.1 s
   while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
   return 1
 }
-# a cell running with a checkpoint: its lock is held and it has done an epoch
-resumable() { for l in long/cell-*/ckpt.lock; do [ -e "${l%.lock}" ] && return 0; done; return 1; }
+# a cell running with a checkpoint: its lock is there and it has done an epoch, and not
+# near its last (so that it is still running when signalled)
+resumable() {
+  for l in long/cell-*/ckpt.lock; do
+    [ -e "${l%.lock}" ] && [ "$(wc -l <"${l%.lock}.csv" 2>/dev/null || echo 999)" -lt 150 ] && return 0
+  done
+  return 1
+}
 some_done_and_running() { [ -n "$(ls long/cell-*/done 2>/dev/null)" ] && resumable; }
 "$NETC" "${LONG[@]}" >int1 2>&1 &
 sweep_pid=$!
 if wait_for 60 some_done_and_running; then
+  "$NETC" sweep --report long >rep 2>&1
+  grep -q ' running$' rep && grep -q ' done$' rep && ok "--report during the sweep: done and running cells" \
+    || { cat rep; fail "--report during the sweep"; }
   kill -INT $sweep_pid
   wait $sweep_pid
   rc=$?
