@@ -1586,7 +1586,9 @@ int sweep_main(int argc, char **argv)
         int mine = stop ? 128 + stop : s.failed ? 1 : 0;
         if (s.rank > 0)
             rank_finished(&s, mine);
-        int others = s.rank == 0 && s.ranks > 1 ? wait_for_ranks(&s) : 0;
+        /* Stopped by a signal, rank 0 does not wait: mpirun signals every rank, and kills
+         * them a few seconds later. */
+        int others = s.rank == 0 && s.ranks > 1 && !stop ? wait_for_ranks(&s) : 0;
         if (s.rank == 0)
             rc = report(s.dir, s.sort);
         if (!rc)

@@ -15,6 +15,9 @@
 #     grid without redoing finished cells (done mtimes, cmd lines), resumes the
 #     interrupted ones from their checkpoints (--resume in cmd, "resuming" in the log),
 #     and a resumed cell's CSV equals an uninterrupted run's but for the seconds;
+#   - over 2 MPI ranks (when mpirun is installed): rank r runs cells r, r + 2, rank 0's
+#     table equals the one-process sweep's but for the seconds; SIGTERM to the ranks
+#     stops them resumably and the same mpirun line finishes the grid;
 #   - errors: an unknown axis (did-you-mean), a bad value of a setting axis and of a
 #     parameter axis, each naming the axis; a different grid into the same directory.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
@@ -127,8 +130,8 @@ wait_for() {  # wait_for SECONDS CONDITION...: polls every 0.1 s
 }
 # a cell running with a checkpoint: its lock is there and it has done an epoch, and not
 # near its last (so that it is still running when signalled)
-resumable() {
-  for l in long/cell-*/ckpt.lock; do
+resumable() {  # resumable [DIR] (default long)
+  for l in "${1:-long}"/cell-*/ckpt.lock; do
     [ -e "${l%.lock}" ] && [ "$(wc -l <"${l%.lock}.csv" 2>/dev/null || echo 999)" -lt 150 ] && return 0
   done
   return 1
@@ -214,6 +217,26 @@ if command -v mpirun >/dev/null; then
     && [ "$(grep -c '^results of 4 cells' mpi)" = 1 ] \
     && ok "mpirun -np 2 netc sweep: the ranks share the cells, rank 0's table is the one-process sweep's but for the seconds" \
     || { cat mpi; fail "sweep over 2 MPI ranks: exit $rc"; }
+  # SIGTERM to the ranks (as Slurm's scancel does) in the middle of a longer sweep: they
+  # stop, their trainers save, rank 0 prints the table without waiting; the same mpirun
+  # line again finishes the grid, resuming.
+  mpirun --allow-run-as-root --oversubscribe -np 2 "$NETC" "${LONG[@]/#long/mpl}" >mpi1 2>&1 &
+  mp=$!
+  if wait_for 60 resumable mpl; then
+    kill -TERM $(ps -o pid= --ppid $mp)
+    wait $mp
+    saved=$(grep -l '(SIGTERM) at epoch .*: saving a checkpoint' mpl/cell-*/log | wc -l)
+    grep -q '^results of 4 cells' mpi1 && [ "$saved" -ge 1 ] \
+      && ok "SIGTERM to the MPI ranks: $saved trainers saved, rank 0 printed the table" \
+      || { cat mpi1; fail "SIGTERM to the MPI ranks"; }
+  else
+    kill -9 $mp; cat mpi1; fail "the MPI sweep never had a running cell"
+  fi
+  timeout 300 mpirun --allow-run-as-root --oversubscribe -np 2 "$NETC" "${LONG[@]/#long/mpl}" >mpi2 2>&1
+  rc=$?
+  [ $rc -eq 0 ] && [ "$(tail -n +2 mpl/results.csv | awk -F, '{ print $NF }' | sort -u)" = done ] \
+    && grep -q 'start   .* (resuming its checkpoint)' mpi2 \
+    && ok "the same mpirun line again finishes the grid, resuming the stopped cells" || { cat mpi2; fail "MPI resume: exit $rc"; }
 else
   echo "skip: no mpirun (the sweep over MPI ranks)"
 fi
