@@ -128,14 +128,17 @@ wait_for() {  # wait_for SECONDS CONDITION...: polls every 0.1 s
   while [ $n -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
   return 1
 }
-# a cell running with a checkpoint: its lock is there and it has done an epoch, and not
-# near its last (so that it is still running when signalled)
-resumable() {  # resumable [DIR] (default long)
-  for l in "${1:-long}"/cell-*/ckpt.lock; do
-    [ -e "${l%.lock}" ] && [ "$(wc -l <"${l%.lock}.csv" 2>/dev/null || echo 999)" -lt 150 ] && return 0
+# trained_running DIR [GLOB]: a cell of DIR (matching GLOB) whose trainer is in its
+# training loop (its lock is there, its log ends with an epoch line: it has installed
+# its signal handlers) and not near its last epoch (so it is still running when signalled)
+trained_running() {
+  for l in "$1"/cell-${2:-*}/ckpt.lock; do
+    [ -e "$l" ] && tail -n 1 "${l%/ckpt.lock}/log" 2>/dev/null | grep -qE '^epoch ([0-9]|[0-9][0-9]|1[0-9][0-9]|2[0-7][0-9])/300:' \
+      && return 0
   done
   return 1
 }
+resumable() { trained_running long; }
 some_done_and_running() { [ -n "$(ls long/cell-*/done 2>/dev/null)" ] && resumable; }
 "$NETC" "${LONG[@]}" >int1 2>&1 &
 sweep_pid=$!
@@ -159,8 +162,7 @@ done1=$(ls -d long/cell-*/done 2>/dev/null)
 stamp1=$(stat -c %Y.%n $done1 | paste -sd' ')
 "$NETC" "${LONG[@]}" >int2 2>&1 &
 sweep_pid=$!
-progressed() { [ "$(ls long/cell-*/done 2>/dev/null | wc -l)" -gt "$(echo "$done1" | wc -w)" ] && resumable; }
-if wait_for 60 progressed; then
+if wait_for 60 resumable; then
   kill -9 $sweep_pid
   wait $sweep_pid 2>/dev/null
   sweep_pid=
@@ -222,7 +224,8 @@ if command -v mpirun >/dev/null; then
   # line again finishes the grid, resuming.
   mpirun --allow-run-as-root --oversubscribe -np 2 "$NETC" "${LONG[@]/#long/mpl}" >mpi1 2>&1 &
   mp=$!
-  if wait_for 60 resumable mpl; then
+  both_ranks() { trained_running mpl '*lr=0.01' && trained_running mpl '*lr=0.001'; }   # rank 0's cells, rank 1's
+  if wait_for 60 both_ranks; then
     kill -TERM $(ps -o pid= --ppid $mp)
     wait $mp
     saved=$(grep -l '(SIGTERM) at epoch .*: saving a checkpoint' mpl/cell-*/log | wc -l)
