@@ -1,6 +1,7 @@
 /* main.c — the netc command line.  main() reads as the pipeline:
  *   read source -> parse -> elaborate (graph, shapes, settings) -> report.
  *   -> plan memory -> emit C (compile) or print (summary, dot, plan).
+ * `netc sweep` (sweep.c) reuses build's code through build_trainer.
  * Exit status: 0 clean (warnings allowed), 1 diagnostics, 2 usage or I/O error. */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@ typedef struct {
     bool blob;                /* export-c: --weights-in blob */
     bool stats;               /* plan: --stats, the planner's work on stderr */
     bool sanitize;            /* build: link the ASan/UBSan runtime (build-san/) */
+    bool quiet;               /* build: no "built" line (netc sweep says it) */
 
     Define defs[MAX_DEFINES];
     int ndefs;
@@ -101,9 +103,7 @@ static void c_prefix(const Graph *g, const Options *o, char *buf, size_t len)
     buf[j] = 0;
 }
 
-/* Creates a directory and its missing parents, as mkdir -p does; reports and returns
- * false when one cannot be made or a part of the path is not a directory. */
-static bool make_dirs(const char *dir)
+bool make_dirs(const char *dir)
 {
     char path[PATH_MAX];
     if (!dir[0] || snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
@@ -332,7 +332,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         keep_sources = rc != 0;
         if (rc)
             fprintf(stderr, "netc: compiling the trainer failed (generated sources kept in %s)\n", dir);
-        else
+        else if (!o->quiet)
             fprintf(stderr, "netc: built %s (model %s); run '%s%s --help'\n", output, g->model_name,
                     strchr(output, '/') ? "" : "./", output);
     }
@@ -359,6 +359,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: netc COMMAND [options] FILE.net\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", "sweep", "train a grid of model parameters and train settings, N at a time");
     fprintf(out, "\nRun 'netc COMMAND --help' for a command's options.\n");
 }
 
@@ -432,20 +433,10 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
             return 2;
         }
         switch (c) {
-        case 'D': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || !eq[1]) {
-                fprintf(stderr, "netc: -D expects NAME=VALUE, got '%s'\n", optarg);
+        case 'D':
+            if (add_define(optarg, o->defs, &o->ndefs, MAX_DEFINES))
                 return 2;
-            }
-            if (o->ndefs == MAX_DEFINES) {
-                fprintf(stderr, "netc: too many -D options (at most %d)\n", MAX_DEFINES);
-                return 2;
-            }
-            *eq = 0;
-            o->defs[o->ndefs++] = (Define){ optarg, eq + 1 };
             break;
-        }
         case 'o':
             o->output = optarg;
             break;
@@ -515,6 +506,36 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
     return -1;
 }
 
+int add_define(char *arg, Define *defs, int *ndefs, int cap)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        fprintf(stderr, "netc: -D expects NAME=VALUE, got '%s'\n", arg);
+        return 2;
+    }
+    if (*ndefs == cap) {
+        fprintf(stderr, "netc: too many -D options (at most %d)\n", cap);
+        return 2;
+    }
+    *eq = 0;
+    defs[(*ndefs)++] = (Define){ arg, eq + 1 };
+    return 0;
+}
+
+static int run(const Command *cmd, const Options *o);
+
+int build_trainer(const char *file, const Define *defs, int ndefs, const char *output)
+{
+    Options o = { .command = "build", .file = file, .output = output, .mode = MODE_TRAIN, .quiet = true };
+    if (ndefs > MAX_DEFINES) {
+        fprintf(stderr, "netc: too many -D options (at most %d)\n", MAX_DEFINES);
+        return 2;
+    }
+    memcpy(o.defs, defs, (size_t)ndefs * sizeof *defs);
+    o.ndefs = ndefs;
+    return run(find_command("build"), &o);
+}
+
 static int run(const Command *cmd, const Options *o)
 {
     char err[512];
@@ -555,6 +576,8 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "sweep") == 0)
+        return sweep_main(argc - 1, argv + 1);
     const Command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "netc: unknown command '%s'\n", argv[1]);

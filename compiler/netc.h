@@ -546,4 +546,21 @@ void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 void print_summary(FILE *out, const Graph *g);
 void print_dot(FILE *out, const Graph *g);
 
+/* ---- main.c: the commands netc sweep reuses ---- */
+
+/* Creates a directory and its missing parents, as mkdir -p does; reports and returns
+ * false when one cannot be made or a part of the path is not a directory. */
+bool make_dirs(const char *dir);
+/* -D NAME=VALUE: arg, cut at its '=', appended to defs (cap entries at most); 0, or 2
+ * after saying what is wrong. */
+int add_define(char *arg, Define *defs, int *ndefs, int cap);
+/* `netc build FILE -D... -o output`: the trainer of the model with those parameters;
+ * returns netc build's exit status (diagnostics and errors on stderr). */
+int build_trainer(const char *file, const Define *defs, int ndefs, const char *output);
+
+/* ---- sweep.c: netc sweep, a grid of training runs (docs/sweep.md) ---- */
+
+/* `netc sweep ARGS`, argv[0] being "sweep"; returns the exit status. */
+int sweep_main(int argc, char **argv);
+
 #endif
