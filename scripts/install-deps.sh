@@ -9,6 +9,9 @@ pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-de
 pkgs="$pkgs libclang-rt-14-dev"
 # PLplot with its cairo driver draws the trainer's plots (PNG, SVG; runtime/plot).
 pkgs="$pkgs libplplot-dev plplot-driver-cairo fonts-dejavu-core"
+# Open MPI: make builds the runtime with it, and netc build links every trainer with it,
+# for data-parallel training under mpirun (runtime/trainer/train_mpi.c, docs/mpi.md).
+pkgs="$pkgs libopenmpi-dev openmpi-bin"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $pkgs; do
