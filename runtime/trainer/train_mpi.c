@@ -1,8 +1,8 @@
 /* train_mpi.c — the ranks of a data-parallel run: MPI when the trainer was built with it
  * (NETC_MPI, set by the Makefile when Open MPI is installed), else a stub of one rank.
  *
- * MPI is started only when a launcher says this process is one of several (mpirun sets
- * OMPI_COMM_WORLD_SIZE, srun PMIX_RANK and OMPI_COMM_WORLD_SIZE under Open MPI's PMIx):
+ * MPI is started only when a launcher says this process is one of several (Open MPI's
+ * mpirun sets OMPI_COMM_WORLD_SIZE before the process starts):
  * a trainer run by hand never calls MPI_Init, so it behaves exactly as one built without
  * MPI.  The only collective the trainer needs is an allgather of equal blocks of floats
  * (train_shards.c: each shard's gradients, statistics, loss and probabilities), plus a
