@@ -25,6 +25,15 @@ CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SANFLAGS)
 RTFLAGS := -std=c11 -D_GNU_SOURCE -O3 -g -march=native $(WARN) $(SANFLAGS)
 # PLplot draws the trainer's plots (runtime/plot); its cairo driver is loaded at run time.
 LDLIBS  := -lopenblas -lzip -lz -lpng -lplplot -lm
+# Open MPI, when installed, for data-parallel training (runtime/trainer/train_mpi.c): the
+# runtime is built with NETC_MPI 1 and $(B)/mpi.flags holds the link flags netc build
+# adds to every trainer (empty without MPI: trainers then run single-process).
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifneq ($(MPI_LIBS),)
+LDLIBS  += $(MPI_LIBS)
+$(B)/rt/trainer/train_mpi.o: RTFLAGS += -DNETC_MPI=1 $(MPI_CFLAGS)
+endif
 
 CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard compiler/ops/*.c)
 # common/: facts the compiler and the runtime share (the train settings, did-you-mean),
@@ -75,6 +84,14 @@ $(B)/libnetcc.a: $(CC_OBJ)
 
 $(B)/libnetcrt.a: $(RT_OBJ) $(CM_OBJ)
 	rm -f $@; ar rcs $@ $^
+
+# What a trainer linked with this runtime needs besides netc's own libraries (MPI's).
+$(B)/mpi.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(MPI_LIBS)' | cmp -s - $@ || echo '$(MPI_LIBS)' >$@
+$(B)/libnetcrt.a: | $(B)/mpi.flags
+$(B)/rt/trainer/train_mpi.o: $(B)/mpi.flags
+FORCE:
 
 # build/libnetcrt_LAYER.a: one library per runtime layer.
 define rt_layer_lib

@@ -258,8 +258,27 @@ static int run_program(char *const argv[])
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 2;
 }
 
+/* The link flags the runtime library was built to need besides netc's own (Open MPI's,
+ * when make found it: the words of BUILD/mpi.flags, which make writes) appended to
+ * argv[argc..max); the words live in text.  Returns the new argc.  No file, or an empty
+ * one: a runtime without MPI, whose trainers run single-process. */
+static int add_link_flags(char **argv, int argc, int max, const char *path, char *text, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return argc;
+    size_t n = fread(text, 1, len - 1, f);
+    fclose(f);
+    text[n] = 0;
+    char *save = NULL;
+    for (char *word = strtok_r(text, " \t\n", &save); word && argc < max; word = strtok_r(NULL, " \t\n", &save))
+        argv[argc++] = word;
+    return argc;
+}
+
 /* build: compile the model's C and a two-line main into one trainer program, linked
- * with the static runtime library and the shared OpenBLAS, libzip, zlib and libpng. */
+ * with the static runtime library and the shared OpenBLAS, libzip, zlib and libpng;
+ * also with MPI's libraries when the runtime was built with them. */
 static int run_build(const Graph *g, const Options *o, FILE *out)
 {
     (void)out;
@@ -321,13 +340,18 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
             rc = fclose(f) == 0 ? 0 : 2;
         }
     }
+    char mpi_flags[PATH_MAX + 32], mpi_text[1024] = "";
+    snprintf(mpi_flags, sizeof mpi_flags, "%s/%s/mpi.flags", home, o->sanitize ? "build-san" : "build");
     if (rc == 0) {
         const char *cc = getenv("CC") ? getenv("CC") : "cc";
-        char *argv[] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
-                         model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm", NULL, NULL, NULL, NULL };
+        char *argv[40] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
+                           model_c, lib, "-lopenblas", "-lzip", "-lz", "-lpng", "-lplplot", "-lm" };
+        int argc = 17;
         char *san[] = { "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer" };
-        for (int i = 0; o->sanitize && i < 3; i++)   /* the last NULLs' places */
-            argv[sizeof argv / sizeof *argv - 4 + i] = san[i];
+        for (int i = 0; o->sanitize && i < 3; i++)
+            argv[argc++] = san[i];
+        argc = add_link_flags(argv, argc, (int)(sizeof argv / sizeof *argv) - 1, mpi_flags, mpi_text,
+                              sizeof mpi_text);
         rc = run_program(argv);
         keep_sources = rc != 0;
         if (rc)

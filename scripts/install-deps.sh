@@ -11,6 +11,9 @@ pkgs="$pkgs libclang-rt-14-dev"
 pkgs="$pkgs libplplot-dev plplot-driver-cairo fonts-dejavu-core"
 # help2man writes the man pages netc(1) and netc-trainer(1) from --help (make install).
 pkgs="$pkgs help2man"
+# Open MPI: make builds the runtime with it, and netc build links every trainer with it,
+# for data-parallel training under mpirun (runtime/trainer/train_mpi.c, docs/mpi.md).
+pkgs="$pkgs libopenmpi-dev openmpi-bin"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $pkgs; do

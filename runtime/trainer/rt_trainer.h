@@ -12,6 +12,8 @@
  *   train_data.c     data set and checkpoint plumbing shared by every command
  *   train_ckpt.c     what a trainer's checkpoint must hold, checked on every load
  *   train_loop.c     the `train` command: epochs, checkpoints, signals, CSV
+ *   train_shards.c   a step on a batch cut into shards, spread over MPI ranks
+ *   train_mpi.c      the ranks: MPI when built with it (NETC_MPI), else one rank
  *   train_schedule.c learning-rate schedules; the `schedule` command
  *   train_augment.c  augmentation, MixUp, label smoothing, Beta sampling
  *   eval_xform.c     evaluation on augmented or MixUp'ed data
@@ -70,6 +72,7 @@ typedef struct {
     int es_restore_best;
     double eval_mixup;
     long long limit, test_limit;   /* trainer only: first N train / test images (0: all) */
+    long long shards;              /* trainer only: a batch computed as N shards (train_shards.c) */
     unsigned char set[SETTING_COUNT];   /* set[id]: setting id has a value */
 } rt_train_config;
 
@@ -340,6 +343,52 @@ int rt_cmd_info(const rt_model *m, const rt_cli_args *a);
 int rt_cmd_schedule(const rt_model *m, const rt_cli_args *a);
 /* `PROG plot KIND [OPTIONS]` (cli_plot.c): argv is the whole command line. */
 int rt_cmd_plot(const rt_model *m, int argc, char **argv, const char *prog);
+
+/* ---- the ranks of an MPI run (train_mpi.c) ----
+ * rank 0 of size 1 when the process was not started by mpirun (or the trainer was built
+ * without MPI, NETC_MPI 0); only then is MPI never initialised. */
+typedef struct {
+    int rank, size;
+    int mpi;                    /* MPI_Init was called */
+} rt_ranks;
+
+/* Starts MPI if a launcher (mpirun) started this process as one of several. */
+int rt_ranks_start(rt_ranks *r, char *err, size_t errlen);
+/* Ends MPI; an exit status 1-127 on any rank aborts every rank (the others would wait). */
+void rt_ranks_stop(rt_ranks *r, int rc);
+/* all [size * count] = every rank's mine [count], in rank order. */
+int rt_ranks_allgather(const rt_ranks *r, const float *mine, float *all, size_t count, char *err, size_t errlen);
+void rt_ranks_barrier(const rt_ranks *r);
+
+/* ---- a step on a batch cut into shards (train_shards.c) ----
+ * The batch's images [n] (labels or soft targets), cut into `shards` contiguous shards,
+ * each run by train_step on its rank from the same weights; the gradients summed in
+ * shard order, weighed by each shard's share, then one optimizer step: the same bits on
+ * any number of ranks dividing shards. */
+typedef struct {
+    const rt_model *m;
+    const rt_ranks *ranks;
+    int shards;
+    size_t block;               /* floats of a shard's block */
+    float *snap;                /* params, opt1, opt2, state at the step's start */
+    float *mine, *all;          /* this rank's shards' blocks; every shard's, in order */
+} rt_shards;
+
+typedef struct {
+    const float *x;             /* [n, image_floats] */
+    const int32_t *labels;      /* [n], or NULL with targets */
+    const float *targets;       /* [n, classes], or NULL */
+    int n;
+    size_t image_floats;
+} rt_shard_batch;
+
+int rt_shards_init(rt_shards *sh, const rt_model *m, const rt_ranks *ranks, int shards, char *err, size_t errlen);
+void rt_shards_free(rt_shards *sh);
+/* One step: probs [n, classes] and *loss as train_step gives them; *stop in: this rank's
+ * stop signal (0: none), out: the first shard's that has one, so every rank stops at
+ * the same step. */
+int rt_shards_step(rt_shards *sh, rt_net *net, const rt_shard_batch *b, float *probs, float *loss, int *stop,
+                   char *err, size_t errlen);
 
 /* ---- the train command (train_loop.c) ----
  * Options already parsed: cfg holds the model's settings with the command line's

@@ -30,7 +30,15 @@
  * the field.  restore_best ends the run by reading CKPT.best back as the session.
  * A run holds an advisory lock on CKPT.lock from start to end (then removes it), so a
  * second run into the same --out is refused at once instead of interleaving its log
- * with the first's. */
+ * with the first's.
+ *
+ * Under mpirun (train_mpi.c) every rank runs this same loop on the same data, order
+ * and random streams, and each step goes through train_shards.c, which splits the
+ * batch's work over the ranks and hands every rank the same sums, so every rank holds
+ * the same weights throughout; a stop signal is shared in that step, so all stop at the
+ * same one.  Rank 0 alone writes files (lock, checkpoints, log, best) and prints; the
+ * others' standard output and error go to /dev/null.  Validation and test run on every
+ * rank (their results decide early stopping, which must agree). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -108,6 +116,10 @@ typedef struct {
     int saved;                  /* a checkpoint exists (written or resumed from) */
     char lock_path[1100];       /* base.lock */
     int lock_fd;                /* lock_path, flock'ed for the run; -1: none */
+    rt_ranks ranks;             /* this process's place in an MPI run (size 1: none) */
+    int writer;                 /* rank 0: writes the files and prints */
+    rt_shards sh;               /* cfg.shards > 1: the step over shards and ranks */
+    int stop;                   /* the signal this step agreed to stop on (0: none) */
 } session;
 
 static void say_error(const session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -136,10 +148,22 @@ static void add_f64(rt_ckpt_writer *w, const char *name, const double *v, size_t
     rt_ckpt_add(w, name, RT_DT_F64, v, 1, dims);
 }
 
-/* Writes the whole session to path. */
+/* After path is written (by rank 0): the last checkpoint, unless it is the best. */
+static int note_saved(session *s, const char *path)
+{
+    if (path != s->best) {
+        s->saved = 1;
+        snprintf(s->last, sizeof s->last, "%s", path);
+    }
+    return 0;
+}
+
+/* Writes the whole session to path (on rank 0; the others only note it). */
 static int save_checkpoint(session *s, const char *path, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
+    if (!s->writer)
+        return note_saved(s, path);
     rt_ckpt_writer w;
     rt_ckpt_writer_init(&w, m->name, m->hash);
     /* The writer keeps pointers until commit: these locals outlive it. */
@@ -172,11 +196,7 @@ static int save_checkpoint(session *s, const char *path, char *err, size_t errle
     add_u64(&w, "rng.augment", rng_augment, 2);
     int rc = rt_ckpt_commit(&w, path, err, errlen);
     rt_ckpt_writer_free(&w);
-    if (rc == 0 && path != s->best) {
-        s->saved = 1;
-        snprintf(s->last, sizeof s->last, "%s", path);
-    }
-    return rc;
+    return rc == 0 ? note_saved(s, path) : rc;
 }
 
 /* The checkpoint of the run after `epoch` epochs (or during epoch + 1): o->out, whose
@@ -369,6 +389,22 @@ static int make_names_text(session *s)
     return 0;
 }
 
+/* A new run on R > 1 ranks without --shards takes R shards (a resumed one keeps its
+ * checkpoint's); the shards must be a multiple of the ranks. */
+static int choose_shards(session *s, int resuming, char *err, size_t errlen)
+{
+    int given = 0;
+    for (int i = 0; i < s->o->noverrides; i++)
+        given |= rt_config_find(s->o->override_keys[i]) == &setting_specs[SETTING_shards];
+    if (s->ranks.size > 1 && !resuming && !given)
+        s->cfg.shards = s->ranks.size;
+    if (s->cfg.shards % s->ranks.size != 0)
+        return rt_fail(err, errlen, "shards %lld (%s) is not a multiple of the %d MPI ranks: pass --shards %d or a "
+                       "multiple of it (the arithmetic then differs from shards %lld)", s->cfg.shards,
+                       given ? "--shards" : "the checkpoint's", s->ranks.size, s->ranks.size, s->cfg.shards);
+    return 0;
+}
+
 /* The settings for this run: the model's (or the resumed checkpoint's), then the
  * command line's. */
 static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
@@ -388,7 +424,10 @@ static int take_settings(session *s, rt_ckpt *ck, char *err, size_t errlen)
                                     errlen)) {
         return -1;
     }
-    return apply_overrides(s, ck != NULL, err, errlen) || rt_config_check(&s->cfg, s->m, err, errlen) ? -1 : 0;
+    return apply_overrides(s, ck != NULL, err, errlen) || choose_shards(s, ck != NULL, err, errlen) ||
+                   rt_config_check(&s->cfg, s->m, err, errlen)
+               ? -1
+               : 0;
 }
 
 /* The schedule's defaults that the run decides (cosine's T_max: this run's epochs, or its
@@ -434,6 +473,8 @@ static int session_open(session *s, char *err, size_t errlen)
         goto fail;
     }
     s->net_ok = 1;
+    if (s->cfg.shards > 1 && rt_shards_init(&s->sh, m, &s->ranks, (int)s->cfg.shards, err, errlen))
+        goto fail;
     uint64_t seed = (uint64_t)s->cfg.seed;
     m->init(&s->net, seed);
     rt_rng_seed(&s->net.rng, seed, STREAM_DROPOUT);
@@ -516,6 +557,7 @@ static void session_close(session *s)
     free(s->lam);
     free(s->labels2);
     free(s->order2);
+    rt_shards_free(&s->sh);
     drop_lock(s);
 
 }
@@ -529,6 +571,8 @@ static const char CSV_HEADER[] = "epoch,train_loss,train_acc,valid_loss,valid_ac
  * checkpoint would otherwise leave a line for an epoch that is then run again). */
 static int csv_start(session *s, char *err, size_t errlen)
 {
+    if (!s->writer)
+        return 0;
     char tmp[1200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", s->csv, (int)getpid());
     FILE *out = fopen(tmp, "w");
@@ -561,6 +605,8 @@ static int csv_start(session *s, char *err, size_t errlen)
 
 static int csv_append(const session *s, const char *line, char *err, size_t errlen)
 {
+    if (!s->writer)
+        return 0;
     FILE *f = fopen(s->csv, "a");
     if (!f)
         return rt_fail(err, errlen, "%s: cannot open: %s", s->csv, strerror(errno));
@@ -623,6 +669,9 @@ static void print_header(const session *s)
     printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
            rt_batch_count(s->split.ntrain, (size_t)c->batch));
     print_regularisers(c);
+    if (c->shards > 1)
+        printf("data-parallel: each batch as %lld shards, %lld on each of %d rank%s, gradients summed in shard order\n",
+               c->shards, c->shards / s->ranks.size, s->ranks.size, s->ranks.size > 1 ? "s" : "");
     if (s->o->resume)
         printf("resuming %s: %llu epochs done, %llu/%zu images into epoch %llu, step %llu\n", s->o->resume,
                (unsigned long long)s->epoch, (unsigned long long)s->pos, s->split.ntrain,
@@ -635,9 +684,24 @@ static void print_header(const session *s)
     fflush(stdout);
 }
 
+/* One optimizer step on n images: the model's train_step, or with shards the step over
+ * shards and ranks, which also agrees on s->stop; NaN if that fails (in err). */
+static float step_on(session *s, const float *x, const int32_t *labels, const float *targets, int n, char *err,
+                     size_t errlen)
+{
+    s->stop = stop_signal;
+    if (s->cfg.shards == 1)
+        return s->m->train_step(&s->net, x, labels, targets, n, s->probs);
+    rt_shard_batch batch = { x, labels, targets, n, s->image_floats };
+    float loss;
+    if (rt_shards_step(&s->sh, &s->net, &batch, s->probs, &loss, &s->stop, err, errlen))
+        return NAN;
+    return loss;
+}
+
 /* Soft targets or a mix for this batch; then one optimizer step.  Adds to the epoch's
  * sums.  Returns the loss. */
-static float train_batch(session *s, size_t b)
+static float train_batch(session *s, size_t b, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
     const rt_train_config *c = &s->cfg;
@@ -652,16 +716,16 @@ static float train_batch(session *s, size_t b)
             rt_augment_image(&s->aug, s->x2 + i * s->image_floats, &s->rng_aug);
         rt_mixup_pairs(s->x, s->targets, s->lam, s->x2, s->labels, s->labels2, n, s->image_floats, K, c->mixup,
                        (float)c->label_smoothing, &s->rng_aug);
-        loss = m->train_step(&s->net, s->x, NULL, s->targets, n, s->probs);
+        loss = step_on(s, s->x, NULL, s->targets, n, err, errlen);
     } else if (c->mixup > 0) {
         lam = rt_mixup(s->xmix, s->targets, s->perm, s->x, s->labels, n, s->image_floats, K, c->mixup,
                        (float)c->label_smoothing, &s->rng_aug);
-        loss = m->train_step(&s->net, s->xmix, NULL, s->targets, n, s->probs);
+        loss = step_on(s, s->xmix, NULL, s->targets, n, err, errlen);
     } else if (c->label_smoothing > 0) {
         rt_soft_targets(s->targets, s->labels, n, K, (float)c->label_smoothing, 1.0f, 0);
-        loss = m->train_step(&s->net, s->x, NULL, s->targets, n, s->probs);
+        loss = step_on(s, s->x, NULL, s->targets, n, err, errlen);
     } else {
-        loss = m->train_step(&s->net, s->x, s->labels, NULL, n, s->probs);
+        loss = step_on(s, s->x, s->labels, NULL, n, err, errlen);
     }
     size_t correct = 0;
     for (int i = 0; i < n; i++) {
@@ -709,9 +773,18 @@ static int note_epoch(session *s, double vloss, double vacc)
     return 0;
 }
 
+/* The signal to stop on now: one process reads the flag; the ranks of an MPI run stop
+ * on the one their last step agreed on, so that all stop at the same step. */
+static int stop_asked(session *s)
+{
+    if (s->ranks.size == 1)
+        s->stop = stop_signal;
+    return s->stop;
+}
+
 static int interrupted(session *s, char *err, size_t errlen)
 {
-    int sig = stop_signal;
+    int sig = s->stop;
     fprintf(stderr, "%s: %s at epoch %llu, %llu/%zu images, step %llu: saving a checkpoint\n", s->o->prog,
             sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)", (unsigned long long)s->epoch + 1,
             (unsigned long long)s->pos, s->split.ntrain, (unsigned long long)s->step);
@@ -753,7 +826,10 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
             (mixing_pairs(c) &&
              rt_batch_fill(&s->xf, &s->data.train, s->order2 + s->pos, b, s->x2, s->labels2, err, errlen)))
             return 1;
-        float loss = train_batch(s, b);
+        err[0] = 0;
+        float loss = train_batch(s, b, err, errlen);
+        if (err[0])
+            return 1;
         if (!isfinite(loss)) {
             rt_progress_end(&bar);
             char last[1200];
@@ -777,7 +853,7 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
             if (save_now(s, 1, err, errlen))
                 return 1;
         }
-        if (stop_signal) {
+        if (stop_asked(s)) {
             rt_progress_end(&bar);
             s->sums.seconds += rt_clock_seconds() - t0;
             int rc = interrupted(s, err, errlen);
@@ -823,7 +899,7 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
     if (csv_append(s, line, err, errlen) || (best && save_checkpoint(s, s->best, err, errlen)) ||
         save_now(s, 0, err, errlen))
         return 1;
-    if (stop_signal) {
+    if (stop_asked(s)) {
         int rc = interrupted(s, err, errlen);
         return rc < 0 ? 1 : rc;
     }
@@ -851,6 +927,8 @@ static int start_files(session *s, char *err, size_t errlen)
     snprintf(s->csv, sizeof s->csv, "%s.csv", s->base);
     snprintf(s->best, sizeof s->best, "%s.best", s->base);
     snprintf(s->last, sizeof s->last, "%s", s->o->resume ? s->o->resume : "");
+    if (!s->writer)
+        return 0;
     if (take_lock(s, err, errlen))
         return -1;
     if (!s->o->resume) {
@@ -894,9 +972,19 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     s.lock_fd = -1;
     char err[2048] = "";
     int rc = 0;
+    if (rt_ranks_start(&s.ranks, err, sizeof err)) {
+        say_error(&s, "%s", err);
+        return 1;
+    }
+    s.writer = s.ranks.rank == 0;
+    if (!s.writer && (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))) {
+        rt_ranks_stop(&s.ranks, 1);
+        return 1;
+    }
     if (start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
         say_error(&s, "%s", err);
         session_close(&s);
+        rt_ranks_stop(&s.ranks, 1);
         return 1;
     }
     if (!o->quiet)
@@ -921,6 +1009,7 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
             printf("early stopping: no better %s for %lld epochs (best %.4f at epoch %.0f); stopped\n",
                    monitor_name(&s), s.cfg.es_patience, monitor_value(&s, s.es.best), s.es.best_epoch);
     }
+    rt_ranks_barrier(&s.ranks);   /* rank 0 has written CKPT.best before another reads it */
     if (rc == 0 && restore_best(&s, err, sizeof err)) {
         say_error(&s, "%s", err);
         rc = 1;
@@ -940,5 +1029,6 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     if (rc == 0)
         printf("test accuracy: %.4f\n", test_acc);
     session_close(&s);
+    rt_ranks_stop(&s.ranks, rc);
     return rc;
 }
