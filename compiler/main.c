@@ -170,6 +170,17 @@ static int run_compile(const Graph *g, const Options *o, FILE *out)
     return generate_c(g, dir, prefix, batch_of(g, o));
 }
 
+/* export-c and export-onnx need the trained weights and -o (a directory, a file). */
+static bool need_export_args(const Options *o, const char *output)
+{
+    if (!o->weights)
+        fprintf(stderr, "netc %s: --weights CKPT_OR_NPZ is required (a trainer's checkpoint or its export)\n",
+                o->command);
+    else if (!o->output)
+        fprintf(stderr, "netc %s: -o %s is required\n", o->command, output);
+    return o->weights && o->output;
+}
+
 /* export-c: the model with trained weights as self-contained C (export.c). */
 static int run_export(const Graph *g, const Options *o, FILE *out)
 {
@@ -177,17 +188,16 @@ static int run_export(const Graph *g, const Options *o, FILE *out)
     char prefix[64];
     if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
         return 2;
-    if (!o->weights) {
-        fprintf(stderr, "netc export-c: --weights CKPT_OR_NPZ is required (a trainer's checkpoint or its export)\n");
-        return 2;
-    }
-    if (!o->output) {
-        fprintf(stderr, "netc export-c: -o DIR is required\n");
-        return 2;
-    }
-    if (!make_dirs(o->output))
+    if (!need_export_args(o, "DIR") || !make_dirs(o->output))
         return 2;
     return export_c(g, o->weights, o->output, prefix, o->batch ? o->batch : 1, o->blob);
+}
+
+/* export-onnx: the model with trained weights as an ONNX file (onnx_export.c). */
+static int run_export_onnx(const Graph *g, const Options *o, FILE *out)
+{
+    (void)out;
+    return need_export_args(o, "FILE.onnx") ? export_onnx(g, o->weights, o->output) : 2;
 }
 
 /* netc's home: $NETC_HOME, else the directory holding the netc executable or its
@@ -314,6 +324,7 @@ static const Command commands[] = {
     { "compile", "write the model as C: DIR/NAME.h and DIR/NAME.c", run_compile, true },
     { "build", "build a standalone trainer program (train, eval, predict, export)", run_build, false },
     { "export-c", "write a trained model as self-contained C: no runtime, no BLAS, no malloc", run_export, true },
+    { "export-onnx", "write a trained model as an ONNX file (opset 17, dynamic batch)", run_export_onnx, false },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
@@ -321,7 +332,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: netc COMMAND [options] FILE.net\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nRun 'netc COMMAND --help' for a command's options.\n");
 }
 
@@ -336,6 +347,9 @@ static void command_help(const Command *c)
                "  -b, --batch N            most images per NAME_predict call (default: 1)\n"
                "      --weights-in code|blob  weights as static const arrays in NAME.c (default), or in a\n"
                "                           checked NAME.weights file the caller loads\n");
+    else if (c->run == run_export_onnx)
+        printf("  -w, --weights FILE       the trained weights: a trainer's checkpoint, or the .npz of its export\n"
+               "  -o, --output FILE.onnx   the ONNX file to write (required)\n");
     else if (c->run == run_build)
         printf("  -o, --output PROGRAM     the program to write (default: the model name in lower case)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
@@ -389,9 +403,10 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "D:o:hn:m:b:w:", longopts, NULL)) != -1) {
-        if ((c == 'w' || c == 'W') && cmd->run != run_export) {
-            fprintf(stderr, "netc %s: --weights and --weights-in belong to export-c\nTry 'netc %s --help'.\n",
-                    cmd->name, cmd->name);
+        bool weights_ok = cmd->run == run_export || (c == 'w' && cmd->run == run_export_onnx);
+        if ((c == 'w' || c == 'W') && !weights_ok) {
+            fprintf(stderr, "netc %s: --weights belongs to export-c and export-onnx, --weights-in to export-c\n"
+                            "Try 'netc %s --help'.\n", cmd->name, cmd->name);
             return 2;
         }
         switch (c) {
@@ -492,7 +507,7 @@ static int run(const Command *cmd, const Options *o)
     if (rc == 0)
         rc = elaborate(&prog, o->defs, o->ndefs, &g);
     if (rc == 0) {
-        bool to_file = o->output && !cmd->writes_dir && cmd->run != run_build;
+        bool to_file = o->output && !cmd->writes_dir && cmd->run != run_build && cmd->run != run_export_onnx;
         FILE *out = to_file ? fopen(o->output, "w") : stdout;
         if (!out) {
             perror(o->output);

@@ -9,6 +9,8 @@ pkgs="build-essential flex bison libopenblas-dev zlib1g-dev libzip-dev libpng-de
 pkgs="$pkgs libclang-rt-14-dev"
 # PLplot with its cairo driver draws the trainer's plots (PNG, SVG; runtime/plot).
 pkgs="$pkgs libplplot-dev plplot-driver-cairo fonts-dejavu-core"
+# protobuf-c reads and writes ONNX files (netc export-onnx, netc import; compiler/onnx.proto).
+pkgs="$pkgs libprotobuf-c-dev protobuf-c-compiler"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $pkgs; do
