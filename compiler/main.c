@@ -330,9 +330,10 @@ static const Command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: netc COMMAND [options] FILE.net\n\ncommands:\n");
+    fprintf(out, "usage: netc COMMAND [options] FILE.net\n       netc import [options] FILE.onnx\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-11s %s\n", "import", "turn an ONNX classifier into a .net file and an .npz of its weights");
     fprintf(out, "\nRun 'netc COMMAND --help' for a command's options.\n");
 }
 
@@ -527,12 +528,67 @@ static int run(const Command *cmd, const Options *o)
     return rc;
 }
 
+/* import FILE.onnx [-o FILE.net] [--weights-out W.npz] (onnx_import.c): no .net to read,
+ * so options of its own.  The weights go by default beside -o's file, else beside the
+ * .onnx file's name in the current directory, as NAME.npz. */
+static int run_import(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "weights-out", required_argument, NULL, 'W' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *output = NULL, *weights = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        if (c == 'o')
+            output = optarg;
+        else if (c == 'W')
+            weights = optarg;
+        else if (c == 'h') {
+            printf("usage: netc import [options] FILE.onnx\n\n"
+                   "Turn an ONNX classifier made of netc's ops into a .net file and its weights into an .npz\n"
+                   "that a built trainer's 'train --init-from' reads (docs/onnx.md).\n\noptions:\n"
+                   "  -o, --output FILE.net    the .net file to write (default: standard output)\n"
+                   "      --weights-out W.npz  the weights (default: FILE.net's name with .npz, else the\n"
+                   "                           .onnx file's name with .npz in the current directory)\n"
+                   "  -h, --help               show this help\n\n"
+                   "Exit status: 0 imported, 1 the file is refused (with the reason), 2 usage or I/O error.\n");
+            return 0;
+        } else {
+            fprintf(stderr, "Try 'netc import --help'.\n");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "netc import: expected one FILE.onnx, got %d\nTry 'netc import --help'.\n", argc - optind);
+        return 2;
+    }
+    char npz[PATH_MAX];
+    if (!weights) {   /* -o's path, else the .onnx file's name here, its extension made .npz */
+        const char *from = output ? output : argv[optind], *slash = strrchr(from, '/');
+        const char *base = output || !slash ? from : slash + 1, *dot = strrchr(base, '.');
+        int keep = dot && dot > base && (!strrchr(base, '/') || dot > strrchr(base, '/')) ? (int)(dot - base)
+                                                                                           : (int)strlen(base);
+        if (snprintf(npz, sizeof npz, "%.*s.npz", keep, base) >= (int)sizeof npz) {
+            fprintf(stderr, "netc import: the path is too long\n");
+            return 2;
+        }
+        weights = npz;
+    }
+    return import_onnx(argv[optind], output, weights);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "import") == 0)
+        return run_import(argc - 1, argv + 1);
     const Command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "netc: unknown command '%s'\n", argv[1]);

@@ -579,6 +579,15 @@ void onnx_attr_ints(OnnxCtx *c, const char *name, int n, const long long *v);
 /* The layer's value is input k's (dropout at inference): no node. */
 void onnx_alias(OnnxCtx *c, int k);
 
+/* ---- onnx_import.c: netc import ----
+ * Turns the ONNX classifier PATH into a .net file (NULL: standard output) and the .npz
+ * of its weights, for `train --init-from`; returns 0, or 1 with a message (a file that
+ * does not parse, a node netc cannot express: its name and op type). */
+int import_onnx(const char *path, const char *net_path, const char *npz_path);
+/* The .net text of an ONNX file's bytes (malloc'd), or NULL with the message in err;
+ * writes nothing (the fuzz target's entry). */
+char *onnx_import_text(const unsigned char *buf, size_t len, const char *file, char *err, size_t errlen);
+
 /* ---- report.c: summary and dot ---- */
 
 void print_summary(FILE *out, const Graph *g);
