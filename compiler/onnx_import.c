@@ -356,7 +356,17 @@ static bool attr_ints(const Onnx__NodeProto *n, const char *name, int count, lon
 
 /* ---- layers ---- */
 
-/* The layer name of node n: its name (else its output's) without a leading '/', other
+/* Whether PyTorch's path segment at p ("features/") is repeated by the next one
+ * ("features.0/"), as a module's name is by its children's. */
+static bool repeated_segment(const char *p)
+{
+    const char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : 0;
+    return len && strncmp(end + 1, p, len) == 0 && end[1 + len] == '.';
+}
+
+/* The layer name of node n: its name (else its output's) without a leading '/' or a
+ * path segment its next repeats ("/features/features.0/Conv": "features_0_Conv"), other
  * characters than letters, digits, '_' and '-' as '_', at most 63, made unique. */
 static char *layer_name(Importer *im, const Onnx__NodeProto *n)
 {
@@ -364,6 +374,10 @@ static char *layer_name(Importer *im, const Onnx__NodeProto *n)
     char base[64];
     size_t j = 0;
     for (const char *p = src; *p && j < 56; p++) {
+        if ((p == src || p[-1] == '/') && repeated_segment(p)) {
+            p = strchr(p, '/');
+            continue;
+        }
         char ch = *p;
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-';
         if (!ok && (j == 0 || base[j - 1] == '_'))
