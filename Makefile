@@ -40,7 +40,9 @@ CC_SRC  := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard com
 # compiled once into both the compiler's library and the runtime's core layer.
 CM_OBJ  := $(patsubst common/%.c,$(B)/common/%.o,$(wildcard common/*.c))
 CM_HDR  := $(wildcard common/*.h common/*.def)
-CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o $(CM_OBJ)
+CC_OBJ  := $(CC_SRC:compiler/%.c=$(B)/cc/%.o) $(B)/cc/parser.tab.o $(B)/cc/lexer.yy.o $(B)/cc/onnx.pb-c.o $(CM_OBJ)
+# ONNX files (export-onnx, import) through protobuf-c: compiler/onnx.proto made C by protoc-c.
+CC_LIBS := -lprotobuf-c
 # The runtime's layers, each a folder and a library depending only on the ones before it
 # (runtime/netc_rt.h); libnetcrt.a is all of them, for the trainers and the tests.
 RT_LAYERS := core kernels io plot trainer
@@ -77,7 +79,7 @@ netc: $(B)/netc
 # netc reads trained weights with the trainer's own readers (export-c), and embeds the
 # inference kernels' amalgamation.
 $(B)/netc: $(B)/cc/main.o $(B)/cc/infer_embed.o $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(CC_LIBS) $(LDLIBS)
 
 $(B)/libnetcc.a: $(CC_OBJ)
 	ar rcs $@ $^
@@ -109,6 +111,10 @@ $(B)/cc/parser.tab.c $(B)/cc/parser.tab.h: compiler/parser.y | $(B)/.deps
 $(B)/cc/lexer.yy.c $(B)/cc/lexer.yy.h: compiler/lexer.l $(B)/cc/parser.tab.h | $(B)/.deps
 	flex --header-file=$(B)/cc/lexer.yy.h -o $(B)/cc/lexer.yy.c $<
 
+$(B)/cc/onnx.pb-c.c $(B)/cc/onnx.pb-c.h: compiler/onnx.proto | $(B)/.deps
+	@mkdir -p $(B)/cc
+	protoc-c --proto_path=compiler --c_out=$(B)/cc $<
+
 # The parser's actions call the scanner, whose header must exist first (make -j).
 $(B)/cc/parser.tab.o: $(B)/cc/lexer.yy.h
 # Generated scanner/parser code gets the same warnings minus the ones it trips by design.
@@ -116,7 +122,7 @@ $(B)/cc/%.tab.o $(B)/cc/%.yy.o: CFLAGS += -Wno-unused-function -Wno-unused-param
 $(B)/cc/%.o: $(B)/cc/%.c compiler/netc.h $(CM_HDR)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
-$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h runtime/infer/netc_infer.h $(RT_HDR) $(CM_HDR) $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h
+$(B)/cc/%.o: compiler/%.c compiler/netc.h compiler/weights.h compiler/ops.def compiler/ops/ops_impl.h runtime/kernels/conv_layout.h runtime/infer/netc_infer.h $(RT_HDR) $(CM_HDR) $(B)/cc/parser.tab.h $(B)/cc/lexer.yy.h $(B)/cc/onnx.pb-c.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Icompiler -I$(B)/cc -c -o $@ $<
 
@@ -161,7 +167,7 @@ $(B)/tests/test_infer: tests/unit/test_infer.c tests/unit/check.h $(B)/libnetc_i
 # Unit tests: each tests/unit/test_X.c is one program linked with both libraries.
 $(B)/tests/%: tests/unit/%.c tests/unit/check.h $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a $(RT_HDR) compiler/netc.h $(CM_HDR)
 	@mkdir -p $(B)/tests
-	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a $(LDLIBS)
+	$(CC) $(RTFLAGS) -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(B)/libnetcc.a $(B)/libnetc_infer.a $(B)/libnetcrt.a $(CC_LIBS) $(LDLIBS)
 
 unit: $(UNIT)
 
@@ -185,7 +191,7 @@ FUZZ_LIBS := $(B)/libnetcc.a $(B)/libnetc_infer.a $(FUZZ_RT_LAYERS:%=$(B)/libnet
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIBS) $(RT_HDR) compiler/netc.h $(CM_HDR)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(FUZZ_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Iruntime -Icompiler -I$(B)/cc -o $@ $< $(FUZZ_LIBS) $(CC_LIBS) $(LDLIBS)
 
 # fuzz_weights fuzzes the weights-blob reader that export-c generates, for a small model
 # exported here (weights from tests/fuzz/make_weights.py) by the plain build's netc.
@@ -236,7 +242,8 @@ INSTALL_MAP := $(B)/netc:bin/netc \
   $(foreach f,$(RT_PUB) $(CM_PUB),$(f):include/netc/$(f)) $(B)/netc_infer.h:include/netc/netc_infer.h \
   $(foreach f,netc netc-infer,$(B)/pkgconfig/$(f).pc:lib/pkgconfig/$(f).pc) \
   $(foreach f,netc netc-trainer,$(B)/man/$(f).1:share/man/man1/$(f).1) \
-  completion/netc.bash:share/bash-completion/completions/netc
+  completion/netc.bash:share/bash-completion/completions/netc \
+  $(B)/mpi.flags:lib/netc-mpi.flags
 
 install: $(foreach p,$(INSTALL_MAP),$(firstword $(subst :, ,$(p))))
 	@for p in $(INSTALL_MAP); do \

@@ -1,10 +1,9 @@
 /* export.c — netc export-c: a model and its trained weights as self-contained C.
  *
- * The weights come from a trainer's checkpoint or .npz, read by the trainer's own
- * readers (runtime/trainer) against a model table built here from the graph, so a file
- * of another model, or of this one built with other -D values, is refused with the
- * trainer's message.  A checkpoint also gives the settings it was trained with (the
- * input normalisation) and the class names; for an .npz they come from the .net file.
+ * The weights come from a trainer's checkpoint or .npz, read by weights.c with the
+ * trainer's own readers (a file of another model is refused with the trainer's
+ * message), with the input normalisation and the class names they were trained with;
+ * export-c folds the batchnorms into them and packs them for its kernels.
  *
  * The C written: NAME.h (sizes, error codes, the API), NAME.c (the weights as `static
  * const` arrays, or a reader of the checked NAME.weights blob, the class names, and
@@ -26,21 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "netc.h"
-#include "../runtime/netc_rt.h"
+#include "weights.h"
 
 extern const char *const netc_infer_files[][2];
 
 enum { BLOB_HEADER = 64, BLOB_VERSION = 2 };  /* 2: dense weights packed (netc_dense_pack) */
 
-typedef struct {
-    rt_model model;           /* what the trainer's readers check the file against */
-    rt_tensor_info *tensors;
-    float *params, *state;
-    char **class_names;       /* [classes] */
-    int norm;                 /* trained with mean/std: the channels given (1: the same for all), else 0 */
-    float mean[RT_DATA_MAX_CHANNELS], std[RT_DATA_MAX_CHANNELS];
-} Weights;
 
 /* Where predict's memory lies in the workspace: the plan's arena, then (a model trained
  * with a normalisation) the normalised input; NAME_WORKSPACE_BYTES in all.  After it,
@@ -51,112 +41,7 @@ typedef struct {
     size_t mt_offset, mt_fixed, mt_per_task;
 } Layout;
 
-/* ---- reading the weights ---- */
-
-/* Calls fn for every tensor of the generated params and state structs in their order:
- * trainable tensors first, each at the running offset (in floats) of its struct, as
- * codegen.c lays them out. */
-typedef void tensor_fn(const Graph *g, int node, int param, size_t offset, void *ctx);
-
-static void walk_tensors(const Graph *g, tensor_fn *fn, void *ctx)
-{
-    size_t offset[2] = { 0, 0 };
-    for (int trainable = 1; trainable >= 0; trainable--)
-        for (int i = 0; i < g->n; i++)
-            for (int p = 0; p < g->node[i].nparam; p++) {
-                const ParamInfo *pi = &g->node[i].param[p];
-                if (pi->trainable != (trainable == 1))
-                    continue;
-                fn(g, i, p, offset[trainable], ctx);
-                offset[trainable] += (size_t)param_numel(pi);
-            }
-}
-
-/* One row of the tensor table (ctx: the Weights, its ntensors the rows so far). */
-static void add_tensor(const Graph *g, int node, int param, size_t offset, void *ctx)
-{
-    Weights *w = ctx;
-    const GNode *n = &g->node[node];
-    const ParamInfo *pi = &n->param[param];
-    rt_tensor_info *x = &w->tensors[w->model.ntensors++];
-    char *name = xcalloc(strlen(n->name) + strlen(pi->suffix) + 2, 1);
-    sprintf(name, "%s.%s", n->name, pi->suffix);
-    x->name = name;
-    x->rank = pi->rank;
-    for (int d = 0; d < pi->rank && d < 4; d++)
-        x->shape[d] = (int)pi->d[d];
-    x->offset = offset;
-    x->trainable = pi->trainable;
-}
-
-static void weights_free(Weights *w)
-{
-    for (int i = 0; i < w->model.ntensors; i++)
-        free((char *)w->tensors[i].name);
-    free(w->tensors);
-    free(w->params);
-    free(w->state);
-    if (w->class_names)
-        for (int k = 0; k < w->model.classes; k++)
-            free(w->class_names[k]);
-    free(w->class_names);
-    free((char *)w->model.settings);
-}
-
-static bool is_zip(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char magic[2] = { 0, 0 };
-    bool zip = f && fread(magic, 1, 2, f) == 2 && magic[0] == 'P' && magic[1] == 'K';
-    if (f)
-        fclose(f);
-    return zip;
-}
-
-/* The normalisation and class names of settings `cfg` (names given by a checkpoint win);
- * fails for a normalisation of auto, which only a checkpoint has resolved. */
-static int take_settings(Weights *w, const rt_train_config *cfg, char **names, char *err, size_t errlen)
-{
-    w->norm = rt_trainer_normalisation(cfg, 0, w->mean, w->std, err, errlen);
-    if (w->norm < 0)
-        return -1;
-    w->class_names = xcalloc((size_t)w->model.classes, sizeof *w->class_names);
-    for (int k = 0; k < w->model.classes; k++) {
-        char digits[16];
-        w->class_names[k] = xstrdup(names ? names[k] : rt_data_default_name(rt_trainer_data_format(cfg), k, digits));
-    }
-    return 0;
-}
-
-/* The first tensor element that is not a finite number, as "NAME[i]"; false if none. */
-static bool find_non_finite(const Weights *w, char *where, size_t len)
-{
-    for (int t = 0; t < w->model.ntensors; t++) {
-        const rt_tensor_info *x = &w->tensors[t];
-        const float *base = (x->trainable ? w->params : w->state) + x->offset;
-        size_t numel = 1;
-        for (int d = 0; d < x->rank; d++)
-            numel *= (size_t)x->shape[d];
-        for (size_t i = 0; i < numel; i++)
-            if (!isfinite(base[i])) {
-                snprintf(where, len, "%s[%zu] is %g", x->name, i, (double)base[i]);
-                return true;
-            }
-    }
-    return false;
-}
-
-/* The trained values of node i's tensor `suffix` (NULL if it has none). */
-static float *tensor_data(const Graph *g, Weights *w, int i, const char *suffix)
-{
-    size_t len = strlen(g->node[i].name);
-    for (int t = 0; t < w->model.ntensors; t++) {
-        const rt_tensor_info *x = &w->tensors[t];
-        if (strncmp(x->name, g->node[i].name, len) == 0 && x->name[len] == '.' && strcmp(x->name + len + 1, suffix) == 0)
-            return (x->trainable ? w->params : w->state) + x->offset;
-    }
-    return NULL;
-}
+/* ---- the weights in the layout of the export calls ---- */
 
 /* Batchnorm `bn` (y = (x - mean) / sqrtf(var + eps) * gamma + beta per channel k)
  * folded into node i, whose output it reads: row k of i's weight times s = gamma /
@@ -164,10 +49,10 @@ static float *tensor_data(const Graph *g, Weights *w, int i, const char *suffix)
  * export call then takes (emit_fused_bias).  In double, rounded once to float. */
 static void fold_batchnorm(const Graph *g, Weights *w, int i, int bn)
 {
-    float *weight = tensor_data(g, w, i, "weight"), *bias = tensor_data(g, w, i, "bias");
-    const float *gamma = tensor_data(g, w, bn, "weight"), *mean = tensor_data(g, w, bn, "running_mean");
-    const float *var = tensor_data(g, w, bn, "running_var");
-    float *beta = tensor_data(g, w, bn, "bias");
+    float *weight = weights_tensor(g, w, i, "weight"), *bias = weights_tensor(g, w, i, "bias");
+    const float *gamma = weights_tensor(g, w, bn, "weight"), *mean = weights_tensor(g, w, bn, "running_mean");
+    const float *var = weights_tensor(g, w, bn, "running_var");
+    float *beta = weights_tensor(g, w, bn, "bias");
     double eps = (double)(float)attr_float(&g->node[bn], "eps");
     long long K = g->node[i].out.d[0], row = 0;
     for (int q = 0; q < g->node[i].nparam; q++)
@@ -201,56 +86,6 @@ static void pack_for_export(const Graph *g, const Plan *plan, Weights *w)
             fold_batchnorm(g, w, i, bn);
     }
     walk_tensors(g, pack_tensor, w);
-}
-
-static bool load_weights(const Graph *g, const Plan *plan, const char *path, Weights *w)
-{
-    const Shape *in = &g->node[g->input].out;
-    memset(w, 0, sizeof *w);
-    int count = 0;
-    for (int i = 0; i < g->n; i++)
-        count += g->node[i].nparam;
-    w->tensors = xcalloc((size_t)count + 1, sizeof *w->tensors);
-    walk_tensors(g, add_tensor, w);
-    w->model = (rt_model){ .name = g->model_name, .hash = structure_hash(g), .in_c = (int)in->d[0],
-                           .in_h = in->rank == 3 ? (int)in->d[1] : 1, .in_w = in->rank == 3 ? (int)in->d[2] : 1,
-                           .classes = (int)g->node[g->output].out.d[0], .max_batch = 1,
-                           .nparams = (size_t)graph_params(g, true), .nstate = (size_t)graph_params(g, false),
-                           .ntensors = w->model.ntensors, .tensors = w->tensors, .settings = settings_text(g) };
-    w->params = xcalloc(w->model.nparams + 1, sizeof *w->params);
-    w->state = xcalloc(w->model.nstate + 1, sizeof *w->state);
-    rt_net net = { .params = w->params, .state = w->state };
-    char err[1024];
-    int rc;
-    if (is_zip(path)) {
-        rc = rt_trainer_import_npz(path, &w->model, &net, err, sizeof err);
-        rt_train_config cfg;
-        rt_config_init(&cfg);
-        if (rc == 0)
-            rc = rt_config_parse_text(&cfg, w->model.settings, "the model's settings", err, sizeof err);
-        if (rc == 0 && take_settings(w, &cfg, NULL, err, sizeof err)) {
-            size_t used = strlen(err);
-            snprintf(err + used, sizeof err - used, "; export from the checkpoint of a run, which holds the numbers");
-            rc = -1;
-        }
-    } else {
-        rt_ckpt_info info;
-        rc = rt_trainer_load_weights(path, &w->model, &net, &info, err, sizeof err);
-        if (rc == 0) {
-            rc = take_settings(w, &info.cfg, info.class_names, err, sizeof err);
-            rt_ckpt_info_free(&info);
-        }
-    }
-    char where[256];
-    if (rc == 0 && find_non_finite(w, where, sizeof where)) {
-        snprintf(err, sizeof err, "%s: the weights are not all finite numbers: %s", path, where);
-        rc = -1;
-    }
-    if (rc != 0)
-        fprintf(stderr, "netc: %s\n", err);
-    else
-        pack_for_export(g, plan, w);
-    return rc == 0;
 }
 
 static size_t round64(size_t n)
@@ -653,34 +488,32 @@ static bool write_kernels(const char *dir)
 
 int export_c(const Graph *g, const char *weights_path, const char *dir, const char *prefix, int batch, bool blob)
 {
-    Weights w;
-    Plan *p = plan_build(g, MODE_EXPORT, batch);
-    if (!load_weights(g, p, weights_path, &w)) {
-        plan_free(p);
-        weights_free(&w);
+    Weights *w = weights_read(g, weights_path);
+    if (!w)
         return 1;
-    }
+    Plan *p = plan_build(g, MODE_EXPORT, batch);
+    pack_for_export(g, p, w);
     char macro[80], hpath[4200], cpath[4200], name[96];
     macro_name(prefix, macro, sizeof macro);
     const char *slash = strrchr(weights_path, '/');
     const char *from = slash ? slash + 1 : weights_path;
     char **ids = make_ids(g);
-    Layout at = layout_of(g, p, &w, batch);
+    Layout at = layout_of(g, p, w, batch);
     snprintf(name, sizeof name, "%s.h", prefix);
     FILE *h = open_output(dir, name, hpath, sizeof hpath);
     snprintf(name, sizeof name, "%s.c", prefix);
     FILE *c = h ? open_output(dir, name, cpath, sizeof cpath) : NULL;
     if (h && c) {
-        write_api_header(h, g, &w, prefix, macro, from, batch, &at, blob);
-        write_api_source(c, g, &w, ids, p, prefix, macro, from, &at, blob);
+        write_api_header(h, g, w, prefix, macro, from, batch, &at, blob);
+        write_api_source(c, g, w, ids, p, prefix, macro, from, &at, blob);
     }
     bool ok = close_output(h, hpath) && close_output(c, cpath) && h && c;
-    ok = ok && write_kernels(dir) && (!blob || write_blob(dir, prefix, &w));
+    ok = ok && write_kernels(dir) && (!blob || write_blob(dir, prefix, w));
     if (ok)
         fprintf(stderr, "netc: exported %s to %s/%s.[ch] + netc_infer.[ch]%s (workspace %zu bytes, batch <= %d)\n",
                 g->model_name, dir, prefix, blob ? " + .weights" : "", at.bytes, batch);
     plan_free(p);
     free_ids(g, ids);
-    weights_free(&w);
+    weights_free(w);
     return ok ? 0 : 2;
 }

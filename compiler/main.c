@@ -170,6 +170,17 @@ static int run_compile(const Graph *g, const Options *o, FILE *out)
     return generate_c(g, dir, prefix, batch_of(g, o));
 }
 
+/* export-c and export-onnx need the trained weights and -o (a directory, a file). */
+static bool need_export_args(const Options *o, const char *output)
+{
+    if (!o->weights)
+        fprintf(stderr, "netc %s: --weights CKPT_OR_NPZ is required (a trainer's checkpoint or its export)\n",
+                o->command);
+    else if (!o->output)
+        fprintf(stderr, "netc %s: -o %s is required\n", o->command, output);
+    return o->weights && o->output;
+}
+
 /* export-c: the model with trained weights as self-contained C (export.c). */
 static int run_export(const Graph *g, const Options *o, FILE *out)
 {
@@ -177,17 +188,16 @@ static int run_export(const Graph *g, const Options *o, FILE *out)
     char prefix[64];
     if (!c_identifier_prefix(g, o, prefix, sizeof prefix))
         return 2;
-    if (!o->weights) {
-        fprintf(stderr, "netc export-c: --weights CKPT_OR_NPZ is required (a trainer's checkpoint or its export)\n");
-        return 2;
-    }
-    if (!o->output) {
-        fprintf(stderr, "netc export-c: -o DIR is required\n");
-        return 2;
-    }
-    if (!make_dirs(o->output))
+    if (!need_export_args(o, "DIR") || !make_dirs(o->output))
         return 2;
     return export_c(g, o->weights, o->output, prefix, o->batch ? o->batch : 1, o->blob);
+}
+
+/* export-onnx: the model with trained weights as an ONNX file (onnx_export.c). */
+static int run_export_onnx(const Graph *g, const Options *o, FILE *out)
+{
+    (void)out;
+    return need_export_args(o, "FILE.onnx") ? export_onnx(g, o->weights, o->output) : 2;
 }
 
 /* Where netc build finds the runtime: the directory holding netc_rt.h (-I) and the one
@@ -341,7 +351,8 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
         }
     }
     char mpi_flags[PATH_MAX + 32], mpi_text[1024] = "";
-    snprintf(mpi_flags, sizeof mpi_flags, "%s/%s/mpi.flags", home, o->sanitize ? "build-san" : "build");
+    /* make's link flags for MPI: build/mpi.flags in a tree, lib/netc-mpi.flags installed */
+    snprintf(mpi_flags, sizeof mpi_flags, "%s/%s", home.lib, home.tree[0] ? "mpi.flags" : "netc-mpi.flags");
     if (rc == 0) {
         const char *cc = getenv("CC") ? getenv("CC") : "cc";
         char *argv[40] = { (char *)cc, "-std=c11", "-O2", "-march=native", inc_rt, inc_dir, "-o", output, main_c,
@@ -375,15 +386,17 @@ static const Command commands[] = {
     { "compile", "write the model as C: DIR/NAME.h and DIR/NAME.c", run_compile, true },
     { "build", "build a standalone trainer program (train, eval, predict, export)", run_build, false },
     { "export-c", "write a trained model as self-contained C: no runtime, no BLAS, no malloc", run_export, true },
+    { "export-onnx", "write a trained model as an ONNX file (opset 17, dynamic batch)", run_export_onnx, false },
 };
 #define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: netc COMMAND [options] FILE.net\n\ncommands:\n");
+    fprintf(out, "usage: netc COMMAND [options] FILE.net\n       netc import [options] FILE.onnx\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "  %-10s %s\n", "sweep", "train a grid of model parameters and train settings, N at a time");
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-11s %s\n", "sweep", "train a grid of model parameters and train settings, N at a time");
+    fprintf(out, "  %-11s %s\n", "import", "turn an ONNX classifier into a .net file and an .npz of its weights");
     fprintf(out, "\nRun 'netc COMMAND --help' for a command's options.\n");
 }
 
@@ -398,6 +411,9 @@ static void command_help(const Command *c)
                "  -b, --batch N            most images per NAME_predict call (default: 1)\n"
                "      --weights-in code|blob  weights as static const arrays in NAME.c (default), or in a\n"
                "                           checked NAME.weights file the caller loads\n");
+    else if (c->run == run_export_onnx)
+        printf("  -w, --weights FILE       the trained weights: a trainer's checkpoint, or the .npz of its export\n"
+               "  -o, --output FILE.onnx   the ONNX file to write (required)\n");
     else if (c->run == run_build)
         printf("  -o, --output PROGRAM     the program to write (default: the model name in lower case)\n"
                "  -n, --name NAME          C prefix (default: the model name in lower case)\n"
@@ -451,9 +467,10 @@ static int parse_options(int argc, char **argv, const Command *cmd, Options *o)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "D:o:hn:m:b:w:", longopts, NULL)) != -1) {
-        if ((c == 'w' || c == 'W') && cmd->run != run_export) {
-            fprintf(stderr, "netc %s: --weights and --weights-in belong to export-c\nTry 'netc %s --help'.\n",
-                    cmd->name, cmd->name);
+        bool weights_ok = cmd->run == run_export || (c == 'w' && cmd->run == run_export_onnx);
+        if ((c == 'w' || c == 'W') && !weights_ok) {
+            fprintf(stderr, "netc %s: --weights belongs to export-c and export-onnx, --weights-in to export-c\n"
+                            "Try 'netc %s --help'.\n", cmd->name, cmd->name);
             return 2;
         }
         switch (c) {
@@ -574,7 +591,7 @@ static int run(const Command *cmd, const Options *o)
     if (rc == 0)
         rc = elaborate(&prog, o->defs, o->ndefs, &g);
     if (rc == 0) {
-        bool to_file = o->output && !cmd->writes_dir && cmd->run != run_build;
+        bool to_file = o->output && !cmd->writes_dir && cmd->run != run_build && cmd->run != run_export_onnx;
         FILE *out = to_file ? fopen(o->output, "w") : stdout;
         if (!out) {
             perror(o->output);
@@ -594,6 +611,59 @@ static int run(const Command *cmd, const Options *o)
     return rc;
 }
 
+/* import FILE.onnx [-o FILE.net] [--weights-out W.npz] (onnx_import.c): no .net to read,
+ * so options of its own.  The weights go by default beside -o's file, else beside the
+ * .onnx file's name in the current directory, as NAME.npz. */
+static int run_import(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "output", required_argument, NULL, 'o' },
+        { "weights-out", required_argument, NULL, 'W' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *output = NULL, *weights = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+        if (c == 'o')
+            output = optarg;
+        else if (c == 'W')
+            weights = optarg;
+        else if (c == 'h') {
+            printf("usage: netc import [options] FILE.onnx\n\n"
+                   "Turn an ONNX classifier made of netc's ops into a .net file and its weights into an .npz\n"
+                   "that a built trainer's 'train --init-from' reads (docs/onnx.md).\n\noptions:\n"
+                   "  -o, --output FILE.net    the .net file to write (default: standard output)\n"
+                   "      --weights-out W.npz  the weights (default: FILE.net's name with .npz, else the\n"
+                   "                           .onnx file's name with .npz in the current directory)\n"
+                   "  -h, --help               show this help\n\n"
+                   "Exit status: 0 imported, 1 the file is refused (with the reason), 2 usage or I/O error.\n");
+            return 0;
+        } else {
+            fprintf(stderr, "Try 'netc import --help'.\n");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "netc import: expected one FILE.onnx, got %d\nTry 'netc import --help'.\n", argc - optind);
+        return 2;
+    }
+    char npz[PATH_MAX];
+    if (!weights) {   /* -o's path, else the .onnx file's name here, its extension made .npz */
+        const char *from = output ? output : argv[optind], *slash = strrchr(from, '/');
+        const char *base = output || !slash ? from : slash + 1, *dot = strrchr(base, '.');
+        int keep = dot && dot > base && (!strrchr(base, '/') || dot > strrchr(base, '/')) ? (int)(dot - base)
+                                                                                           : (int)strlen(base);
+        if (snprintf(npz, sizeof npz, "%.*s.npz", keep, base) >= (int)sizeof npz) {
+            fprintf(stderr, "netc import: the path is too long\n");
+            return 2;
+        }
+        weights = npz;
+    }
+    return import_onnx(argv[optind], output, weights);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -602,6 +672,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "sweep") == 0)
         return sweep_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import") == 0)
+        return run_import(argc - 1, argv + 1);
     const Command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, "netc: unknown command '%s'\n", argv[1]);

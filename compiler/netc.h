@@ -401,6 +401,7 @@ size_t live_lower_bound(const Buffer *buf, int n);
  * runtime calls ---- */
 
 typedef struct EmitCtx EmitCtx;
+typedef struct OnnxCtx OnnxCtx;
 
 enum { SAVES_INPUT = 1, SAVES_OUTPUT = 2 };           /* what a backward reads */
 /* OPF_INPLACE: the forward may write over its first input; OPF_INPLACE_BWD: the backward
@@ -460,6 +461,11 @@ struct OpRules {
     /* Rewrites trained parameter `param` of the node (its numel floats, in place) into
      * the layout its export call reads (conv2d: packed weights); NULL: as trained. */
     void (*export_pack)(const Graph *g, const GNode *n, int param, float *data);
+    /* ONNX (netc export-onnx): the node's inference as ONNX nodes, written through the
+     * onnx_* calls of onnx_export.c; NULL: ONNX cannot express it (export-onnx refuses
+     * the model, naming the op and the layer).  Folded ops (input, softmax) have none:
+     * the exporter writes the graph's input, normalisation and final Softmax itself. */
+    void (*onnx)(OnnxCtx *c);
 };
 
 /* ---- codegen.c: C code generation ---- */
@@ -472,6 +478,18 @@ int generate_c(const Graph *g, const char *dir, const char *prefix, int max_batc
  * the model with the trained weights of a checkpoint or .npz; returns 0, 1 (the weights
  * file is refused, with a message) or 2 (I/O). */
 int export_c(const Graph *g, const char *weights_path, const char *dir, const char *prefix, int batch, bool blob);
+
+/* ---- weights.c: the trained weights of a checkpoint or .npz for graph g, read by the
+ * trainer's readers (export-c, export-onnx): a file of another model is refused with
+ * their message on stderr (NULL), as are weights that are not all finite ---- */
+typedef struct Weights Weights;
+Weights *weights_read(const Graph *g, const char *path);
+void weights_free(Weights *w);
+/* Node `node`'s tensor `suffix` as trained, in PyTorch's layout (NULL: it has none). */
+float *weights_tensor(const Graph *g, const Weights *w, int node, const char *suffix);
+/* The input normalisation trained with: its channels (0: none; 1: the same for all), the
+ * mean and std of each into mean[] and std[] (room for 8, RT_DATA_MAX_CHANNELS). */
+int weights_normalisation(const Weights *w, float mean[], float std[]);
 
 /* What export.c shares with the training code generator (codegen.c). */
 uint64_t structure_hash(const Graph *g);          /* checked by checkpoints and blobs */
@@ -540,6 +558,41 @@ bool emit_fused_pool(EmitCtx *c, const char **out, const char **id);
 const char *emit_parallel(EmitCtx *c);
 const char *emit_export_work(EmitCtx *c);
 void emit(EmitCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- onnx_export.c: netc export-onnx ----
+ * Writes the model with the trained weights of a checkpoint or .npz as an ONNX file
+ * (opset ONNX_OPSET, batch dimension "N"); returns 0, 1 (the weights are refused, or an
+ * op has no ONNX form; with a message) or 2 (I/O). */
+#define ONNX_OPSET 17
+int export_onnx(const Graph *g, const char *weights_path, const char *path);
+
+/* What an op's onnx writer uses (OpRules.onnx): the values are named by strings. */
+const GNode *onnx_node(OnnxCtx *c);
+const Graph *onnx_graph(OnnxCtx *c);
+const char *onnx_in(OnnxCtx *c, int k);           /* the value of input k */
+/* The initialiser of the node's trained tensor `suffix`, added once ("NULL": none). */
+const char *onnx_param(OnnxCtx *c, const char *suffix);
+/* An int64 initialiser LAYER_suffix of n values (Pad's pads). */
+const char *onnx_ints(OnnxCtx *c, const char *suffix, int n, const long long *v);
+/* A value LAYER_suffix between two of the layer's ONNX nodes. */
+const char *onnx_temp(OnnxCtx *c, const char *suffix);
+/* Adds an ONNX node op_type(in[0..nin)) -> out; out NULL: the layer's own value.  The
+ * onnx_attr_* calls after it give it attributes. */
+void onnx_op(OnnxCtx *c, const char *op_type, int nin, const char *const *in, const char *out);
+void onnx_attr_int(OnnxCtx *c, const char *name, long long v);
+void onnx_attr_float(OnnxCtx *c, const char *name, double v);
+void onnx_attr_ints(OnnxCtx *c, const char *name, int n, const long long *v);
+/* The layer's value is input k's (dropout at inference): no node. */
+void onnx_alias(OnnxCtx *c, int k);
+
+/* ---- onnx_import.c: netc import ----
+ * Turns the ONNX classifier PATH into a .net file (NULL: standard output) and the .npz
+ * of its weights, for `train --init-from`; returns 0, or 1 with a message (a file that
+ * does not parse, a node netc cannot express: its name and op type). */
+int import_onnx(const char *path, const char *net_path, const char *npz_path);
+/* The .net text of an ONNX file's bytes (malloc'd), or NULL with the message in err;
+ * writes nothing (the fuzz target's entry). */
+char *onnx_import_text(const unsigned char *buf, size_t len, const char *file, char *err, size_t errlen);
 
 /* ---- report.c: summary and dot ---- */
 

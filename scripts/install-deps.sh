@@ -14,6 +14,8 @@ pkgs="$pkgs help2man"
 # Open MPI: make builds the runtime with it, and netc build links every trainer with it,
 # for data-parallel training under mpirun (runtime/trainer/train_mpi.c, docs/mpi.md).
 pkgs="$pkgs libopenmpi-dev openmpi-bin"
+# protobuf-c reads and writes ONNX files (netc export-onnx, netc import; compiler/onnx.proto).
+pkgs="$pkgs libprotobuf-c-dev protobuf-c-compiler"
 pkgs="$pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $pkgs; do

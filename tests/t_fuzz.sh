@@ -7,8 +7,9 @@
 #      byte offset (except cuts two or more bytes into a comment, which give the same
 #      tokens as the cut just after its '#'), each run through the check pipeline
 #      (parse, elaborate, summary, dot) in a forked child of tests/fuzz/cuts.c built
-#      against build/libnetcc.a (+ libnetc_infer.a) -- all of them with the plain build and every 10th
-#      under ASan/UBSan (the same driver against build-san/libnetcc.a);
+#      against build/libnetcc.a (+ libnetc_infer.a, libnetcrt.a, protobuf-c) -- all of them
+#      with the plain build and every 10th under ASan/UBSan (the same driver against
+#      build-san/libnetcc.a);
 #   2. a sample of those cuts through the binaries themselves: `netc check` (every
 #      60th cut) and `build-san/netc check` (every 240th), under `timeout`;
 #   3. 300 files of random bytes, 300 random token soups (sequences of the language's
@@ -48,11 +49,16 @@ trap 'rm -rf "$tmp"' EXIT
 failures=tests/fuzz/failures
 t_start=$SECONDS
 
-# The in-process sweep driver, plain and with the sanitizers of `make SAN=1`.
+# The in-process sweep driver, plain and with the sanitizers of `make SAN=1`.  The op
+# table's ONNX writers bring in export-onnx's code: the trainer's weight readers (the
+# runtime) and protobuf-c.
+libs=(-lprotobuf-c -lopenblas -lzip -lz -lpng -lplplot -lm)
 "$CC" -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Icompiler -o "$tmp/cuts" tests/fuzz/cuts.c \
-  build/libnetcc.a build/libnetc_infer.a -lm || { echo "t_fuzz: cannot build tests/fuzz/cuts.c"; exit 1; }
+  build/libnetcc.a build/libnetc_infer.a build/libnetcrt.a "${libs[@]}" ||
+  { echo "t_fuzz: cannot build tests/fuzz/cuts.c"; exit 1; }
 "$CC" -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -fno-sanitize-recover=all \
-  -fno-omit-frame-pointer -Icompiler -o "$tmp/cuts_san" tests/fuzz/cuts.c build-san/libnetcc.a build-san/libnetc_infer.a -lm ||
+  -fno-omit-frame-pointer -Icompiler -o "$tmp/cuts_san" tests/fuzz/cuts.c build-san/libnetcc.a build-san/libnetc_infer.a \
+  build-san/libnetcrt.a "${libs[@]}" ||
   { echo "t_fuzz: cannot build tests/fuzz/cuts.c with the sanitizers"; exit 1; }
 
 # ---- the seeded generator: a 31-bit LCG (no 64-bit overflow in bash arithmetic) ----

@@ -45,17 +45,36 @@ static void activation_backward(EmitCtx *c)
          extra, shape_numel(&n->out), accum);
 }
 
-/* An activation's entry: its arguments and what its backward reads; the rest is common. */
-#define ACTIVATION(arg_schema, saved, more_flags)                                          \
+/* The ONNX node of an activation: its operator, and the op's one argument (leaky_relu's
+ * slope, elu's alpha) as the attribute alpha, which both ONNX operators call it. */
+static void activation_onnx(OnnxCtx *c, const char *op_type)
+{
+    const GNode *n = onnx_node(c);
+    const ArgSpec *arg = &op_table[n->op].rules->args[0];
+    const char *in[1] = { onnx_in(c, 0) };
+    onnx_op(c, op_type, 1, in, NULL);
+    if (arg->name)
+        onnx_attr_float(c, "alpha", attr_float(n, arg->name));
+}
+
+static void relu_onnx(OnnxCtx *c) { activation_onnx(c, "Relu"); }
+static void leaky_relu_onnx(OnnxCtx *c) { activation_onnx(c, "LeakyRelu"); }
+static void elu_onnx(OnnxCtx *c) { activation_onnx(c, "Elu"); }
+static void sigmoid_onnx(OnnxCtx *c) { activation_onnx(c, "Sigmoid"); }
+static void tanh_onnx(OnnxCtx *c) { activation_onnx(c, "Tanh"); }
+
+/* An activation's entry: its arguments, what its backward reads and its ONNX node; the
+ * rest is common. */
+#define ACTIVATION(arg_schema, saved, more_flags, onnx_writer)                             \
     {                                                                                      \
         .min_in = 1, .max_in = 1, .args = arg_schema, .shape = shape_same, .saves = saved, \
         .flags = OPF_INPLACE | OPF_INPLACE_BWD | more_flags,                               \
         .forward = activation_forward, .backward = activation_backward,                    \
-        .export = activation_forward,                                                      \
+        .export = activation_forward, .onnx = onnx_writer,                                 \
     }
 
-const OpRules relu_rules = ACTIVATION(no_args, SAVES_OUTPUT, OPF_RELU);
-const OpRules leaky_relu_rules = ACTIVATION(leaky_relu_args, SAVES_INPUT, 0);
-const OpRules elu_rules = ACTIVATION(elu_args, SAVES_OUTPUT, 0);
-const OpRules sigmoid_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0);
-const OpRules tanh_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0);
+const OpRules relu_rules = ACTIVATION(no_args, SAVES_OUTPUT, OPF_RELU, relu_onnx);
+const OpRules leaky_relu_rules = ACTIVATION(leaky_relu_args, SAVES_INPUT, 0, leaky_relu_onnx);
+const OpRules elu_rules = ACTIVATION(elu_args, SAVES_OUTPUT, 0, elu_onnx);
+const OpRules sigmoid_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0, sigmoid_onnx);
+const OpRules tanh_rules = ACTIVATION(no_args, SAVES_OUTPUT, 0, tanh_onnx);

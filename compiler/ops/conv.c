@@ -188,6 +188,21 @@ static void conv2d_export(EmitCtx *c)
              emit_parallel(c));
 }
 
+/* ONNX Conv: the weight [out, in, kh, kw] as trained, the bias when it has one, and
+ * the padding resolved to top, left, bottom, right (ONNX's pads order). */
+static void conv2d_onnx(OnnxCtx *c)
+{
+    const GNode *n = onnx_node(c);
+    long long k = attr_int(n, "kernel"), s = attr_int(n, "stride");
+    int pad[4];
+    conv_padding(n, &onnx_graph(c)->node[n->in[0]].out, pad);
+    const char *in[3] = { onnx_in(c, 0), onnx_param(c, "weight"), onnx_param(c, "bias") };
+    onnx_op(c, "Conv", attr_int(n, "bias") ? 3 : 2, in, NULL);
+    onnx_attr_ints(c, "kernel_shape", 2, (long long[]){ k, k });
+    onnx_attr_ints(c, "strides", 2, (long long[]){ s, s });
+    onnx_attr_ints(c, "pads", 4, (long long[]){ pad[0], pad[1], pad[2], pad[3] });
+}
+
 const OpRules conv2d_rules = {
     .min_in = 1, .max_in = 1, .args = conv2d_args, .shape = shape_conv2d, .params = params_conv2d,
     .flops = flops_conv2d,
@@ -195,5 +210,6 @@ const OpRules conv2d_rules = {
     .decl = conv2d_decl, .init = conv2d_init, .forward = conv2d_forward, .backward = conv2d_backward,
     .penalty = emit_penalties,
     .export = conv2d_export, .export_work = conv2d_export_work, .export_work_mt = conv2d_export_work_mt,
+    .onnx = conv2d_onnx,
     .export_pack = conv2d_export_pack,
 };

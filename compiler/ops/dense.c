@@ -81,9 +81,17 @@ static void dense_export(EmitCtx *c)
          emit_parallel(c));
 }
 
+/* ONNX Gemm: x [N, in] times the weight [out, in] transposed, plus the bias. */
+static void dense_onnx(OnnxCtx *c)
+{
+    const char *in[3] = { onnx_in(c, 0), onnx_param(c, "weight"), onnx_param(c, "bias") };
+    onnx_op(c, "Gemm", attr_int(onnx_node(c), "bias") ? 3 : 2, in, NULL);
+    onnx_attr_int(c, "transB", 1);
+}
+
 const OpRules dense_rules = {
     .min_in = 1, .max_in = 1, .args = dense_args, .shape = shape_dense, .params = params_dense, .flops = flops_dense,
     .saves = SAVES_INPUT, .flags = OPF_TAKES_RELU | OPF_TAKES_BN,
     .init = dense_init, .forward = dense_forward, .backward = dense_backward, .penalty = emit_penalties,
-    .export = dense_export, .export_pack = dense_export_pack,
+    .export = dense_export, .export_pack = dense_export_pack, .onnx = dense_onnx,
 };

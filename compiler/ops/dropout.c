@@ -52,10 +52,16 @@ static void dropout_backward(EmitCtx *c)
          emit_aux(c, 0, "uint32_t"), emit_float(c, attr_float(n, "p")), shape_numel(&n->out), accum);
 }
 
+/* At inference dropout is the identity: no ONNX node (dropout2d's too). */
+static void dropout_onnx(OnnxCtx *c)
+{
+    onnx_alias(c, 0);
+}
+
 const OpRules dropout_rules = {
     .min_in = 1, .max_in = 1, .args = dropout_args, .shape = shape_dropout,
     .flags = OPF_INPLACE | OPF_INPLACE_BWD | OPF_VIEW_INFER, .aux = dropout_aux,
-    .forward = dropout_forward, .backward = dropout_backward,
+    .forward = dropout_forward, .backward = dropout_backward, .onnx = dropout_onnx,
 };
 
 /* ---- dropout2d ---- */
@@ -95,5 +101,5 @@ static void dropout2d_backward(EmitCtx *c)
 const OpRules dropout2d_rules = {
     .min_in = 1, .max_in = 1, .args = dropout_args, .shape = shape_dropout2d,
     .flags = OPF_INPLACE | OPF_INPLACE_BWD | OPF_VIEW_INFER, .aux = dropout2d_aux,
-    .forward = dropout2d_forward, .backward = dropout2d_backward,
+    .forward = dropout2d_forward, .backward = dropout2d_backward, .onnx = dropout_onnx,
 };

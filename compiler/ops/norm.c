@@ -85,9 +85,19 @@ static void batchnorm_backward(EmitCtx *c)
          emit_aux(c, 1, "float"), emit_param(c, "weight"), C, HW, accum);
 }
 
+/* ONNX BatchNormalization in inference form: the running statistics, over [N, C, H, W]
+ * or [N, C]. */
+static void batchnorm_onnx(OnnxCtx *c)
+{
+    const char *in[5] = { onnx_in(c, 0), onnx_param(c, "weight"), onnx_param(c, "bias"),
+                          onnx_param(c, "running_mean"), onnx_param(c, "running_var") };
+    onnx_op(c, "BatchNormalization", 5, in, NULL);
+    onnx_attr_float(c, "epsilon", attr_float(onnx_node(c), "eps"));
+}
+
 const OpRules batchnorm_rules = {
     .min_in = 1, .max_in = 1, .args = batchnorm_args, .shape = shape_batchnorm, .params = params_batchnorm,
     .saves = SAVES_INPUT, .flags = OPF_BN_FOLDS | OPF_INPLACE_EXPORT, .aux = batchnorm_aux,
     .init = batchnorm_init, .forward = batchnorm_forward, .backward = batchnorm_backward,
-    .export = batchnorm_inference,
+    .export = batchnorm_inference, .onnx = batchnorm_onnx,
 };

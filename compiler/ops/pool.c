@@ -79,10 +79,31 @@ static void maxpool_export(EmitCtx *c)
     emit(c, "netc_maxpool2d(%s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0), emit_id(c));
 }
 
+/* ONNX MaxPool or AveragePool: the window, the stride, the same pad on every side; the
+ * average over the whole window, padding included (PyTorch's count_include_pad). */
+static void pool_onnx(OnnxCtx *c, const char *op_type, bool average)
+{
+    const GNode *n = onnx_node(c);
+    long long k = attr_int(n, "kernel"), s = attr_int(n, "stride"), p = attr_int(n, "pad");
+    const char *in[1] = { onnx_in(c, 0) };
+    onnx_op(c, op_type, 1, in, NULL);
+    onnx_attr_ints(c, "kernel_shape", 2, (long long[]){ k, k });
+    onnx_attr_ints(c, "strides", 2, (long long[]){ s, s });
+    onnx_attr_ints(c, "pads", 4, (long long[]){ p, p, p, p });
+    if (average)
+        onnx_attr_int(c, "count_include_pad", 1);
+}
+
+static void maxpool_onnx(OnnxCtx *c)
+{
+    pool_onnx(c, "MaxPool", false);
+}
+
 const OpRules maxpool2d_rules = {
     .min_in = 1, .max_in = 1, .args = pool_args, .shape = shape_pool,
     .flags = OPF_COMMUTES_RELU | OPF_MAX_POOL, .aux = maxpool_aux,
     .decl = pool_decl, .forward = maxpool_forward, .backward = maxpool_backward, .export = maxpool_export,
+    .onnx = maxpool_onnx,
 };
 
 /* ---- avgpool2d ---- */
@@ -99,9 +120,15 @@ static void avgpool_backward(EmitCtx *c)
     emit(c, "rt_avgpool2d_backward(%s, %s, n, &%s_desc, %s);", din, emit_dout(c), emit_id(c), accum);
 }
 
+static void avgpool_onnx(OnnxCtx *c)
+{
+    pool_onnx(c, "AveragePool", true);
+}
+
 const OpRules avgpool2d_rules = {
     .min_in = 1, .max_in = 1, .args = pool_args, .shape = shape_pool,
     .decl = pool_decl, .forward = avgpool_forward, .backward = avgpool_backward, .export = avgpool_forward,
+    .onnx = avgpool_onnx,
 };
 
 /* ---- global_avgpool ---- */
@@ -130,7 +157,17 @@ static void global_avgpool_backward(EmitCtx *c)
     emit(c, "rt_global_avgpool_backward(%s, %s, n, %lld, %lld, %s);", din, emit_dout(c), C, HW, accum);
 }
 
+/* ONNX GlobalAveragePool gives [N, C, 1, 1]; a Flatten makes it netc's [N, C]. */
+static void global_avgpool_onnx(OnnxCtx *c)
+{
+    const char *in[1] = { onnx_in(c, 0) }, *pooled[1] = { onnx_temp(c, "pooled") };
+    onnx_op(c, "GlobalAveragePool", 1, in, pooled[0]);
+    onnx_op(c, "Flatten", 1, pooled, NULL);
+    onnx_attr_int(c, "axis", 1);
+}
+
 const OpRules global_avgpool_rules = {
     .min_in = 1, .max_in = 1, .args = no_args, .shape = shape_global_avgpool,
     .forward = global_avgpool_forward, .backward = global_avgpool_backward, .export = global_avgpool_forward,
+    .onnx = global_avgpool_onnx,
 };

@@ -34,9 +34,21 @@ static bool shape_flatten(const Graph *g, GNode *n, ShapeError *e)
     return true;
 }
 
+/* ONNX Flatten to [N, features]; a flat input is already that. */
+static void flatten_onnx(OnnxCtx *c)
+{
+    const char *in[1] = { onnx_in(c, 0) };
+    if (onnx_graph(c)->node[onnx_node(c)->in[0]].out.rank == 1) {
+        onnx_alias(c, 0);
+        return;
+    }
+    onnx_op(c, "Flatten", 1, in, NULL);
+    onnx_attr_int(c, "axis", 1);
+}
+
 const OpRules flatten_rules = {
     .min_in = 1, .max_in = 1, .args = no_args, .shape = shape_flatten,
-    .flags = OPF_VIEW,
+    .flags = OPF_VIEW, .onnx = flatten_onnx,
 };
 
 /* ---- pad ---- */
@@ -69,9 +81,18 @@ static void pad_backward(EmitCtx *c)
          in->d[2], attr_int(emit_node(c), "p"), accum);
 }
 
+/* ONNX Pad with zeros: p rows and columns on each side of H and W, as an int64 input
+ * (begins of N, C, H, W, then their ends). */
+static void pad_onnx(OnnxCtx *c)
+{
+    long long p = attr_int(onnx_node(c), "p");
+    const char *in[2] = { onnx_in(c, 0), onnx_ints(c, "pads", 8, (long long[]){ 0, 0, p, p, 0, 0, p, p }) };
+    onnx_op(c, "Pad", 2, in, NULL);
+}
+
 const OpRules pad_rules = {
     .min_in = 1, .max_in = 1, .args = pad_args, .shape = shape_pad,
-    .forward = pad_forward, .backward = pad_backward, .export = pad_forward,
+    .forward = pad_forward, .backward = pad_backward, .export = pad_forward, .onnx = pad_onnx,
 };
 
 /* ---- add and concat ---- */
@@ -129,10 +150,26 @@ static void add_backward(EmitCtx *c)
     }
 }
 
+/* ONNX Add is binary: a chain of them, summing the inputs in their order as the
+ * runtime's add does; the partial sums are LAYER_sum1, LAYER_sum2, ... */
+static void add_onnx(OnnxCtx *c)
+{
+    int nin = onnx_node(c)->nin;
+    const char *in[2] = { onnx_in(c, 0), NULL };
+    for (int k = 1; k < nin; k++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "sum%d", k);
+        in[1] = onnx_in(c, k);
+        const char *out = k + 1 < nin ? onnx_temp(c, suffix) : NULL;
+        onnx_op(c, "Add", 2, in, out);
+        in[0] = out;
+    }
+}
+
 const OpRules add_rules = {
     .min_in = 2, .max_in = -1, .args = no_args, .shape = shape_add,
     .flags = OPF_INPLACE,
-    .forward = add_forward, .backward = add_backward, .export = add_forward,
+    .forward = add_forward, .backward = add_backward, .export = add_forward, .onnx = add_onnx,
 };
 
 static bool shape_concat(const Graph *g, GNode *n, ShapeError *e)
@@ -186,9 +223,20 @@ static void concat_backward(EmitCtx *c)
     }
 }
 
+/* ONNX Concat on the channel axis, 1 after the batch. */
+static void concat_onnx(OnnxCtx *c)
+{
+    const GNode *n = onnx_node(c);
+    const char *in[MAX_INPUTS];
+    for (int k = 0; k < n->nin; k++)
+        in[k] = onnx_in(c, k);
+    onnx_op(c, "Concat", n->nin, in, NULL);
+    onnx_attr_int(c, "axis", 1);
+}
+
 const OpRules concat_rules = {
     .min_in = 2, .max_in = -1, .args = no_args, .shape = shape_concat,
-    .forward = concat_forward, .backward = concat_backward, .export = concat_forward,
+    .forward = concat_forward, .backward = concat_backward, .export = concat_forward, .onnx = concat_onnx,
 };
 
 /* ---- softmax ---- */

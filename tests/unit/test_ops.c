@@ -8,7 +8,8 @@
  * (flatten) has no code; every other op has a forward and a backward emitter, an
  * initialiser when it creates parameters, and an export emitter (netc export-c) unless
  * it is a view at inference (dropout); an op that takes a fused relu has an export; an
- * op with a regulariser's penalty has parameters.  Where the entries live is checked by
+ * op with a regulariser's penalty has parameters; every op but the folded ones has an
+ * ONNX writer (netc export-onnx), and a folded one none.  Where the entries live is checked by
  * tests/t_ops_table.sh.  Exits non-zero on any failure. */
 #include <string.h>
 #include "check.h"
@@ -53,6 +54,7 @@ static void check_steps(const char *op, const OpRules *r)
     }
     CHECK(!(f & OPF_TAKES_RELU) || r->export, "%s: takes a fused relu, so it has an export emitter", op);
     CHECK(!r->penalty || r->params, "%s: a regulariser's penalty needs parameters to act on", op);
+    CHECK(!r->onnx == !!(f & OPF_FOLDED), "%s: an ONNX writer exactly when it is not folded", op);
 }
 
 int main(void)
