@@ -2,10 +2,12 @@
 # netc import FILE.onnx, against the goldens of tests/golden/onnx/ (made by
 # make_onnx_golden.py with PyTorch: the seed networks and three small nets that bring in
 # the other ops, briefly trained, exported by torch.onnx.export, with PyTorch's
-# probabilities on the first 200 Fashion-MNIST test images):
+# probabilities on the first 200 Fashion-MNIST test images and its top-1 class on all
+# 10,000):
 #  - each imports to a .net and an .npz; the .net builds; `train --epochs 0 --init-from`
-#    the .npz, then `predict --split test` gives PyTorch's top-1 class on all 200 images
-#    and its probabilities within 1e-5 absolute;
+#    the .npz, then `predict --split test` gives PyTorch's probabilities within 1e-5
+#    absolute on the first 200 images and its top-1 class on all 10,000 (but where its two
+#    best probabilities are within 1e-5, counted apart);
 #  - netc -> ONNX -> netc: three models of models/ (fashion_cnn3: pad and a
 #    normalisation; resnet_small: add, batchnorm, global average pooling;
 #    inception_small: concat, average pooling with padding) briefly trained, exported
@@ -40,6 +42,21 @@ compare() {
           exit !ok }' "$2" "$1"
 }
 
+# top1 CSV TOP1: the trainer's top-1 class on every test image against PyTorch's (a line
+# "class margin" an image, margin = PyTorch's best probability minus its second), where
+# the two best are more than 1e-5 apart (closer ones may swap by rounding: counted apart).
+top1() {
+  awk -v tol=1e-5 '
+    FNR == NR { n++; cls[n - 1] = $1; margin[n - 1] = $2; next }
+    FNR == 1 { next }
+    { split($0, f, ","); i = f[1]; rows++
+      if (f[3] != cls[i]) { if (margin[i] > tol) wrong++; else ties++ } }
+    END { ok = rows == n && !wrong
+          printf "%s: top-1 on %d of %d test images, %d with another class (and %d where the best two are within %g)\n",
+                 ok ? "ok" : "FAIL", rows, n, wrong, ties, tol
+          exit !ok }' "$2" "$1"
+}
+
 import_and_predict() {  # import_and_predict ONNX DIR: DIR/net.net, DIR/trainer, DIR/predict.csv
   local onnx=$1 d=$2
   mkdir -p "$d"
@@ -54,8 +71,10 @@ golden() {  # golden NAME: touches $tmp/NAME.ok when netc import gives PyTorch's
   if ! import_and_predict "$G/$m.onnx" "$d"; then
     echo "FAIL: $m: import, build or predict failed:"; tail -5 "$d/log" | sed 's/^/    /'; return 0
   fi
-  printf '%s: ' "$m"
-  compare "$d/predict.csv" "$G/$m.probs" && touch "$tmp/$m.ok"
+  local verdict
+  verdict="$m: $(compare "$d/predict.csv" "$G/$m.probs"); $(top1 "$d/predict.csv" "$G/$m.top1")"
+  echo "$verdict"
+  case "$verdict" in *FAIL*) ;; *) touch "$tmp/$m.ok" ;; esac
 }
 
 roundtrip() {  # roundtrip MODEL: models/MODEL.net -> ONNX -> netc, the same predictions
@@ -76,7 +95,7 @@ roundtrip() {  # roundtrip MODEL: models/MODEL.net -> ONNX -> netc, the same pre
     echo "FAIL: $m -> ONNX -> netc: other predictions:"; diff "$d/orig.csv" "$d/back/predict.csv" | head -4
   fi
 }
-export -f compare import_and_predict golden roundtrip
+export -f compare top1 import_and_predict golden roundtrip
 export tmp G
 
 goldens=$(ls $G/*.probs | xargs -n 1 basename | sed 's/\.probs$//')

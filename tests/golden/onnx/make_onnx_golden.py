@@ -5,8 +5,9 @@ PyTorch's own probabilities on the first 200 Fashion-MNIST test images.
   build/bench-venv/bin/python tests/golden/onnx/make_onnx_golden.py [OUT_DIR [NAME...]]
 
 (the venv bench/bench_export.sh makes, with PyPI torch, onnx, onnxruntime, onnxscript).
-Writes OUT_DIR/NAME.onnx and OUT_DIR/NAME.probs (200 lines of 10 probabilities, "%.9g")
-for each net below (or those NAMEd); OUT_DIR defaults to this script's folder.  The nets are the seed
+Writes OUT_DIR/NAME.onnx, OUT_DIR/NAME.probs (200 lines of 10 probabilities, "%.9g")
+and OUT_DIR/NAME.top1 (for each of the 10,000 test images, PyTorch's top-1 class and
+its margin over the second probability) for each net below (or those NAMEd); OUT_DIR defaults to this script's folder.  The nets are the seed
 networks of models/ (LeNet, LeNetBN, LeNetDeep, SimpleNet, the Keras CNN of
 mnist_cnn.net) and three small ones that bring in the rest of the ops netc imports:
 a residual block (Add, GlobalAveragePool, convolutions without bias), an inception
@@ -178,7 +179,12 @@ def main():
         export(model, os.path.join(out, f"{name}.onnx"), fold=name not in UNFOLDED)
         with torch.no_grad():
             probs = torch.softmax(model(xtest[:N_GOLDEN]), 1).numpy()
+            every = torch.cat([torch.softmax(model(xtest[i:i + 500]), 1) for i in range(0, len(xtest), 500)])
         np.savetxt(os.path.join(out, f"{name}.probs"), probs, fmt="%.9g")
+        top2 = torch.topk(every, 2, 1)
+        with open(os.path.join(out, f"{name}.top1"), "w") as f:
+            for c, (p1, p2) in zip(top2.indices[:, 0].tolist(), top2.values.tolist()):
+                f.write(f"{c} {p1 - p2:.3g}\n")
         print(f"{name}: {sum(p.numel() for p in model.parameters())} parameters, "
               f"{os.path.getsize(os.path.join(out, name + '.onnx'))} bytes")
 
