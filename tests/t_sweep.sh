@@ -24,25 +24,19 @@
 set -u
 cd "$(dirname "$0")/.."
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
-DATA=/usr/share/datasets/fashion-mnist
 NETC=${NETC:-$PWD/netc}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 
+ROOT=$PWD
 tmp=$(mktemp -d /tmp/netc_t_sweep.XXXXXX)
 sweep_pid=
 trap '[ -n "$sweep_pid" ] && kill -9 "$sweep_pid" 2>/dev/null; sleep 0.5; rm -rf "$tmp"' EXIT
 cd "$tmp"
 
-be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
-labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
-mkdir -p small
-images "$DATA/train-images-idx3-ubyte.gz" 2000 >small/train-images-idx3-ubyte
-labels "$DATA/train-labels-idx1-ubyte.gz" 2000 >small/train-labels-idx1-ubyte
-images "$DATA/t10k-images-idx3-ubyte.gz" 200 >small/t10k-images-idx3-ubyte
-labels "$DATA/t10k-labels-idx1-ubyte.gz" 200 >small/t10k-labels-idx1-ubyte
+. "$ROOT/tests/small_fashion.sh"
+small_fashion small 2000 200
 cat >tiny.net <<'EOF'
 # The sweep test's model: a hidden layer whose width is a parameter.
 model Tiny(hidden = 16, classes = 10) {
