@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "netc.h"
+#include "weights.h"
 
 #define NSCRATCH 16
 
@@ -1035,23 +1036,34 @@ void write_string_literal(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* One row of the model's tensor table, in walk_tensors' order (the checkpoints'). */
+typedef struct {
+    FILE *out;
+    char **ids;
+    const char *prefix;
+    int count;
+} TensorRows;
+
+static void tensor_row(const Graph *g, int i, int p, size_t offset, void *ctx)
+{
+    (void)offset;
+    TensorRows *r = ctx;
+    const ParamInfo *pi = &g->node[i].param[p];
+    int t = pi->trainable ? 1 : 0;
+    fprintf(r->out, "    { \"%s.%s\", %d, { ", g->node[i].name, pi->suffix, pi->rank);
+    for (int d = 0; d < 4; d++)
+        fprintf(r->out, "%s%lld", d ? ", " : "", d < pi->rank ? pi->d[d] : 0);
+    fprintf(r->out, " }, offsetof(%s_%s, %s_%s) / sizeof(float), %d },\n", r->prefix, t ? "params" : "state",
+            r->ids[i], pi->suffix, t);
+    r->count++;
+}
+
 static void write_model_table(FILE *out, const Graph *g, char **ids, const char *prefix, const char *settings)
 {
     fprintf(out, "static const rt_tensor_info %s_tensors[] = {\n", prefix);
-    int count = 0;
-    for (int t = 1; t >= 0; t--)
-        for (int i = 0; i < g->n; i++)
-            for (int p = 0; p < g->node[i].nparam; p++) {
-                const ParamInfo *pi = &g->node[i].param[p];
-                if (pi->trainable != (t == 1))
-                    continue;
-                fprintf(out, "    { \"%s.%s\", %d, { ", g->node[i].name, pi->suffix, pi->rank);
-                for (int d = 0; d < 4; d++)
-                    fprintf(out, "%s%lld", d ? ", " : "", d < pi->rank ? pi->d[d] : 0);
-                fprintf(out, " }, offsetof(%s_%s, %s_%s) / sizeof(float), %d },\n", prefix, t ? "params" : "state",
-                        ids[i], pi->suffix, t);
-                count++;
-            }
+    TensorRows rows = { out, ids, prefix, 0 };
+    walk_tensors(g, tensor_row, &rows);
+    int count = rows.count;
     if (!count)
         fprintf(out, "    { \"\", 0, { 0, 0, 0, 0 }, 0, 0 },\n");
     fprintf(out, "};\n\nconst rt_model %s_model = {\n", prefix);
