@@ -118,7 +118,9 @@ int main(int argc, char **argv)
     }
     start %= every;
     devnull = fopen("/dev/null", "w");
-    char errpath[] = "/tmp/netc-cuts-XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char errpath[512];
+    snprintf(errpath, sizeof errpath, "%s/netc-cuts-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     int errfd = mkstemp(errpath);
     if (!devnull || errfd < 0) {
         perror("cuts");

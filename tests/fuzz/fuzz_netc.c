@@ -19,7 +19,7 @@
 #include "netc.h"
 
 static FILE *devnull;
-static char outdir[] = "/tmp/netc-fuzz-XXXXXX";
+static char outdir[512];   /* $TMPDIR/netc-fuzz-XXXXXX (else under /tmp) */
 static jmp_buf at_cap;
 
 static void stop_at_cap(void) { longjmp(at_cap, 1); }
@@ -40,6 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(outdir, sizeof outdir, "%s/netc-fuzz-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     devnull = fopen("/dev/null", "w");
     if (!devnull || !mkdtemp(outdir)) {
         perror("fuzz_netc");

@@ -16,54 +16,15 @@
 #include "netc_rt.h"
 
 #include "check.h"
+#include "scratch.h"
 
-static char tmpdir[] = "/tmp/netc_test_ckpt_XXXXXX";
 static char err[512];
 
 #define MODEL "lenet5"
 #define HASH 0x0123456789abcdefULL
 
-static void tpath(char *buf, const char *name)
-{
-    snprintf(buf, 1024, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *read_whole(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("cannot read %s\n", path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n)
-        exit(2);
-    fclose(f);
-    return b;
-}
-
-static void write_whole(const char *path, const void *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
-        printf("cannot write %s\n", path);
-        exit(2);
-    }
-}
-
-static void expect_err(int rc, const char *what, const char *frag1, const char *frag2)
-{
-    CHECK(rc != 0, "%s: expected an error", what);
-    if (rc == 0)
-        return;
-    CHECK(strstr(err, frag1) != NULL, "%s: message '%s' lacks '%s'", what, err, frag1);
-    if (frag2)
-        CHECK(strstr(err, frag2) != NULL, "%s: message '%s' lacks '%s'", what, err, frag2);
-    printf("  ok: %s -> %s\n", what, err);
-}
+/* A refusal whose message (in err) holds frag1 and frag2. */
+#define expect_err(rc, what, frag1, frag2) expect_error(err, (rc), (what), (frag1), (frag2))
 
 /* The state a trainer would save, filled from `seed`. */
 typedef struct {
@@ -147,7 +108,7 @@ static int same_state(const state *a, const state *b)
 static void test_round_trip(void)
 {
     char path[1024];
-    tpath(path, "rt.ckpt");
+    snprintf(path, sizeof path, "%s", scratch_path("rt.ckpt"));
     state a, b;
     fill_state(&a, 3);
     CHECK(write_state(path, &a, MODEL, HASH) == 0, "%s", err);
@@ -185,7 +146,7 @@ static void test_round_trip(void)
     fill_state(&a, 4);
     CHECK(write_state(path, &a, MODEL, HASH) == 0, "%s", err);
     CHECK(read_state(path, &b) == 0 && same_state(&a, &b), "overwrite: %s", err);
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(scratch_dir);
     int files = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
@@ -198,8 +159,8 @@ static void test_round_trip(void)
 static void test_damage(void)
 {
     char path[1024], bad[1024];
-    tpath(path, "good.ckpt");
-    tpath(bad, "bad.ckpt");
+    snprintf(path, sizeof path, "%s", scratch_path("good.ckpt"));
+    snprintf(bad, sizeof bad, "%s", scratch_path("bad.ckpt"));
     state a, b;
     fill_state(&a, 5);
     CHECK(write_state(path, &a, MODEL, HASH) == 0, "%s", err);
@@ -270,10 +231,10 @@ static void test_damage(void)
     free(bytes);
 
     char missing[1024];
-    tpath(missing, "missing.ckpt");
+    snprintf(missing, sizeof missing, "%s", scratch_path("missing.ckpt"));
     expect_err(read_state(missing, &b), "missing file", "missing.ckpt: cannot open: No such file",
                NULL);
-    expect_err(read_state(tmpdir, &b), "a directory", "", NULL);
+    expect_err(read_state(scratch_dir, &b), "a directory", "", NULL);
 
     /* The wrong model, and the right one with another structure. */
     rt_ckpt_slot sl[7];
@@ -304,7 +265,7 @@ static void test_writer_errors(void)
     float x[2] = {1, 2};
     rt_ckpt_writer w;
     rt_ckpt_writer_init(&w, MODEL, HASH);
-    tpath(path, "w.ckpt");
+    snprintf(path, sizeof path, "%s", scratch_path("w.ckpt"));
     rt_ckpt_add_f32(&w, "a", x, 2);
     CHECK(rt_ckpt_add_f32(&w, "a", x, 2) != 0, "duplicate add accepted");
     expect_err(rt_ckpt_commit(&w, path, err, sizeof err), "duplicate section",
@@ -320,7 +281,7 @@ static void test_writer_errors(void)
 
     rt_ckpt_writer_init(&w, MODEL, HASH);
     rt_ckpt_add_f32(&w, "a", x, 2);
-    tpath(path, "no/such/dir/x.ckpt");
+    snprintf(path, sizeof path, "%s", scratch_path("no/such/dir/x.ckpt"));
     expect_err(rt_ckpt_commit(&w, path, err, sizeof err), "missing directory", "cannot create",
                "No such file");
     rt_ckpt_writer_free(&w);
@@ -352,9 +313,9 @@ static int write_version(const char *path, float *w, uint64_t v)
 static void test_kill(void)
 {
     char dir[1024], path[1024];
-    tpath(dir, "kill");
+    snprintf(dir, sizeof dir, "%s", scratch_path("kill"));
     mkdir(dir, 0755);
-    tpath(path, "kill/model.ckpt");
+    snprintf(path, sizeof path, "%s", scratch_path("kill/model.ckpt"));
     float *w = malloc(KILL_FLOATS * sizeof *w);
     float *want = malloc(KILL_FLOATS * sizeof *want);
     CHECK(write_version(path, w, 0) == 0, "%s", err);
@@ -420,18 +381,12 @@ static void test_kill(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_open("netc_test_ckpt");
     test_round_trip();
     test_damage();
     test_writer_errors();
     test_kill();
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        printf("warning: could not remove %s\n", tmpdir);
+    scratch_close();
     printf("test_ckpt: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -14,24 +14,9 @@
 #include "netc_rt.h"
 
 #include "check.h"
+#include "scratch.h"
 
-static char tmpdir[] = "/tmp/netc_test_data_XXXXXX";
 static char err[512];
-
-static const char *tpath(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *tpath(const char *fmt, ...)
-{
-    static char bufs[8][1024];
-    static int k;
-    char name[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    char *b = bufs[k++ % 8];
-    snprintf(b, 1024, "%s/%s", tmpdir, name);
-    return b;
-}
 
 static void write_file(const char *path, const void *data, size_t n, int gz)
 {
@@ -42,27 +27,8 @@ static void write_file(const char *path, const void *data, size_t n, int gz)
             exit(2);
         }
     } else {
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(data, 1, n, f) != n || fclose(f) != 0) {
-            printf("cannot write %s\n", path);
-            exit(2);
-        }
+        write_whole(path, data, n);
     }
-}
-
-static uint8_t *read_whole(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        exit(2);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n)
-        exit(2);
-    fclose(f);
-    return b;
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -105,30 +71,22 @@ static uint8_t *idx_labels(uint32_t n, size_t *len)
 }
 
 /* Expects failure with every given fragment in the message. */
-static void expect_err(int rc, const char *what, const char *frag1, const char *frag2)
-{
-    CHECK(rc != 0, "%s: expected an error", what);
-    if (rc == 0)
-        return;
-    CHECK(strstr(err, frag1) != NULL, "%s: message '%s' lacks '%s'", what, err, frag1);
-    if (frag2)
-        CHECK(strstr(err, frag2) != NULL, "%s: message '%s' lacks '%s'", what, err, frag2);
-    printf("  ok: %s -> %s\n", what, err);
-}
+/* A refusal whose message (in err) holds frag1 and frag2. */
+#define expect_err(rc, what, frag1, frag2) expect_error(err, (rc), (what), (frag1), (frag2))
 
 static void test_idx(void)
 {
     size_t li, ll;
     uint8_t *img = idx_images(50, 28, 28, 0, &li);
     uint8_t *lab = idx_labels(50, &ll);
-    write_file(tpath("img"), img, li, 0);
-    write_file(tpath("img.gz"), img, li, 1);
-    write_file(tpath("lab"), lab, ll, 0);
-    write_file(tpath("lab.gz"), lab, ll, 1);
+    write_file(scratch_path("img"), img, li, 0);
+    write_file(scratch_path("img.gz"), img, li, 1);
+    write_file(scratch_path("lab"), lab, ll, 0);
+    write_file(scratch_path("lab.gz"), lab, ll, 1);
 
     for (int gz = 0; gz < 2; gz++) {
         rt_dataset ds;
-        int rc = rt_idx_load(&ds, tpath(gz ? "img.gz" : "img"), tpath(gz ? "lab.gz" : "lab"), 1,
+        int rc = rt_idx_load(&ds, scratch_path(gz ? "img.gz" : "img"), scratch_path(gz ? "lab.gz" : "lab"), 1,
                              28, 28, 10, err, sizeof err);
         CHECK(rc == 0, "load (gz=%d): %s", gz, err);
         if (rc)
@@ -146,59 +104,59 @@ static void test_idx(void)
 
     rt_dataset ds;
     /* Any shape accepted with 0s. */
-    CHECK(rt_idx_load(&ds, tpath("img"), tpath("lab"), 0, 0, 0, 0, err, sizeof err) == 0, "%s",
+    CHECK(rt_idx_load(&ds, scratch_path("img"), scratch_path("lab"), 0, 0, 0, 0, err, sizeof err) == 0, "%s",
           err);
     rt_dataset_free(&ds);
 
-    expect_err(rt_idx_load(&ds, tpath("nope.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("nope.gz"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "missing file", "nope.gz: cannot open", "No such file");
-    expect_err(rt_idx_load(&ds, tpath("lab"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("lab"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "labels as images", "not an IDX image file: magic 0x00000801", NULL);
-    expect_err(rt_idx_load(&ds, tpath("img"), tpath("img"), 1, 28, 28, 10, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("img"), scratch_path("img"), 1, 28, 28, 10, err, sizeof err),
                "images as labels", "not an IDX label file", NULL);
-    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 1, 32, 32, 10, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("img.gz"), scratch_path("lab"), 1, 32, 32, 10, err, sizeof err),
                "wrong image size", "images are 28x28, the model expects 32x32", NULL);
-    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 3, 28, 28, 10, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("img.gz"), scratch_path("lab"), 3, 28, 28, 10, err, sizeof err),
                "wrong channels", "1 channel, the model expects 3", NULL);
-    expect_err(rt_idx_load(&ds, tpath("img.gz"), tpath("lab"), 1, 28, 28, 5, err, sizeof err),
+    expect_err(rt_idx_load(&ds, scratch_path("img.gz"), scratch_path("lab"), 1, 28, 28, 5, err, sizeof err),
                "label out of range", "label 5 of example 5 is out of range", "5 classes");
 
-    write_file(tpath("empty"), "", 0, 0);
-    expect_err(rt_idx_load(&ds, tpath("empty"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("empty"), "", 0, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("empty"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "empty file", "empty file", NULL);
-    write_file(tpath("short_hdr"), img, 10, 0);
-    expect_err(rt_idx_load(&ds, tpath("short_hdr"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("short_hdr"), img, 10, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("short_hdr"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "short header", "truncated", NULL);
 
     /* Truncated plain and gzipped bodies. */
-    write_file(tpath("trunc"), img, 16 + 1200, 0);
-    expect_err(rt_idx_load(&ds, tpath("trunc"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("trunc"), img, 16 + 1200, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("trunc"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "truncated pixels", "truncated: expected 39200 bytes of pixels", "got 1200");
-    write_file(tpath("trunc.gz"), img, 16 + 1200, 1);
-    expect_err(rt_idx_load(&ds, tpath("trunc.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("trunc.gz"), img, 16 + 1200, 1);
+    expect_err(rt_idx_load(&ds, scratch_path("trunc.gz"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "truncated pixels (gz)", "got 1200", NULL);
     size_t gzlen;
-    uint8_t *gzbytes = read_whole(tpath("img.gz"), &gzlen);
-    write_file(tpath("cut.gz"), gzbytes, gzlen / 2, 0);
-    expect_err(rt_idx_load(&ds, tpath("cut.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    uint8_t *gzbytes = read_whole(scratch_path("img.gz"), &gzlen);
+    write_file(scratch_path("cut.gz"), gzbytes, gzlen / 2, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("cut.gz"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "gzip stream cut in half", "cut.gz: truncated", NULL);
     memcpy(gzbytes + gzlen / 2, "garbage!garbage!", 16);
-    write_file(tpath("bad.gz"), gzbytes, gzlen, 0);
-    int rc = rt_idx_load(&ds, tpath("bad.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err);
+    write_file(scratch_path("bad.gz"), gzbytes, gzlen, 0);
+    int rc = rt_idx_load(&ds, scratch_path("bad.gz"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err);
     expect_err(rc, "corrupt gzip stream", "bad.gz: ", NULL);
     free(gzbytes);
 
     size_t lt;
     uint8_t *img_tail = idx_images(50, 28, 28, 3, &lt);
-    write_file(tpath("tail.gz"), img_tail, lt, 1);
-    expect_err(rt_idx_load(&ds, tpath("tail.gz"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("tail.gz"), img_tail, lt, 1);
+    expect_err(rt_idx_load(&ds, scratch_path("tail.gz"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "trailing garbage", "trailing garbage after 39200 bytes of pixels", NULL);
     free(img_tail);
 
     size_t l40;
     uint8_t *lab40 = idx_labels(40, &l40);
-    write_file(tpath("lab40"), lab40, l40, 0);
-    expect_err(rt_idx_load(&ds, tpath("img"), tpath("lab40"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("lab40"), lab40, l40, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("img"), scratch_path("lab40"), 1, 28, 28, 10, err, sizeof err),
                "count mismatch", "has 50 images but", "has 40 labels");
     free(lab40);
 
@@ -206,8 +164,8 @@ static void test_idx(void)
     uint8_t huge[16 + 100];
     memcpy(huge, img, sizeof huge);
     put_be32(huge + 4, 4000000000u);
-    write_file(tpath("huge"), huge, sizeof huge, 0);
-    expect_err(rt_idx_load(&ds, tpath("huge"), tpath("lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("huge"), huge, sizeof huge, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("huge"), scratch_path("lab"), 1, 28, 28, 10, err, sizeof err),
                "huge header count", "truncated: expected 3136000000000 bytes", "got 100");
     CHECK(ds.pixels == NULL && ds.labels == NULL && ds.n == 0, "failed load left data behind");
     free(img);
@@ -223,15 +181,15 @@ static void test_gzip_container(void)
     size_t li, ll;
     uint8_t *img = idx_images(20, 28, 28, 0, &li);
     uint8_t *lab = idx_labels(20, &ll);
-    write_file(tpath("g_img.gz"), img, li, 1);
-    write_file(tpath("g_lab"), lab, ll, 0);
+    write_file(scratch_path("g_img.gz"), img, li, 1);
+    write_file(scratch_path("g_lab"), lab, ll, 0);
     size_t gl;
-    uint8_t *gz = read_whole(tpath("g_img.gz"), &gl);
+    uint8_t *gz = read_whole(scratch_path("g_img.gz"), &gl);
     rt_dataset ds;
     int cuts_refused = 0;
     for (size_t cut = 1; cut <= 8; cut++) {
-        write_file(tpath("g_cut.gz"), gz, gl - cut, 0);
-        int rc = rt_idx_load(&ds, tpath("g_cut.gz"), tpath("g_lab"), 1, 28, 28, 10, err, sizeof err);
+        write_file(scratch_path("g_cut.gz"), gz, gl - cut, 0);
+        int rc = rt_idx_load(&ds, scratch_path("g_cut.gz"), scratch_path("g_lab"), 1, 28, 28, 10, err, sizeof err);
         CHECK(rc != 0 && strstr(err, "truncated"), "IDX .gz cut %zu bytes before its end: rc %d, '%s'", cut, rc,
               rc ? err : "loaded");
         cuts_refused += rc != 0;
@@ -243,23 +201,23 @@ static void test_gzip_container(void)
     uint8_t *more = malloc(gl + 7);
     memcpy(more, gz, gl);
     memcpy(more + gl, "garbage", 7);
-    write_file(tpath("g_more.gz"), more, gl + 7, 0);
-    expect_err(rt_idx_load(&ds, tpath("g_more.gz"), tpath("g_lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("g_more.gz"), more, gl + 7, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("g_more.gz"), scratch_path("g_lab"), 1, 28, 28, 10, err, sizeof err),
                "IDX .gz with bytes after the member", "g_more.gz: trailing garbage after the gzip stream", NULL);
     memcpy(more + gl, "\0\0\0\0\0\0\0", 7);
-    write_file(tpath("g_zeros.gz"), more, gl + 7, 0);
-    expect_err(rt_idx_load(&ds, tpath("g_zeros.gz"), tpath("g_lab"), 1, 28, 28, 10, err, sizeof err),
+    write_file(scratch_path("g_zeros.gz"), more, gl + 7, 0);
+    expect_err(rt_idx_load(&ds, scratch_path("g_zeros.gz"), scratch_path("g_lab"), 1, 28, 28, 10, err, sizeof err),
                "IDX .gz with zero bytes after the member", "trailing garbage after the gzip stream", NULL);
     /* Two members: the first half of the file, then the rest. */
-    write_file(tpath("g_half1.gz"), img, li / 2, 1);
-    write_file(tpath("g_half2.gz"), img + li / 2, li - li / 2, 1);
+    write_file(scratch_path("g_half1.gz"), img, li / 2, 1);
+    write_file(scratch_path("g_half2.gz"), img + li / 2, li - li / 2, 1);
     size_t l1, l2;
-    uint8_t *h1 = read_whole(tpath("g_half1.gz"), &l1), *h2 = read_whole(tpath("g_half2.gz"), &l2);
+    uint8_t *h1 = read_whole(scratch_path("g_half1.gz"), &l1), *h2 = read_whole(scratch_path("g_half2.gz"), &l2);
     uint8_t *two = malloc(l1 + l2);
     memcpy(two, h1, l1);
     memcpy(two + l1, h2, l2);
-    write_file(tpath("g_two.gz"), two, l1 + l2, 0);
-    int rc = rt_idx_load(&ds, tpath("g_two.gz"), tpath("g_lab"), 1, 28, 28, 10, err, sizeof err);
+    write_file(scratch_path("g_two.gz"), two, l1 + l2, 0);
+    int rc = rt_idx_load(&ds, scratch_path("g_two.gz"), scratch_path("g_lab"), 1, 28, 28, 10, err, sizeof err);
     CHECK(rc == 0 && ds.n == 20 && memcmp(ds.pixels, img + 16, 20 * 784) == 0, "two gzip members: %s",
           rc ? err : "pixels differ");
     if (rc == 0)
@@ -286,15 +244,15 @@ static void test_gzip_container(void)
     /* CIFAR-10: a batch of 2 records, gzipped, cut in its trailer and followed by garbage. */
     size_t clen = 2 * 3073;
     uint8_t *rec = calloc(clen, 1);
-    write_file(tpath("c.bin.gz"), rec, clen, 1);
-    uint8_t *cgz = read_whole(tpath("c.bin.gz"), &gl);
+    write_file(scratch_path("c.bin.gz"), rec, clen, 1);
+    uint8_t *cgz = read_whole(scratch_path("c.bin.gz"), &gl);
     expect_err(rt_cifar10_read_mem(&ds, "c.bin.gz", cgz, gl - 3, err, sizeof err), "CIFAR .gz cut in its trailer",
                "c.bin.gz: truncated", NULL);
     uint8_t *cmore = malloc(gl + 1);
     memcpy(cmore, cgz, gl);
     cmore[gl] = 'x';
-    write_file(tpath("c_more.bin.gz"), cmore, gl + 1, 0);
-    const char *paths[1] = { tpath("c_more.bin.gz") };
+    write_file(scratch_path("c_more.bin.gz"), cmore, gl + 1, 0);
+    const char *paths[1] = { scratch_path("c_more.bin.gz") };
     expect_err(rt_cifar10_load(&ds, paths, 1, 3, 32, 32, 10, err, sizeof err), "CIFAR .gz with a byte after it",
                "trailing garbage after the gzip stream", NULL);
     rc = rt_cifar10_read_mem(&ds, "c.bin.gz", cgz, gl, err, sizeof err);
@@ -323,7 +281,7 @@ static void test_gzip_memory_bound(void)
     put_be32(b + 4, 3000000);
     put_be32(b + 8, 28);
     put_be32(b + 12, 28);
-    write_file(tpath("liar.gz"), b, 16 + zeros, 1);
+    write_file(scratch_path("liar.gz"), b, 16 + zeros, 1);
     free(b);
     fflush(stdout);
     pid_t pid = fork();
@@ -340,7 +298,7 @@ static void test_gzip_memory_bound(void)
         uint8_t *px = NULL;
         size_t n;
         int h, w;
-        int rc = rt_idx_read_images(tpath("liar.gz"), 28, 28, &px, &n, &h, &w, err, sizeof err);
+        int rc = rt_idx_read_images(scratch_path("liar.gz"), 28, 28, &px, &n, &h, &w, err, sizeof err);
         printf("  %s: a header announcing 3000000 images over 130 MB, within 230 MB -> %s\n",
                rc != 0 && strstr(err, "truncated") ? "ok" : "FAIL", rc ? err : "loaded");
         fflush(stdout);
@@ -373,7 +331,7 @@ static void make_idx_dir(const char *dir, int n_train, int n_test, int gz)
 static void test_idx_dir(void)
 {
     char dir[1024], dir2[1024];
-    snprintf(dir, sizeof dir, "%s", tpath("mnist"));
+    snprintf(dir, sizeof dir, "%s", scratch_path("mnist"));
     make_idx_dir(dir, 30, 20, 1);
     rt_data d;
     int rc = rt_data_load(&d, dir, RT_DATA_FASHION_MNIST, 1, 28, 28, 10, err, sizeof err);
@@ -394,12 +352,12 @@ static void test_idx_dir(void)
     printf("  ok: IDX directory, Fashion-MNIST and MNIST class names\n");
 
     /* Plain files are found too; a missing one is named. */
-    snprintf(dir2, sizeof dir2, "%s", tpath("mnist_plain"));
+    snprintf(dir2, sizeof dir2, "%s", scratch_path("mnist_plain"));
     make_idx_dir(dir2, 30, 20, 0);
     rc = rt_data_load(&d, dir2, RT_DATA_MNIST, 1, 28, 28, 10, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     rt_data_free(&d);
-    unlink(tpath("mnist_plain/t10k-labels-idx1-ubyte"));
+    unlink(scratch_path("mnist_plain/t10k-labels-idx1-ubyte"));
     expect_err(rt_data_load(&d, dir2, RT_DATA_MNIST, 1, 28, 28, 10, err, sizeof err),
                "missing test labels", "no t10k-labels-idx1-ubyte or t10k-labels-idx1-ubyte.gz",
                "mnist_plain");
@@ -436,13 +394,13 @@ static void write_cifar(const char *path, int records, int first, int bad_label,
 static void test_cifar(void)
 {
     char top[1024], dir[1024];
-    snprintf(top, sizeof top, "%s", tpath("cifar"));
-    snprintf(dir, sizeof dir, "%s", tpath("cifar/cifar-10-batches-bin"));
+    snprintf(top, sizeof top, "%s", scratch_path("cifar"));
+    snprintf(dir, sizeof dir, "%s", scratch_path("cifar/cifar-10-batches-bin"));
     mkdir(top, 0755);
     mkdir(dir, 0755);
     for (int i = 1; i <= 5; i++)
-        write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_%d.bin", i), 3, (i - 1) * 3, -1, 0);
-    write_cifar(tpath("cifar/cifar-10-batches-bin/test_batch.bin"), 4, 100, -1, 0);
+        write_cifar(scratch_path("cifar/cifar-10-batches-bin/data_batch_%d.bin", i), 3, (i - 1) * 3, -1, 0);
+    write_cifar(scratch_path("cifar/cifar-10-batches-bin/test_batch.bin"), 4, 100, -1, 0);
     rt_data d;
     int rc = rt_data_load(&d, top, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err);
     CHECK(rc == 0, "%s", err);
@@ -460,7 +418,7 @@ static void test_cifar(void)
         rt_data_free(&d);
     }
     const char *meta = "zero\none\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\n\n";
-    write_file(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"), meta, strlen(meta), 0);
+    write_file(scratch_path("cifar/cifar-10-batches-bin/batches.meta.txt"), meta, strlen(meta), 0);
     rc = rt_data_load(&d, dir, RT_DATA_CIFAR10, 0, 0, 0, 0, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     if (rc == 0) {
@@ -469,33 +427,33 @@ static void test_cifar(void)
     }
     printf("  ok: CIFAR-10 batches (in DIR and DIR/cifar-10-batches-bin), batches.meta.txt\n");
     /* The test part alone needs no training batch (in the subdirectory, too). */
-    unlink(tpath("cifar/cifar-10-batches-bin/data_batch_1.bin"));
+    unlink(scratch_path("cifar/cifar-10-batches-bin/data_batch_1.bin"));
     rc = rt_data_load_parts(&d, dir, RT_DATA_CIFAR10, RT_DATA_TEST, 3, 32, 32, 10, err, sizeof err);
     CHECK(rc == 0 && d.train.n == 0 && d.test.n == 4 && rt_data_images(&d) == &d.test, "test part: %s", err);
     rt_data_free(&d);
     expect_err(rt_data_load_parts(&d, dir, RT_DATA_CIFAR10, RT_DATA_TRAIN, 3, 32, 32, 10, err, sizeof err),
                "training part without data_batch_1", "no data_batch_1.bin", "cifar");
-    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_1.bin"), 3, 0, -1, 0);
+    write_cifar(scratch_path("cifar/cifar-10-batches-bin/data_batch_1.bin"), 3, 0, -1, 0);
     printf("  ok: CIFAR-10 test part without the training batches\n");
 
-    write_file(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"), "a\nb\n", 4, 0);
+    write_file(scratch_path("cifar/cifar-10-batches-bin/batches.meta.txt"), "a\nb\n", 4, 0);
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 0, 0, 0, 0, err, sizeof err),
                "short meta", "batches.meta.txt: 2 class names, the data set has 10", NULL);
-    unlink(tpath("cifar/cifar-10-batches-bin/batches.meta.txt"));
+    unlink(scratch_path("cifar/cifar-10-batches-bin/batches.meta.txt"));
 
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 1, 28, 28, 10, err, sizeof err),
                "CIFAR wrong shape", "CIFAR-10 images are 3x32x32, the model expects 1x28x28", NULL);
-    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, -1, 100);
+    write_cifar(scratch_path("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, -1, 100);
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
                "CIFAR truncated", "data_batch_3.bin: truncated: 9119 bytes is not a whole number",
                NULL);
-    write_cifar(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, 12, 0);
+    write_cifar(scratch_path("cifar/cifar-10-batches-bin/data_batch_3.bin"), 3, 6, 12, 0);
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
                "CIFAR bad label", "data_batch_3.bin: label 12 of record 0 is out of range", NULL);
-    unlink(tpath("cifar/cifar-10-batches-bin/data_batch_3.bin"));
+    unlink(scratch_path("cifar/cifar-10-batches-bin/data_batch_3.bin"));
     expect_err(rt_data_load(&d, dir, RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
                "CIFAR missing batch", "no data_batch_3.bin", NULL);
-    expect_err(rt_data_load(&d, tpath("mnist"), RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
+    expect_err(rt_data_load(&d, scratch_path("mnist"), RT_DATA_CIFAR10, 3, 32, 32, 10, err, sizeof err),
                "CIFAR missing dir", "no data_batch_1.bin", NULL);
 }
 
@@ -717,20 +675,9 @@ static void test_fashion_mnist(void)
     rt_data_free(&d);
 }
 
-static void remove_tree(const char *path)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        printf("warning: could not remove %s\n", path);
-}
-
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_open("netc_test_data");
     test_idx();
     test_gzip_container();
     test_gzip_memory_bound();
@@ -739,7 +686,7 @@ int main(void)
     test_stats_and_batches();
     test_split_and_iter();
     test_fashion_mnist();
-    remove_tree(tmpdir);
+    scratch_close();
     printf("test_data: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -13,25 +13,12 @@
 #include "netc_rt.h"
 
 #include "check.h"
+#include "scratch.h"
 
-static char tmpdir[] = "/tmp/netc_test_npz_XXXXXX";
 static char err[512];
 
-static void tpath(char *buf, const char *name)
-{
-    snprintf(buf, 1024, "%s/%s", tmpdir, name);
-}
-
-static void expect_err(int rc, const char *what, const char *frag1, const char *frag2)
-{
-    CHECK(rc != 0, "%s: expected an error", what);
-    if (rc == 0)
-        return;
-    CHECK(strstr(err, frag1) != NULL, "%s: message '%s' lacks '%s'", what, err, frag1);
-    if (frag2)
-        CHECK(strstr(err, frag2) != NULL, "%s: message '%s' lacks '%s'", what, err, frag2);
-    printf("  ok: %s -> %s\n", what, err);
-}
+/* A refusal whose message (in err) holds frag1 and frag2. */
+#define expect_err(rc, what, frag1, frag2) expect_error(err, (rc), (what), (frag1), (frag2))
 
 /* The sample arrays shared with the numpy test: exactly representable values, so both
  * sides can compute them. */
@@ -197,7 +184,7 @@ static size_t make_npy(uint8_t *out, int major, const char *dict, size_t n)
 static void test_round_trip(void)
 {
     char path[1024];
-    tpath(path, "sample.npz");
+    snprintf(path, sizeof path, "%s", scratch_path("sample.npz"));
     CHECK(write_sample(path) == 0, "write");
     CHECK(check_sample(path) == 0, "read back");
     /* Writing again replaces the archive. */
@@ -241,7 +228,7 @@ static void test_round_trip(void)
     rt_npz_close(&z);
 
     char missing[1024];
-    tpath(missing, "missing.npz");
+    snprintf(missing, sizeof missing, "%s", scratch_path("missing.npz"));
     expect_err(rt_npz_open(&z, missing, err, sizeof err), "missing file", "missing.npz: cannot open",
                "No such file");
     rt_npz_array dup[2] = {{.name = "a", .data = big, .ndim = 1, .shape = {2}},
@@ -249,15 +236,15 @@ static void test_round_trip(void)
     expect_err(rt_npz_write(path, dup, 2, err, sizeof err), "duplicate names", "array 'a' given twice",
                NULL);
     expect_err(rt_npz_write(path, dup, 0, err, sizeof err), "no arrays", "no arrays to write", NULL);
-    tpath(missing, "no/such/dir/x.npz");
+    snprintf(missing, sizeof missing, "%s", scratch_path("no/such/dir/x.npz"));
     expect_err(rt_npz_write(missing, dup, 1, err, sizeof err), "missing directory", "x.npz", NULL);
 }
 
 static void test_damage(void)
 {
     char path[1024], bad[1024];
-    tpath(path, "good.npz");
-    tpath(bad, "bad.npz");
+    snprintf(path, sizeof path, "%s", scratch_path("good.npz"));
+    snprintf(bad, sizeof bad, "%s", scratch_path("bad.npz"));
     float data[256];
     for (int i = 0; i < 256; i++)
         data[i] = (float)i;
@@ -398,16 +385,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--write-sample PATH | --read-sample DIR]\n", argv[0]);
         return 2;
     }
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_open("netc_test_npz");
     test_round_trip();
     test_damage();
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        printf("warning: could not remove %s\n", tmpdir);
+    scratch_close();
     printf("test_npz: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
+#include "scratch.h"
 #include "../harness/png_read.h"
 #include "plot/rt_plot.h"
 
-static char tmpdir[] = "/tmp/netc_test_plot.XXXXXX";
 
 
 /* Whether the pixel at fractions (fx from the left, fy from the bottom) is within tol
@@ -53,7 +53,7 @@ static void test_images(void)
     const char *kinds[2] = { "rgb", "grey" };
     for (int k = 0; k < 2; k++) {
         char path[300], err[512];
-        snprintf(path, sizeof path, "%s/%s.png", tmpdir, kinds[k]);
+        snprintf(path, sizeof path, "%s", scratch_path("%s.png", kinds[k]));
         int rc = rt_plot_open(path, 320, 300, 1, 1, err, sizeof err);
         CHECK(rc == 0, "open %s: %s", path, err);
         if (rc)
@@ -92,7 +92,7 @@ static void test_images(void)
 static void test_heatmap(void)
 {
     char path[300], err[512];
-    snprintf(path, sizeof path, "%s/heat.png", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("heat.png"));
     const double z[4] = { 0, 10, 5, 10 };
     const char *names[2] = { "a", "b" };
     int rc = rt_plot_open(path, 400, 400, 1, 1, err, sizeof err);
@@ -136,17 +136,11 @@ static void test_grid_and_errors(void)
 
 int main(void)
 {
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_open("netc_test_plot");
     test_images();
     test_heatmap();
     test_grid_and_errors();
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        printf("warning: could not remove %s\n", tmpdir);
+    scratch_close();
     printf("test_plot: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -14,8 +14,8 @@
 #include "netc_rt.h"
 
 #include "check.h"
+#include "scratch.h"
 
-static char tmpdir[] = "/tmp/netc_test_trainer_XXXXXX";
 static char err[1024];
 
 static int near(double a, double b)
@@ -722,16 +722,6 @@ static void test_sampling(void)
 
 /* ---- images ---- */
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL, "cannot write %s", path);
-    if (f) {
-        fwrite(data, 1, n, f);
-        fclose(f);
-    }
-}
-
 static void write_png(const char *path, int color, int W, int H, const uint8_t *hwc)
 {
     png_image img;
@@ -760,22 +750,22 @@ static void test_images(void)
     int len = snprintf((char *)p5, sizeof p5, "P5\n# comment\n3 2\n255\n");
     uint8_t px[6] = { 0, 10, 20, 30, 40, 255 };
     memcpy(p5 + len, px, 6);
-    snprintf(path, sizeof path, "%s/a.pgm", tmpdir);
-    write_file(path, p5, (size_t)len + 6);
+    snprintf(path, sizeof path, "%s", scratch_path("a.pgm"));
+    write_whole(path, p5, (size_t)len + 6);
     CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
     CHECK(img.C == 1 && img.W == 3 && img.H == 2 && !memcmp(img.pixels, px, 6), "P5 contents");
     rt_image_free(&img);
     /* P2 with maxval 15 */
-    snprintf(path, sizeof path, "%s/b.pgm", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("b.pgm"));
     const char *p2 = "P2 2 2 15\n0 15\n 5 10\n";
-    write_file(path, p2, strlen(p2));
+    write_whole(path, p2, strlen(p2));
     CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
     CHECK(img.W == 2 && img.H == 2 && img.pixels[0] == 0 && img.pixels[1] == 255 && img.pixels[2] == 85 &&
               img.pixels[3] == 170,
           "P2 scaled to 0..255");
     rt_image_free(&img);
     /* P2 cut inside its last number ("10" -> "1"): truncated, not a last pixel of 1 */
-    write_file(path, p2, strlen(p2) - 2);
+    write_whole(path, p2, strlen(p2) - 2);
     CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "truncated: the file ends inside the value of "
                                                                      "pixel 3 of 4"),
           "P2 cut inside its last number: %s", err);
@@ -783,29 +773,29 @@ static void test_images(void)
           "P2 from memory: %s", err);
     rt_image_free(&img);
     /* truncated P5 */
-    snprintf(path, sizeof path, "%s/c.pgm", tmpdir);
-    write_file(path, p5, (size_t)len + 3);
+    snprintf(path, sizeof path, "%s", scratch_path("c.pgm"));
+    write_whole(path, p5, (size_t)len + 3);
     CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "truncated"), "truncated P5: %s", err);
     /* PNG gray and RGB: planar result */
     uint8_t hwc[2 * 3 * 3];
     for (int i = 0; i < 18; i++)
         hwc[i] = (uint8_t)(i * 10);
-    snprintf(path, sizeof path, "%s/d.png", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("d.png"));
     write_png(path, 1, 3, 2, hwc);
     CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
     CHECK(img.C == 3 && img.W == 3 && img.H == 2 && img.pixels[0] == 0 && img.pixels[1] == 30 && img.pixels[6] == 10 &&
               img.pixels[12] == 20,
           "RGB PNG as planar CHW");
     rt_image_free(&img);
-    snprintf(path, sizeof path, "%s/e.png", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("e.png"));
     write_png(path, 0, 3, 2, hwc);
     CHECK(rt_image_read(path, &img, err, sizeof err) == 0 && img.C == 1 && img.pixels[5] == 50, "gray PNG: %s", err);
     rt_image_free(&img);
     /* not an image, missing */
-    snprintf(path, sizeof path, "%s/f.txt", tmpdir);
-    write_file(path, "hello", 5);
+    snprintf(path, sizeof path, "%s", scratch_path("f.txt"));
+    write_whole(path, "hello", 5);
     CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "not a PGM"), "text file: %s", err);
-    snprintf(path, sizeof path, "%s/none.png", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("none.png"));
     CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "cannot open"), "missing: %s", err);
     /* IDX item with its labels file beside it */
     uint8_t idx[16 + 3 * 4], lab[8 + 3];
@@ -820,15 +810,15 @@ static void test_images(void)
     lab[8] = 7;
     lab[9] = 8;
     lab[10] = 9;
-    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte", tmpdir);
-    write_file(path, idx, sizeof idx);
-    snprintf(path, sizeof path, "%s/t-labels-idx1-ubyte", tmpdir);
-    write_file(path, lab, sizeof lab);
-    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte:2", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("t-images-idx3-ubyte"));
+    write_whole(path, idx, sizeof idx);
+    snprintf(path, sizeof path, "%s", scratch_path("t-labels-idx1-ubyte"));
+    write_whole(path, lab, sizeof lab);
+    snprintf(path, sizeof path, "%s", scratch_path("t-images-idx3-ubyte:2"));
     CHECK(rt_image_read(path, &img, err, sizeof err) == 0, "%s", err);
     CHECK(img.W == 2 && img.H == 2 && img.pixels[0] == 8 && img.label == 9, "IDX item 2 and its label");
     rt_image_free(&img);
-    snprintf(path, sizeof path, "%s/t-images-idx3-ubyte:3", tmpdir);
+    snprintf(path, sizeof path, "%s", scratch_path("t-images-idx3-ubyte:3"));
     CHECK(rt_image_read(path, &img, err, sizeof err) != 0 && strstr(err, "no item 3"), "IDX item out of range: %s",
           err);
     printf("  ok: PGM P5/P2, PNG gray/RGB, IDX items, errors\n");
@@ -965,10 +955,7 @@ static void test_cli(void)
 int main(void)
 {
     setenv("NETC_NO_REEXEC", "1", 1);
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    scratch_open("netc_test_trainer");
     test_schedules();
     test_schedule_golden();
     test_schedule_units();
@@ -980,10 +967,7 @@ int main(void)
     test_images();
     test_eval_xform();
     test_cli();
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd) != 0)
-        printf("note: could not remove %s\n", tmpdir);
+    scratch_close();
     printf("%d checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }
