@@ -276,9 +276,13 @@ $(B)/man/%.1: man/%.h2m man/commands.sh
 
 .PHONY: install uninstall man FORCE
 
-test: all unit
-	$(MAKE) --no-print-directory SAN=1 all
-	$(MAKE) --no-print-directory FUZZ=1 fuzz-targets
+# make test builds what it runs with a job per CPU, then runs the tests, TEST_JOBS at a
+# time (tests/run.sh; default a job per CPU, TEST_JOBS=1: one after another).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+test:
+	$(MAKE) --no-print-directory -j$(NPROC) all unit
+	$(MAKE) --no-print-directory -j$(NPROC) SAN=1 all
+	$(MAKE) --no-print-directory -j$(NPROC) FUZZ=1 fuzz-targets
 	tests/run.sh
 
 # The training benchmark against PyTorch and Keras (figures, not a test: never in make test;
