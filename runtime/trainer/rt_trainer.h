@@ -359,6 +359,10 @@ void rt_ranks_stop(rt_ranks *r, int rc);
 /* all [size * count] = every rank's mine [count], in rank order. */
 int rt_ranks_allgather(const rt_ranks *r, const float *mine, float *all, size_t count, char *err, size_t errlen);
 void rt_ranks_barrier(const rt_ranks *r);
+/* Whether any rank failed, each giving its own verdict: every rank learns it, so all can
+ * end together (rt_ranks_stop with 0) once rank 0 has said why, where an abort by one
+ * rank could kill rank 0 before its message is out. */
+int rt_ranks_any(const rt_ranks *r, int failed);
 
 /* ---- a step on a batch cut into shards (train_shards.c) ----
  * The batch's images [n] (labels or soft targets), cut into `shards` contiguous shards,

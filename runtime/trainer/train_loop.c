@@ -981,10 +981,15 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
         rt_ranks_stop(&s.ranks, 1);
         return 1;
     }
-    if (start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) || csv_start(&s, err, sizeof err)) {
+    int failed = start_files(&s, err, sizeof err) || session_open(&s, err, sizeof err) ||
+                 csv_start(&s, err, sizeof err);
+    if (failed)
         say_error(&s, "%s", err);
+    if (rt_ranks_any(&s.ranks, failed)) {
+        if (!failed)   /* rank 0 started; another rank's reason went to its /dev/null */
+            say_error(&s, "another MPI rank could not start the run (run it in one process to see why)");
         session_close(&s);
-        rt_ranks_stop(&s.ranks, 1);
+        rt_ranks_stop(&s.ranks, 0);   /* every rank knows: no abort, rank 0's message gets out */
         return 1;
     }
     if (!o->quiet)

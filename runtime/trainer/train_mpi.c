@@ -69,6 +69,14 @@ void rt_ranks_barrier(const rt_ranks *r)
         MPI_Barrier(MPI_COMM_WORLD);
 }
 
+int rt_ranks_any(const rt_ranks *r, int failed)
+{
+    int any = failed != 0;
+    if (r->mpi)
+        MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+}
+
 #else
 
 int rt_ranks_start(rt_ranks *r, char *err, size_t errlen)
@@ -102,6 +110,12 @@ int rt_ranks_allgather(const rt_ranks *r, const float *mine, float *all, size_t 
 void rt_ranks_barrier(const rt_ranks *r)
 {
     (void)r;
+}
+
+int rt_ranks_any(const rt_ranks *r, int failed)
+{
+    (void)r;
+    return failed != 0;
 }
 
 #endif
