@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "netc.h"
+#include "../common/tmpdir.h"
 
 extern char **environ;
 
@@ -294,8 +295,7 @@ static int run_build(const Graph *g, const Options *o, FILE *out)
     (void)out;
     Home home;
     char prefix[64], dir[PATH_MAX - 128];   /* room for "/NAME.c" after it */
-    const char *tmp = getenv("TMPDIR");   /* the build directory's parent, as for mktemp(1) */
-    if (snprintf(dir, sizeof dir, "%s/netc-build-XXXXXX", tmp && tmp[0] ? tmp : "/tmp") >= (int)sizeof dir) {
+    if (temp_template(dir, sizeof dir, "netc-build") != 0) {
         fprintf(stderr, "netc: TMPDIR is too long\n");
         return 2;
     }

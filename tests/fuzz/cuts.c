@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "netc.h"
+#include "../../common/tmpdir.h"
 
 static FILE *devnull;
 
@@ -118,10 +119,8 @@ int main(int argc, char **argv)
     }
     start %= every;
     devnull = fopen("/dev/null", "w");
-    const char *tmp = getenv("TMPDIR");
     char errpath[512];
-    snprintf(errpath, sizeof errpath, "%s/netc-cuts-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    int errfd = mkstemp(errpath);
+    int errfd = temp_template(errpath, sizeof errpath, "netc-cuts") == 0 ? mkstemp(errpath) : -1;
     if (!devnull || errfd < 0) {
         perror("cuts");
         return 2;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "netc.h"
+#include "../../common/tmpdir.h"
 
 static FILE *devnull;
 static char outdir[512];   /* $TMPDIR/netc-fuzz-XXXXXX (else under /tmp) */
@@ -40,10 +41,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(outdir, sizeof outdir, "%s/netc-fuzz-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     devnull = fopen("/dev/null", "w");
-    if (!devnull || !mkdtemp(outdir)) {
+    if (!devnull || temp_template(outdir, sizeof outdir, "netc-fuzz") != 0 || !mkdtemp(outdir)) {
         perror("fuzz_netc");
         abort();
     }

@@ -11,14 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "../../common/tmpdir.h"
 
 static char scratch_dir[512];
 
 static inline void scratch_open(const char *stem)
 {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(scratch_dir, sizeof scratch_dir, "%s/%s-XXXXXX", tmp && tmp[0] ? tmp : "/tmp", stem);
-    if (!mkdtemp(scratch_dir)) {
+    if (temp_template(scratch_dir, sizeof scratch_dir, stem) != 0 || !mkdtemp(scratch_dir)) {
         perror(scratch_dir);
         exit(2);
     }
