@@ -8,7 +8,8 @@
 #
 # Per model: `netc compile --batch 256` (what netc build compiles), the C copied with a
 # prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
-# built as netc build builds the trainer (cc -O2 -march=native, build/libnetcrt.a) with
+# built as netc build builds the trainer (cc -O2 -march=native, build/libnetcrt.a, MPI when
+# make found it: build/mpi.flags) with
 # prof_steps.c's main around rt_trainer_main, and run as bench/run_bench.sh runs the
 # trainer (bench/train_args.sh): one epoch of N (default 12,000) images at batch B
 # (default 100), Adam 1e-3, no validation, augmentation or schedule.  Threads: the trainer's
@@ -71,7 +72,8 @@ for m in $MODELS; do
   { echo "void prof_mark(const char *label);"; instrument "$d/$m.c" "$m"; } >"$d/prof.c"
   grep -q 'prof_mark("step 0' "$d/prof.c" || { echo "profile_steps: no step marks in $m's C" >&2; exit 1; }
   "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -DMODEL="${m}_model" -o "$d/trainer" \
-    bench/prof_steps.c "$d/prof.c" build/libnetcrt.a -lopenblas -lzip -lz -lpng -lplplot -lm -lpthread || exit 1
+    bench/prof_steps.c "$d/prof.c" build/libnetcrt.a -lopenblas -lzip -lz -lpng -lplplot -lm -lpthread \
+    $(cat build/mpi.flags 2>/dev/null) || exit 1
   load=$(cut -d' ' -f1 /proc/loadavg)
   PROF_STEPS_OUT=$d/steps.txt PROF_STEPS_CLOCK=$CLOCK "$d/trainer" train --quiet --out "$d/ckpt" \
     "${BENCH_TRAIN_ARGS[@]}" >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }

@@ -5,7 +5,9 @@
 #   train --limit 200 --test-limit 100 --epochs 1
 # and must exit 0 with a test accuracy.  A recipe `netc check` accepts but the trainer
 # refuses (models/mixnet.net's early stopping without a validation set, once) fails
-# here.  Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
+# here.  Each trains twice, on one thread and on two (NETC_NUM_THREADS), and the two
+# checkpoints must be the same bytes: the kernels cut their work by shape, never by the
+# thread count (runtime/kernels/kernel_util.h).  Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
 set -u
 cd "$(dirname "$0")/.."
 data=/usr/share/datasets/fashion-mnist
@@ -22,14 +24,21 @@ for f in models/*.net; do
   if ! ./netc build -o "$tmp/$m" "$f" >"$tmp/$m.log" 2>&1; then
     fail "$m: netc build failed"; sed 's/^/    /' "$tmp/$m.log"; continue
   fi
-  "$tmp/$m" train --quiet --limit 200 --test-limit 100 --epochs 1 --out "$tmp/$m.ckpt" >"$tmp/$m.out" 2>&1
-  rc=$?
-  if [ $rc -eq 0 ] && grep -q '^test accuracy: [0-9.]*$' "$tmp/$m.out" && [ -f "$tmp/$m.ckpt" ]; then
-    echo "ok: $m trains with its recipe ($(grep '^test accuracy' "$tmp/$m.out"))"
-  else
-    fail "$m: train exited $rc"; sed 's/^/    /' "$tmp/$m.out"
+  for t in 1 2; do
+    NETC_NUM_THREADS=$t "$tmp/$m" train --quiet --limit 200 --test-limit 100 --epochs 1 --out "$tmp/$m.$t.ckpt" \
+      >"$tmp/$m.out" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q '^test accuracy: [0-9.]*$' "$tmp/$m.out" && [ -f "$tmp/$m.$t.ckpt" ]; then
+      echo "ok: $m trains with its recipe on $t thread(s) ($(grep '^test accuracy' "$tmp/$m.out"))"
+    else
+      fail "$m: train exited $rc on $t thread(s)"; sed 's/^/    /' "$tmp/$m.out"
+    fi
+  done
+  if [ -f "$tmp/$m.1.ckpt" ] && [ -f "$tmp/$m.2.ckpt" ]; then
+    cmp -s "$tmp/$m.1.ckpt" "$tmp/$m.2.ckpt" && echo "ok: $m: the same checkpoint on 1 and 2 threads" \
+      || fail "$m: the checkpoints of 1 and 2 threads differ"
   fi
-  rm -f "$tmp/$m" "$tmp/$m.ckpt"*
+  rm -f "$tmp/$m" "$tmp/$m".*ckpt*
 done
 
 [ $fails -eq 0 ] && echo "t_models_train: all $n models train" || echo "t_models_train: $fails of $n failed"

@@ -142,8 +142,7 @@ static void pool_start(void)
     }
     pthread_attr_destroy(&attr);
     pool.nthreads = started;
-    if (started > 1)
-        openblas_set_num_threads(1);
+    openblas_set_num_threads(1);
 }
 
 int rt_parallel_threads(void)

@@ -90,8 +90,9 @@ void rt_net_free(rt_net *net);
  * started on first use and never stopped: the caller plus rt_parallel_threads() - 1
  * helpers.  The pool holds no numerical state; how a kernel splits its work into tasks
  * decides its results, never which thread runs which task, so results do not depend on
- * scheduling.  When the pool has more than one thread it sets OpenBLAS to one thread, so
- * that sgemm calls made from tasks do not each start OpenBLAS's own threads. */
+ * scheduling.  Starting, it sets OpenBLAS to one thread, so that sgemm calls made from
+ * tasks do not each start OpenBLAS's own threads, and so that a one-thread pool is one
+ * thread: OpenBLAS's threads split some products differently, and gave other bits. */
 
 /* Threads the pool runs tasks on, the caller included: NETC_NUM_THREADS from the
  * environment when set (1..RT_MAX_THREADS), else the CPUs this process may run on. */

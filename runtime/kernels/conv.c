@@ -5,10 +5,11 @@
  * (register-tiled, see its section) where it pays, else im2col from the plane (plain
  * row copies, no bounds) + one sgemm per image in the Caffe layout:
  * col [C*kh*kw, OH*OW], out_n [K, OH*OW] = weight [K, C*kh*kw] . col, which lands in
- * NCHW directly.  The backward re-runs im2col per image: dweight += dout_n . col^T
- * (sgemm, beta 1); the input gradient is the direct convolution of the padded dout_n
- * with the flipped, transposed filter where it pays, else dcol = weight^T . dout_n and
- * col2im.  Other strides use the bounds-checked im2col and col2im; a 1x1 stride-1
+ * NCHW directly.  The weight gradient of a stride-1 3x3 or 5x5 convolution is summed
+ * directly from the plane (its section); otherwise the backward re-runs im2col per
+ * image: dweight += dout_n . col^T (sgemm, beta 1).  The input gradient is the direct
+ * convolution of the padded dout_n with the flipped, transposed filter where it pays,
+ * else dcol = weight^T . dout_n and col2im.  Other strides use the bounds-checked im2col and col2im; a 1x1 stride-1
  * unpadded convolution skips im2col (the image already is its col matrix).  Which path
  * pays was measured (docs/performance.md); docs/kernels.md has the layouts compared.
  */
@@ -42,17 +43,19 @@ size_t rt_conv2d_workspace_floats(const rt_conv_desc *d)
 /* Slot s's buffers in the workspace (dw and db are NULL for slot 0), and the packed
  * weights, forward (wf) and backward (wb). */
 typedef struct {
-    float *col, *xp, *dyp, *dw, *db, *wf, *wb;
+    float *col, *xp, *dyp, *dyT, *dwT, *dw, *db, *wf, *wb;
 } conv_mem;
 
 static conv_mem conv_mem_of(float *work, const rt_conv_desc *d, int s)
 {
     rt_conv_sizes z = conv_sizes_of_desc(d);
     size_t slot = rt_conv_slot_floats(z);
-    conv_mem m = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    conv_mem m = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     m.col = work + (size_t)s * slot;
     m.xp = m.col + z.col;
     m.dyp = m.xp + z.xp;
+    m.dyT = m.dyp + z.dyp;
+    m.dwT = m.dyT + rt_conv_k_padded((size_t)d->K) * d->OH * d->OW;
     if (s > 0) {
         m.dw = work + RT_CONV_SLOTS * slot + (size_t)(s - 1) * z.part;
         m.db = m.dw + (size_t)d->K * d->C * d->kh * d->kw;
@@ -220,7 +223,7 @@ typedef struct {
  *
  * The input gradient of a stride-1 convolution is the same operation: a convolution of
  * dout, padded by kh - 1 - pad_t above (and so on), with the filter flipped and its two
- * channel axes swapped.  The weight gradient stays im2col + sgemm. */
+ * channel axes swapped.  The weight gradient has a direct kernel of its own, below. */
 
 /* One direct convolution: output y [M, OH, OW] (+)= conv(planes x [C, HP, WP],
  * packed weights wpk) + bias [M] (or NULL). */
@@ -259,6 +262,13 @@ static void direct_pack(float *wpk, const float *w, int M, int C, int kh, int kw
                         dst[m] = m0 + m < M ? w[(m0 + m) * sm + c * sc + i * si + j * sj] : 0.0f;
                 }
 }
+
+/* One image's weight gradient, summed into dwT (the direct weight gradient, below). */
+typedef struct {
+    const float *xp, *dyT;
+    float *dwT;
+    int C, HP, WP, OH, OW, kh, Kp;
+} wgrad_image;
 
 #if defined(__AVX512F__)
 /* Whether the direct convolution pays, for an output [M, *, OW] summed over `taps`
@@ -384,6 +394,129 @@ static void im2col_plane(float *col, const float *xp, const plane_geom *g, const
             }
 }
 
+/* ---- direct weight gradient (stride 1, 3x3 or 5x5, AVX-512 only) ----
+ * dW [k][c][i][j] is the sum over the images and output pixels (oh, ow) of
+ * dy [k][oh][ow] * xp [c][oh + i][ow + j].  It is vectorised over the output channels k:
+ * dy_n is transposed once per image into dyT [OH*OW][Kp] (zeros past K; 16x16 blocks
+ * transposed in registers), and the gradient is summed transposed, in dwT [C*kh*kw][Kp],
+ * over the slot's images.  A tile keeps KV vectors of 16 output channels x RI filter rows
+ * x kw taps of one input channel in registers (2 x 9, 1 x 9, 2 x 10, 2 x 5 or 1 x 25 sums); for each output
+ * pixel it loads KV vectors of dyT, broadcasts the RI*kw plane values under its taps and
+ * does KV*RI*kw fused multiply-adds, loading and storing the sums once per image.  Every
+ * sum runs over the slot's images in order and their pixels in order: the same bits for
+ * any thread count.  At the slot's end dwT is transposed into the slot's gradient. */
+
+/* The 16 rows r [0..15] become its 16 columns: r [i] [j] goes to r [j] [i]. */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int g = 0; g < 16; g += 4)
+        for (int h = 0; h < 2; h++) {
+            __m512d a = _mm512_castps_pd(t[g + h]), b = _mm512_castps_pd(t[g + h + 2]);
+            u[g + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+            u[g + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        }
+    /* u [4g + m]'s 128-bit lane L holds rows 4g..4g+3 of column 4L + m. */
+    for (int m = 0; m < 4; m++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x44);
+        __m512 v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xEE);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x44);
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xEE);
+        r[m] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+        r[4 + m] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+        r[8 + m] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+        r[12 + m] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
+}
+
+/* dyT [OHW][Kp] = dy [K][OHW] transposed, zeros in the columns past K. */
+static void wgrad_transpose_dy(float *dyT, const float *dy, int K, int Kp, int OHW)
+{
+    for (int k0 = 0; k0 < Kp; k0 += 16)
+        for (int p0 = 0; p0 < OHW; p0 += 16) {
+            int np = OHW - p0 < 16 ? OHW - p0 : 16;
+            __mmask16 mk = tail_mask(np);
+            __m512 r[16];
+            for (int k = 0; k < 16; k++)
+                r[k] = k0 + k < K ? _mm512_maskz_loadu_ps(mk, dy + (size_t)(k0 + k) * OHW + p0)
+                                  : _mm512_setzero_ps();
+            transpose16(r);
+            for (int p = 0; p < np; p++)
+                _mm512_storeu_ps(dyT + (size_t)(p0 + p) * Kp + k0, r[p]);
+        }
+}
+
+static inline __attribute__((always_inline)) void wgrad_tile(const wgrad_image *a, int kv, int ri, int kw,
+                                                             int k0, int c, int i0)
+{
+    __m512 acc[2][25];
+    float *dwt = a->dwT + (size_t)(c * a->kh + i0) * kw * a->Kp + k0;
+    for (int t = 0; t < ri * kw; t++)
+        for (int v = 0; v < kv; v++)
+            acc[v][t] = _mm512_loadu_ps(dwt + (size_t)t * a->Kp + 16 * v);
+    const float *plane = a->xp + ((size_t)c * a->HP + i0) * a->WP, *g = a->dyT + k0;
+    for (int oh = 0; oh < a->OH; oh++) {
+        const float *row = plane + (size_t)oh * a->WP;
+        for (int ow = 0; ow < a->OW; ow++, g += a->Kp) {
+            __m512 dv[2];
+            for (int v = 0; v < kv; v++)
+                dv[v] = _mm512_loadu_ps(g + 16 * v);
+            for (int r = 0; r < ri; r++)
+                for (int j = 0; j < kw; j++) {
+                    __m512 xv = _mm512_set1_ps(row[r * a->WP + ow + j]);
+                    for (int v = 0; v < kv; v++)
+                        acc[v][r * kw + j] = _mm512_fmadd_ps(dv[v], xv, acc[v][r * kw + j]);
+                }
+        }
+    }
+    for (int t = 0; t < ri * kw; t++)
+        for (int v = 0; v < kv; v++)
+            _mm512_storeu_ps(dwt + (size_t)t * a->Kp + 16 * v, acc[v][t]);
+}
+
+/* The tiles used: KV vectors x RI rows x KW taps. */
+#define WGRAD_TILE(KV, RI, KW)                                                              \
+    static void wgrad_tile_##KV##x##RI##x##KW(const wgrad_image *a, int k0, int c, int i0) \
+    {                                                                                       \
+        wgrad_tile(a, KV, RI, KW, k0, c, i0);                                               \
+    }
+WGRAD_TILE(1, 3, 3)
+WGRAD_TILE(2, 3, 3)
+WGRAD_TILE(1, 5, 5)
+WGRAD_TILE(2, 2, 5)
+WGRAD_TILE(2, 1, 5)
+#undef WGRAD_TILE
+
+/* dwT += one image's weight gradient (its plane xp and transposed dyT), tile by tile:
+ * 32 output channels at a time (16 for the last when Kp is an odd number of vectors),
+ * a 3x3 filter whole, a 5x5 one two rows at a time (all five for 16 channels). */
+static void wgrad_image_run(const wgrad_image *a)
+{
+    for (int k0 = 0, two; k0 < a->Kp; k0 += two ? 32 : 16) {
+        two = a->Kp - k0 >= 32;
+        for (int c = 0; c < a->C; c++) {
+            if (a->kh == 3)
+                (two ? wgrad_tile_2x3x3 : wgrad_tile_1x3x3)(a, k0, c, 0);
+            else if (!two)
+                wgrad_tile_1x5x5(a, k0, c, 0);
+            else
+                for (int i0 = 0; i0 < 5; i0 += 2)
+                    (i0 + 2 <= 5 ? wgrad_tile_2x2x5 : wgrad_tile_2x1x5)(a, k0, c, i0);
+        }
+    }
+}
+
+/* Whether the weight gradient is direct: conv_layout.h's rule. */
+static int conv_wgrad_direct(const rt_conv_desc *d)
+{
+    return rt_conv_wgrad_direct((size_t)d->C, (size_t)d->kh, (size_t)d->kw, (size_t)d->stride,
+                                (size_t)d->OH, (size_t)d->OW);
+}
+
 #else
 /* Without AVX-512: no direct convolution (direct_run is never called), and the padded
  * planes and their im2col in plain loops. */
@@ -398,6 +531,26 @@ static int direct_fits(int M, int OW, int taps)
 static void direct_run(const direct_conv *p)
 {
     (void)p;
+}
+
+static int conv_wgrad_direct(const rt_conv_desc *d)
+{
+    (void)d;
+    return 0;
+}
+
+static void wgrad_transpose_dy(float *dyT, const float *dy, int K, int Kp, int OHW)
+{
+    (void)dyT;
+    (void)dy;
+    (void)K;
+    (void)Kp;
+    (void)OHW;
+}
+
+static void wgrad_image_run(const wgrad_image *a)
+{
+    (void)a;
 }
 
 static void plane_clear(float *p, const plane_geom *g)
@@ -536,6 +689,17 @@ void rt_conv2d_forward(float *out, const float *inp, const float *weight, const 
     rt_parallel_for(conv_slots(N), conv_forward_slot, &j);
 }
 
+/* The slot's weight gradient from its transposed sum dwT [CKK][Kp]: dw [K][CKK] = dwT^T
+ * (a slot's partial, fresh) or += dwT^T (slot 0, into dweight). */
+static void wgrad_store(float *dw, const float *dwT, int K, int Kp, int CKK, int fresh)
+{
+    for (int k = 0; k < K; k++)
+        for (int t = 0; t < CKK; t++) {
+            float v = dwT[(size_t)t * Kp + k];
+            dw[(size_t)k * CKK + t] = fresh ? v : dw[(size_t)k * CKK + t] + v;
+        }
+}
+
 /* Backward of slot s's images: for each, im2col, dweight += dy_n . col^T, dbias += row
  * sums of dy_n, then the input gradient: the direct convolution of the padded dy_n, or
  * dcol = weight^T . dy_n (into the col matrix) and col2im into dx_n.  Slots after the
@@ -547,32 +711,43 @@ static void conv_backward_slot(void *ctx, int s)
     const rt_conv_desc *d = j->d;
     int CKK = d->C * d->kh * d->kw, OHW = d->OH * d->OW, CHW = d->C * d->H * d->W, lo, hi;
     int pointwise = conv_is_pointwise(d), stride1 = conv_is_stride1(d);
-    int direct = j->dinp && conv_direct_backward(d);
+    int direct = j->dinp && conv_direct_backward(d), wdirect = conv_wgrad_direct(d);
+    int Kp = (int)rt_conv_k_padded((size_t)d->K);
     conv_mem m = conv_mem_of(j->work, d, s);
     float *dw = s > 0 ? m.dw : j->dweight, *db = s > 0 ? m.db : j->dbias;
     plane_geom gx = conv_xp_geom(d), gy = conv_dyp_geom(d);
     direct_conv p = { .x = m.dyp, .wpk = m.wb, .C = d->K, .HP = gy.HP, .WP = gy.WP, .kh = d->kh,
                       .kw = d->kw, .M = d->C, .OH = d->H, .OW = d->W, .accum = j->accum };
+    wgrad_image wg = { .xp = m.xp, .dyT = m.dyT, .dwT = m.dwT, .C = d->C, .HP = gx.HP,
+                       .WP = gx.WP, .OH = d->OH, .OW = d->OW, .kh = d->kh, .Kp = Kp };
     if (stride1)
         plane_clear(m.xp, &gx);
     if (direct)
         plane_clear(m.dyp, &gy);
+    if (wdirect)
+        memset(m.dwT, 0, (size_t)CKK * Kp * sizeof(float));
     slot_range(j->N, s, &lo, &hi);
     for (int n = lo; n < hi; n++) {
         const float *x = j->inp + (size_t)n * CHW;
         const float *dy = j->dout + (size_t)n * d->K * OHW;
         const float *b = x;
-        if (stride1) {
-            plane_fill(m.xp, x, &gx);
-            im2col_plane(m.col, m.xp, &gx, d);
-            b = m.col;
-        } else if (!pointwise) {
-            im2col(m.col, x, d);
-            b = m.col;
-        }
         int fresh = s > 0 && n == lo;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->K, CKK, OHW, 1.0f, dy, OHW, b,
-                    OHW, fresh ? 0.0f : 1.0f, dw, CKK);
+        if (wdirect) {
+            plane_fill(m.xp, x, &gx);
+            wgrad_transpose_dy(m.dyT, dy, d->K, Kp, OHW);
+            wgrad_image_run(&wg);
+        } else {
+            if (stride1) {
+                plane_fill(m.xp, x, &gx);
+                im2col_plane(m.col, m.xp, &gx, d);
+                b = m.col;
+            } else if (!pointwise) {
+                im2col(m.col, x, d);
+                b = m.col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->K, CKK, OHW, 1.0f, dy, OHW, b,
+                        OHW, fresh ? 0.0f : 1.0f, dw, CKK);
+        }
         if (j->dbias)
             for (int k = 0; k < d->K; k++)
                 db[k] = (fresh ? 0.0f : db[k]) + sum_lanes(dy + (size_t)k * OHW, OHW);
@@ -594,6 +769,8 @@ static void conv_backward_slot(void *ctx, int s)
             col2im_add(dx, m.col, d);
         }
     }
+    if (wdirect)
+        wgrad_store(dw, m.dwT, d->K, Kp, CKK, s > 0);
 }
 
 /* dinp [N,C,H,W] or NULL, dweight [K,C,kh,kw] +=, dbias [K] += or NULL,

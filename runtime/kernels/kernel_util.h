@@ -6,10 +6,10 @@
  * order), dense layers by blocks of the product's larger dimension, element-wise and
  * per-channel kernels by ranges of elements, planes or channels.  Every cut depends on
  * the shapes only, or computes each output whole in one thread, so the same inputs give
- * the same bits from run to run and with any number of threads (checked on three models
- * with 1 and 2).  OpenBLAS is set to one thread when the pool has more (its own threads,
- * spinning on small per-image products, cost more than they gave), so every sgemm runs
- * in the task that calls it.
+ * the same bits from run to run and with any number of threads (tests/t_models_train.sh
+ * checks every model of models/ with 1 and 2).  OpenBLAS is set to one thread (its own
+ * threads, spinning on small per-image products, cost more than they gave, and split some
+ * products into other sums), so every sgemm runs in the task that calls it.
  *
  * Everything else is written as simple loops that gcc and clang vectorise at -O3
  * -march=native without -ffast-math: no branches inside the inner loops (selects
