@@ -4,7 +4,8 @@
 # compiles (py_compile, without importing torch or keras), run_bench.sh refuses an unknown
 # option before it builds or installs anything, and the two table scripts turn a few
 # hand-written lines into the figures worked out here by hand: bench_table.py the ratios,
-# fractions of peak and memory ratios; profile_table.py the per-step medians and shares.
+# fractions of peak and memory ratios; profile_table.py the per-step medians and shares;
+# and profile_steps.sh and conv_compare.sh build and run on a few images.
 set -u
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
@@ -62,4 +63,13 @@ for want in 'in 10 batches: 167 img/s; a batch'"'"'s medians (cpu time) add up t
             '| data and loop (between train_steps) | 50.000 | 50.000 | 10.0% |'; do
   grep -qF "$want" "$tmp/profile.md" || { cat "$tmp/profile.md" >&2; fail "profile_table.py: no '$want'"; }
 done
+# The two scripts that build against the runtime actually build and run, on a few images
+# and one repetition (they once stopped linking, unseen, when the runtime gained MPI).
+NETC_NUM_THREADS=1 bash bench/profile_steps.sh --models lenet_bn --images 300 --threads 1 >"$tmp/prof.out" 2>&1 \
+  || { cat "$tmp/prof.out" >&2; fail "profile_steps.sh failed"; }
+grep -q '^| conv2d backward | [0-9.]* | [0-9.]* | [0-9.]*% |$' "$tmp/prof.out" \
+  || { cat "$tmp/prof.out" >&2; fail "profile_steps.sh printed no conv2d backward row"; }
+NETC_NUM_THREADS=1 bash bench/conv_compare.sh HEAD 1 >"$tmp/cc.out" 2>&1 || { cat "$tmp/cc.out" >&2; fail "conv_compare.sh failed"; }
+[ "$(grep -c '^| .* | \(forward\|weight gradient\|backward\) | [0-9.]* |' "$tmp/cc.out")" -ge 30 ] \
+  || { cat "$tmp/cc.out" >&2; fail "conv_compare.sh printed too few rows"; }
 echo "bench scripts: ok"
