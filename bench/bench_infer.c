@@ -115,7 +115,7 @@ static void conv_netc_unpacked(void *p)
 static void conv_rt(void *p)
 {
     conv_ctx *c = p;
-    rt_conv2d_forward(c->y, c->x, c->w, c->b, c->rwork, 1, &c->rd);
+    rt_conv2d_forward(c->y, c->x, c->w, c->b, c->rwork, 1, &c->rd, RT_FP32);
     if (c->act)
         rt_relu_forward(c->y, c->y, (size_t)c->rd.K * c->rd.OH * c->rd.OW);
 }

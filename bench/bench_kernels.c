@@ -111,14 +111,19 @@ static void conv_free(conv_ctx *c)
 static void conv_fwd(void *ctx, int fast)
 {
     conv_ctx *c = ctx;
-    (fast ? rt_conv2d_forward : rt_conv2d_forward_ref)(c->y, c->x, c->w, c->b, c->work, c->N, &c->d);
+    if (fast)
+        rt_conv2d_forward(c->y, c->x, c->w, c->b, c->work, c->N, &c->d, RT_FP32);
+    else
+        rt_conv2d_forward_ref(c->y, c->x, c->w, c->b, c->work, c->N, &c->d);
 }
 
 static void conv_bwd(void *ctx, int fast)
 {
     conv_ctx *c = ctx;
-    (fast ? rt_conv2d_backward : rt_conv2d_backward_ref)(c->dx, c->dw, c->db, c->y, c->x, c->w,
-                                                         c->work, c->N, &c->d, 0);
+    if (fast)
+        rt_conv2d_backward(c->dx, c->dw, c->db, c->y, c->x, c->w, c->work, c->N, &c->d, 0, RT_FP32);
+    else
+        rt_conv2d_backward_ref(c->dx, c->dw, c->db, c->y, c->x, c->w, c->work, c->N, &c->d, 0);
 }
 
 static double conv_flops(const rt_conv_desc *d, int N)

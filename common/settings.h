@@ -21,6 +21,7 @@ typedef enum { UNIT_WORDS(SETTING_WORD_ID) } setting_unit;
 typedef enum { CYCLIC_MODE_WORDS(SETTING_WORD_ID) } setting_cyclic_mode;
 typedef enum { MONITOR_WORDS(SETTING_WORD_ID) } setting_monitor;
 typedef enum { MIXUP_MODE_WORDS(SETTING_WORD_ID) } setting_mixup_mode;
+typedef enum { PRECISION_WORDS(SETTING_WORD_ID) } setting_precision;
 #undef SETTING_WORD_ID
 
 typedef enum {

@@ -160,7 +160,7 @@ static void conv2d_init(EmitCtx *c)
 
 static void conv2d_forward(EmitCtx *c)
 {
-    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc);", emit_out(c), emit_in(c, 0),
+    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc, net->precision);", emit_out(c), emit_in(c, 0),
          emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c));
 }
 
@@ -168,8 +168,9 @@ static void conv2d_backward(EmitCtx *c)
 {
     char din[224];
     const char *accum = din_accum(c, 0, din);
-    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s);", din, emit_pgrad(c, "weight"),
-         emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"), emit_work(c), emit_id(c), accum);
+    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s, net->precision);", din,
+         emit_pgrad(c, "weight"), emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"),
+         emit_work(c), emit_id(c), accum);
 }
 
 /* Exported: with the relu and the 2x2 max pooling after it in the same call where

@@ -33,6 +33,10 @@ void     rt_rng_shuffle(rt_rng *r, uint32_t *a, size_t n);
  * exchange work for any model without knowing its layers. */
 typedef enum { RT_SGD, RT_ADAM, RT_ADAMW } rt_optimizer;
 
+/* The precision of the convolutions' products (rt_kernels.h): fp32, or bf16 factors
+ * summed in fp32 (train setting precision). */
+typedef enum { RT_FP32, RT_BF16 } rt_precision;
+
 typedef struct {
     rt_optimizer optimizer;
     float lr, momentum, weight_decay, beta1, beta2, eps;
@@ -48,6 +52,7 @@ typedef struct {
     rt_rng rng;         /* dropout masks */
     long long t;        /* optimizer steps taken */
     rt_hparams h;
+    rt_precision precision; /* of the convolutions, set by the trainer (0: fp32) */
 } rt_net;
 
 /* One parameter or state tensor, named as in `netc summary` ("conv2d_1.weight"),

@@ -231,6 +231,7 @@ typedef struct {
     const float *x, *wpk, *bias, *init;
     float *y;
     int C, HP, WP, kh, kw, M, OH, OW, accum;
+    int bf16; /* x holds channel pairs and wpk weight pairs as bf16 (bf16_pair_plane_fill) */
 } direct_conv;
 
 /* Rows per tile and MR for an output row of OW floats; 0 rows: not handled here. */
@@ -268,9 +269,126 @@ typedef struct {
     const float *xp, *dyT;
     float *dwT;
     int C, HP, WP, OH, OW, kh, Kp;
+    int bf16; /* xp is the bf16 row plane and dyT the bf16 pixel pairs (bf16 section) */
 } wgrad_image;
 
 #if defined(__AVX512F__)
+#if defined(__AVX512BF16__)
+/* ---- bf16 factors (precision = bf16, AVX512_BF16 only) ----
+ * vdpbf16ps adds to each fp32 lane the two products of a pair of bf16 numbers held in the
+ * 32-bit lanes of its two operands; a bf16 number is a float's upper 16 bits, rounded to
+ * nearest even (vcvtneps2bf16), and the product of two is exact in fp32.  So the direct
+ * kernels take their factors in pairs along the sum: the forward and the input gradient
+ * pairs of channels (a plane of channel pairs, and weight pairs), the weight gradient
+ * pairs of neighbouring output pixels (dy's pixel pairs, and the input's row plane, read
+ * two columns at once).  Their sums stay fp32, in the same order as fp32's but two
+ * terms at a time. */
+
+/* 16 floats as bf16, each in the low half of its 32-bit lane. */
+static inline __m512i bf16_low(__m512 v)
+{
+    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
+}
+
+/* Lane l: bf16 (a [l]) in its low half, bf16 (b [l]) in its high half. */
+static inline __m512i bf16_pair(__m512 a, __m512 b)
+{
+    return _mm512_or_si512(bf16_low(a), _mm512_slli_epi32(bf16_low(b), 16));
+}
+
+/* The bf16 pair (a, b) as one 32-bit word, rounded as bf16_pair rounds. */
+static uint32_t bf16_pair_word(float a, float b)
+{
+    return (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(bf16_pair(_mm512_set1_ps(a), _mm512_set1_ps(b))));
+}
+
+/* p [ceil(C/2)][HP][WP] 32-bit words: the planes of channels 2c and 2c + 1 of x as bf16
+ * pairs, at row `top`, column `left`; the borders (zeros) are plane_clear's.  Rows go in
+ * whole vectors as plane_fill's do. */
+static void bf16_pair_plane_fill(float *p, const float *x, const plane_geom *g)
+{
+    size_t HW = (size_t)g->H * g->W;
+    for (int c = 0; c < g->C; c += 2)
+        for (int h = 0; h < g->H; h++) {
+            const float *a = x + ((size_t)c * g->H + h) * g->W, *b = a + HW;
+            float *dst = p + ((size_t)(c / 2) * g->HP + h + g->top) * g->WP + g->left;
+            for (int w = 0; w < g->W; w += 16) {
+                __mmask16 m = tail_mask(g->W - w < 16 ? g->W - w : 16);
+                __m512 hi = c + 1 < g->C ? _mm512_maskz_loadu_ps(m, b + w) : _mm512_setzero_ps();
+                _mm512_storeu_si512(dst + w, bf16_pair(_mm512_maskz_loadu_ps(m, a + w), hi));
+            }
+        }
+}
+
+/* direct_pack's layout with bf16 pairs of input channels: wpk [ceil(M/MR)][ceil(C/2)*kh*kw][MR]
+ * words, each weight (m, 2c, i, j) in the low half and (m, 2c + 1, i, j) in the high. */
+static void bf16_direct_pack(float *wpk, const float *w, int M, int C, int kh, int kw, int mr,
+                             ptrdiff_t sm, ptrdiff_t sc, ptrdiff_t si, ptrdiff_t sj)
+{
+    size_t taps = (size_t)(C + 1) / 2 * kh * kw;
+    for (int m0 = 0; m0 < M; m0 += mr)
+        for (int c = 0; c < C; c += 2)
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++) {
+                    uint32_t word[8];
+                    for (int m = 0; m < mr; m++) {
+                        const float *at = w + (m0 + m) * sm + c * sc + i * si + j * sj;
+                        float lo = m0 + m < M ? at[0] : 0.0f;
+                        float hi = m0 + m < M && c + 1 < C ? at[sc] : 0.0f;
+                        word[m] = bf16_pair_word(lo, hi);
+                    }
+                    memcpy(wpk + (size_t)m0 * taps + (((size_t)(c / 2) * kh + i) * kw + j) * mr, word,
+                           (size_t)mr * sizeof word[0]);
+                }
+}
+
+/* The input's row plane for the weight gradient: xb [C][HP][WP + 1] bf16 (16-bit), at
+ * row `top`, column `left`, zeros elsewhere (plane_clear's; the extra column lets a pixel
+ * pair's second tap stay in its row). */
+static void bf16_row_plane_fill(float *p, const float *x, const plane_geom *g)
+{
+    uint16_t *base = (uint16_t *)(void *)p;
+    for (int c = 0; c < g->C; c++)
+        for (int h = 0; h < g->H; h++) {
+            const float *src = x + ((size_t)c * g->H + h) * g->W;
+            uint16_t *dst = base + ((size_t)c * g->HP + h + g->top) * (g->WP + 1) + g->left;
+            for (int w = 0; w < g->W; w += 16) {
+                __mmask16 m = tail_mask(g->W - w < 16 ? g->W - w : 16);
+                __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + w));
+                _mm256_mask_storeu_epi16(dst + w, m, (__m256i)v);
+            }
+        }
+}
+
+/* dyT [OH*OW][Kp] floats -> [OH][ceil(OW/2)][Kp] bf16 pairs of pixels (2q low, 2q + 1
+ * high, 0 past OW), in place: each pair lands at or before the first row it reads. */
+static void bf16_pair_dy(float *dyT, int OH, int OW, int Kp)
+{
+    int OWp = (OW + 1) / 2;
+    for (int oh = 0; oh < OH; oh++)
+        for (int q = 0; q < OWp; q++) {
+            const float *a = dyT + ((size_t)oh * OW + 2 * q) * Kp;
+            float *dst = dyT + ((size_t)oh * OWp + q) * Kp;
+            for (int k = 0; k < Kp; k += 16) {
+                __m512 hi = 2 * q + 1 < OW ? _mm512_loadu_ps(a + Kp + k) : _mm512_setzero_ps();
+                _mm512_storeu_si512(dst + k, bf16_pair(_mm512_loadu_ps(a + k), hi));
+            }
+        }
+}
+
+int rt_bf16_available(void)
+{
+    return __builtin_cpu_supports("avx512bf16");
+}
+#define BF16_BUILT 1
+#else
+#define BF16_BUILT 0
+int rt_bf16_available(void)
+{
+    return 0;
+}
+#endif
+
 /* Whether the direct convolution pays, for an output [M, *, OW] summed over `taps`
  * products (C*kh*kw): measured against im2col + sgemm (docs/performance.md), it wins or
  * ties where at least 7/8 of the vector lanes are used (OW of 14-16, 28-32, 42-48,
@@ -283,7 +401,7 @@ static int direct_fits(int M, int OW, int taps)
     return M >= 8 && taps >= 64 && vectors <= 4 && 8 * OW >= 7 * 16 * vectors;
 }
 
-static inline __attribute__((always_inline)) void direct_tile(const direct_conv *p, int mr, int nv,
+static inline __attribute__((always_inline)) void direct_tile(const direct_conv *p, int mr, int nv, int bf16,
                                                               int m0, const int *xo, const int *yo,
                                                               const __mmask16 *mk)
 {
@@ -299,8 +417,9 @@ static inline __attribute__((always_inline)) void direct_tile(const direct_conv 
                 a = _mm512_maskz_loadu_ps(mk[v], p->y + (m0 + m) * OHW + yo[v]);
             acc[m][v] = a;
         }
-    const float *w = p->wpk + (size_t)(m0 / mr) * mr * p->C * p->kh * p->kw;
-    for (int c = 0; c < p->C; c++)
+    int planes = bf16 ? (p->C + 1) / 2 : p->C; /* bf16: channel pairs */
+    const float *w = p->wpk + (size_t)(m0 / mr) * mr * planes * p->kh * p->kw;
+    for (int c = 0; c < planes; c++)
         for (int i = 0; i < p->kh; i++) {
             const float *row = p->x + ((size_t)c * p->HP + i) * p->WP;
             for (int j = 0; j < p->kw; j++, w += mr) {
@@ -310,7 +429,12 @@ static inline __attribute__((always_inline)) void direct_tile(const direct_conv 
                 for (int m = 0; m < mr; m++) {
                     __m512 wv = _mm512_set1_ps(w[m]);
                     for (int v = 0; v < nv; v++)
+#if BF16_BUILT
+                        acc[m][v] = bf16 ? _mm512_dpbf16_ps(acc[m][v], (__m512bh)xv[v], (__m512bh)wv)
+                                         : _mm512_fmadd_ps(wv, xv[v], acc[m][v]);
+#else
                         acc[m][v] = _mm512_fmadd_ps(wv, xv[v], acc[m][v]);
+#endif
                 }
             }
         }
@@ -320,17 +444,19 @@ static inline __attribute__((always_inline)) void direct_tile(const direct_conv 
                 _mm512_mask_storeu_ps(p->y + (m0 + m) * OHW + yo[v], mk[v], acc[m][v]);
 }
 
-static void direct_tile_8x3(const direct_conv *p, int m0, const int *xo, const int *yo,
-                            const __mmask16 *mk)
-{
-    direct_tile(p, 8, 3, m0, xo, yo, mk);
-}
-
-static void direct_tile_6x4(const direct_conv *p, int m0, const int *xo, const int *yo,
-                            const __mmask16 *mk)
-{
-    direct_tile(p, 6, 4, m0, xo, yo, mk);
-}
+/* The tiles used: MR output channels x NV vectors, each with fp32 and bf16 factors. */
+#define DIRECT_TILE(MR, NV)                                                                 \
+    static void direct_tile_##MR##x##NV(const direct_conv *p, int m0, const int *xo,        \
+                                        const int *yo, const __mmask16 *mk)                 \
+    {                                                                                       \
+        if (p->bf16)                                                                        \
+            direct_tile(p, MR, NV, 1, m0, xo, yo, mk);                                      \
+        else                                                                                \
+            direct_tile(p, MR, NV, 0, m0, xo, yo, mk);                                      \
+    }
+DIRECT_TILE(8, 3)
+DIRECT_TILE(6, 4)
+#undef DIRECT_TILE
 
 /* The whole output of one image, tile by tile. */
 static void direct_run(const direct_conv *p)
@@ -451,38 +577,68 @@ static void wgrad_transpose_dy(float *dyT, const float *dy, int K, int Kp, int O
 }
 
 static inline __attribute__((always_inline)) void wgrad_tile(const wgrad_image *a, int kv, int ri, int kw,
-                                                             int k0, int c, int i0)
+                                                             int bf16, int k0, int c, int i0)
 {
     __m512 acc[2][25];
     float *dwt = a->dwT + (size_t)(c * a->kh + i0) * kw * a->Kp + k0;
     for (int t = 0; t < ri * kw; t++)
         for (int v = 0; v < kv; v++)
             acc[v][t] = _mm512_loadu_ps(dwt + (size_t)t * a->Kp + 16 * v);
-    const float *plane = a->xp + ((size_t)c * a->HP + i0) * a->WP, *g = a->dyT + k0;
-    for (int oh = 0; oh < a->OH; oh++) {
-        const float *row = plane + (size_t)oh * a->WP;
-        for (int ow = 0; ow < a->OW; ow++, g += a->Kp) {
-            __m512 dv[2];
-            for (int v = 0; v < kv; v++)
-                dv[v] = _mm512_loadu_ps(g + 16 * v);
-            for (int r = 0; r < ri; r++)
-                for (int j = 0; j < kw; j++) {
-                    __m512 xv = _mm512_set1_ps(row[r * a->WP + ow + j]);
-                    for (int v = 0; v < kv; v++)
-                        acc[v][r * kw + j] = _mm512_fmadd_ps(dv[v], xv, acc[v][r * kw + j]);
-                }
+    const float *g = a->dyT + k0;
+    if (!bf16) {
+        const float *plane = a->xp + ((size_t)c * a->HP + i0) * a->WP;
+        for (int oh = 0; oh < a->OH; oh++) {
+            const float *row = plane + (size_t)oh * a->WP;
+            for (int ow = 0; ow < a->OW; ow++, g += a->Kp) {
+                __m512 dv[2];
+                for (int v = 0; v < kv; v++)
+                    dv[v] = _mm512_loadu_ps(g + 16 * v);
+                for (int r = 0; r < ri; r++)
+                    for (int j = 0; j < kw; j++) {
+                        __m512 xv = _mm512_set1_ps(row[r * a->WP + ow + j]);
+                        for (int v = 0; v < kv; v++)
+                            acc[v][r * kw + j] = _mm512_fmadd_ps(dv[v], xv, acc[v][r * kw + j]);
+                    }
+            }
         }
     }
+#if BF16_BUILT
+    else {
+        /* Pixel pairs: dyT's (2q, 2q + 1) against the row plane's two columns at 2q + j. */
+        int WB = a->WP + 1;
+        const uint16_t *plane = (const uint16_t *)(const void *)a->xp + ((size_t)c * a->HP + i0) * WB;
+        for (int oh = 0; oh < a->OH; oh++) {
+            const uint16_t *row = plane + (size_t)oh * WB;
+            for (int ow = 0; ow < a->OW; ow += 2, g += a->Kp) {
+                __m512 dv[2];
+                for (int v = 0; v < kv; v++)
+                    dv[v] = _mm512_loadu_ps(g + 16 * v);
+                for (int r = 0; r < ri; r++)
+                    for (int j = 0; j < kw; j++) {
+                        int32_t pair;
+                        memcpy(&pair, row + r * WB + ow + j, sizeof pair);
+                        __m512bh xv = (__m512bh)_mm512_set1_epi32(pair);
+                        for (int v = 0; v < kv; v++)
+                            acc[v][r * kw + j] = _mm512_dpbf16_ps(acc[v][r * kw + j], (__m512bh)dv[v], xv);
+                    }
+            }
+        }
+    }
+#endif
     for (int t = 0; t < ri * kw; t++)
         for (int v = 0; v < kv; v++)
             _mm512_storeu_ps(dwt + (size_t)t * a->Kp + 16 * v, acc[v][t]);
 }
 
-/* The tiles used: KV vectors x RI rows x KW taps. */
+/* The tiles used: KV vectors x RI rows x KW taps, each with fp32 and bf16 factors (the
+ * bf16 body is empty, and never asked for, where the instructions are not built in). */
 #define WGRAD_TILE(KV, RI, KW)                                                              \
     static void wgrad_tile_##KV##x##RI##x##KW(const wgrad_image *a, int k0, int c, int i0) \
     {                                                                                       \
-        wgrad_tile(a, KV, RI, KW, k0, c, i0);                                               \
+        if (a->bf16)                                                                        \
+            wgrad_tile(a, KV, RI, KW, 1, k0, c, i0);                                        \
+        else                                                                                \
+            wgrad_tile(a, KV, RI, KW, 0, k0, c, i0);                                        \
     }
 WGRAD_TILE(1, 3, 3)
 WGRAD_TILE(2, 3, 3)
@@ -518,6 +674,12 @@ static int conv_wgrad_direct(const rt_conv_desc *d)
 }
 
 #else
+#define BF16_BUILT 0
+int rt_bf16_available(void)
+{
+    return 0;
+}
+
 /* Without AVX-512: no direct convolution (direct_run is never called), and the padded
  * planes and their im2col in plain loops. */
 static int direct_fits(int M, int OW, int taps)
@@ -580,6 +742,43 @@ static void im2col_plane(float *col, const float *xp, const plane_geom *g, const
 }
 #endif
 
+#if !BF16_BUILT
+/* Without AVX512_BF16 the bf16 steps are never asked for (conv_bf16 is 0). */
+static void bf16_pair_plane_fill(float *p, const float *x, const plane_geom *g)
+{
+    (void)p;
+    (void)x;
+    (void)g;
+}
+
+static void bf16_row_plane_fill(float *p, const float *x, const plane_geom *g)
+{
+    (void)p;
+    (void)x;
+    (void)g;
+}
+
+static void bf16_direct_pack(float *wpk, const float *w, int M, int C, int kh, int kw, int mr,
+                             ptrdiff_t sm, ptrdiff_t sc, ptrdiff_t si, ptrdiff_t sj)
+{
+    direct_pack(wpk, w, M, C, kh, kw, mr, sm, sc, si, sj);
+}
+
+static void bf16_pair_dy(float *dyT, int OH, int OW, int Kp)
+{
+    (void)dyT;
+    (void)OH;
+    (void)OW;
+    (void)Kp;
+}
+#endif
+
+/* Whether the direct kernels take bf16 factors: asked for, and built in. */
+static int conv_bf16(rt_precision prec)
+{
+    return BF16_BUILT && prec == RT_BF16;
+}
+
 /* Stride 1 (and not pointwise): im2col goes through the padded plane. */
 static int conv_is_stride1(const rt_conv_desc *d)
 {
@@ -619,7 +818,7 @@ static plane_geom conv_dyp_geom(const rt_conv_desc *d)
 typedef struct {
     float *out, *dinp, *dweight, *dbias, *work;
     const float *inp, *weight, *bias, *dout;
-    int N, accum;
+    int N, accum, bf16;
     const rt_conv_desc *d;
 } conv_job;
 
@@ -637,9 +836,10 @@ static void conv_forward_slot(void *ctx, int s)
         plane_clear(m.xp, &g);
         direct_conv p = { .x = m.xp, .wpk = m.wf, .bias = j->bias, .C = d->C, .HP = g.HP,
                           .WP = g.WP, .kh = d->kh, .kw = d->kw, .M = d->K, .OH = d->OH,
-                          .OW = d->OW };
+                          .OW = d->OW, .bf16 = j->bf16 };
         for (int n = lo; n < hi; n++) {
-            plane_fill(m.xp, j->inp + (size_t)n * d->C * d->H * d->W, &g);
+            const float *x = j->inp + (size_t)n * d->C * d->H * d->W;
+            (j->bf16 ? bf16_pair_plane_fill : plane_fill)(m.xp, x, &g);
             p.y = j->out + (size_t)n * d->K * OHW;
             direct_run(&p);
         }
@@ -675,17 +875,18 @@ static void conv_forward_slot(void *ctx, int s)
 /* out [N,K,OH,OW], inp [N,C,H,W], weight [K,C,kh,kw], bias [K] or NULL,
  * work [rt_conv2d_workspace_floats(d)]. */
 void rt_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       float *work, int N, const rt_conv_desc *d)
+                       float *work, int N, const rt_conv_desc *d, rt_precision prec)
 {
+    int bf16 = conv_bf16(prec);
     if (conv_direct_forward(d)) {
         int mr;
         direct_rows(d->OW, &mr);
         int CKK = d->C * d->kh * d->kw;
-        direct_pack(conv_mem_of(work, d, 0).wf, weight, d->K, d->C, d->kh, d->kw, mr, CKK,
-                    d->kh * d->kw, d->kw, 1);
+        (bf16 ? bf16_direct_pack : direct_pack)(conv_mem_of(work, d, 0).wf, weight, d->K, d->C, d->kh, d->kw,
+                                                mr, CKK, d->kh * d->kw, d->kw, 1);
     }
     conv_job j = { .out = out, .work = work, .inp = inp, .weight = weight, .bias = bias, .N = N,
-                   .d = d };
+                   .bf16 = bf16, .d = d };
     rt_parallel_for(conv_slots(N), conv_forward_slot, &j);
 }
 
@@ -717,9 +918,11 @@ static void conv_backward_slot(void *ctx, int s)
     float *dw = s > 0 ? m.dw : j->dweight, *db = s > 0 ? m.db : j->dbias;
     plane_geom gx = conv_xp_geom(d), gy = conv_dyp_geom(d);
     direct_conv p = { .x = m.dyp, .wpk = m.wb, .C = d->K, .HP = gy.HP, .WP = gy.WP, .kh = d->kh,
-                      .kw = d->kw, .M = d->C, .OH = d->H, .OW = d->W, .accum = j->accum };
+                      .kw = d->kw, .M = d->C, .OH = d->H, .OW = d->W, .accum = j->accum,
+                      .bf16 = j->bf16 };
     wgrad_image wg = { .xp = m.xp, .dyT = m.dyT, .dwT = m.dwT, .C = d->C, .HP = gx.HP,
-                       .WP = gx.WP, .OH = d->OH, .OW = d->OW, .kh = d->kh, .Kp = Kp };
+                       .WP = gx.WP, .OH = d->OH, .OW = d->OW, .kh = d->kh, .Kp = Kp,
+                       .bf16 = j->bf16 };
     if (stride1)
         plane_clear(m.xp, &gx);
     if (direct)
@@ -733,8 +936,10 @@ static void conv_backward_slot(void *ctx, int s)
         const float *b = x;
         int fresh = s > 0 && n == lo;
         if (wdirect) {
-            plane_fill(m.xp, x, &gx);
+            (j->bf16 ? bf16_row_plane_fill : plane_fill)(m.xp, x, &gx);
             wgrad_transpose_dy(m.dyT, dy, d->K, Kp, OHW);
+            if (j->bf16)
+                bf16_pair_dy(m.dyT, d->OH, d->OW, Kp);
             wgrad_image_run(&wg);
         } else {
             if (stride1) {
@@ -755,7 +960,7 @@ static void conv_backward_slot(void *ctx, int s)
             continue;
         float *dx = j->dinp + (size_t)n * CHW;
         if (direct) {
-            plane_fill(m.dyp, dy, &gy);
+            (j->bf16 ? bf16_pair_plane_fill : plane_fill)(m.dyp, dy, &gy);
             p.y = dx;
             direct_run(&p);
         } else if (pointwise) {
@@ -777,19 +982,20 @@ static void conv_backward_slot(void *ctx, int s)
  * dout [N,K,OH,OW], inp [N,C,H,W], weight [K,C,kh,kw], work as for the forward. */
 void rt_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, float *work, int N,
-                        const rt_conv_desc *d, int accum)
+                        const rt_conv_desc *d, int accum, rt_precision prec)
 {
+    int bf16 = conv_bf16(prec);
     if (dinp && conv_direct_backward(d)) {
         /* The flipped filter with its channel axes swapped: output c, input k, tap
          * (i, j) is weight (k, c, kh-1-i, kw-1-j). */
         int mr, taps = d->kh * d->kw;
         direct_rows(d->W, &mr);
         const float *corner = weight + (size_t)(d->kh - 1) * d->kw + d->kw - 1;
-        direct_pack(conv_mem_of(work, d, 0).wb, corner, d->C, d->K, d->kh, d->kw, mr, taps,
-                    (ptrdiff_t)d->C * taps, -d->kw, -1);
+        (bf16 ? bf16_direct_pack : direct_pack)(conv_mem_of(work, d, 0).wb, corner, d->C, d->K, d->kh, d->kw,
+                                                mr, taps, (ptrdiff_t)d->C * taps, -d->kw, -1);
     }
     conv_job j = { .dinp = dinp, .dweight = dweight, .dbias = dbias, .work = work, .inp = inp,
-                   .weight = weight, .dout = dout, .N = N, .accum = accum, .d = d };
+                   .weight = weight, .dout = dout, .N = N, .accum = accum, .bf16 = bf16, .d = d };
     int slots = conv_slots(N);
     rt_parallel_for(slots, conv_backward_slot, &j);
     size_t nw = (size_t)d->K * d->C * d->kh * d->kw;

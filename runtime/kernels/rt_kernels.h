@@ -38,13 +38,19 @@ typedef struct { int C, H, W, kh, kw, stride, pad, OH, OW; } rt_pool_desc;
  * conv_layout.h, which the compiler's planner includes too), so results do not depend
  * on the number of threads. */
 size_t rt_conv2d_workspace_floats(const rt_conv_desc *d);
+/* prec RT_BF16: the products of the direct kernels (stride-1 convolutions, conv.c) take
+ * their two factors rounded to bf16 and sum them in fp32 (AVX512_BF16's vdpbf16ps); the
+ * other paths, and every build without the instructions, compute in fp32
+ * (rt_bf16_available says which).  The _ref twins are fp32 only. */
 void rt_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       float *work, int N, const rt_conv_desc *d);
+                       float *work, int N, const rt_conv_desc *d, rt_precision prec);
 /* dinp [N,C,H,W] (may be NULL), dweight [K,C,kh,kw] +=, dbias [K] += (may be NULL),
  * from dout [N,K,OH,OW] and the forward's inp and weight. */
 void rt_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, float *work, int N,
-                        const rt_conv_desc *d, int accum);
+                        const rt_conv_desc *d, int accum, rt_precision prec);
+/* Whether this build and this CPU do bf16 products (AVX512_BF16). */
+int rt_bf16_available(void);
 
 /* dense (linear): out [N,OC] = inp [N,C] . weight [OC,C]^T + bias [OC] (bias may be NULL). */
 void rt_dense_forward(float *out, const float *inp, const float *weight, const float *bias,

@@ -71,6 +71,7 @@ typedef struct {
     double es_min_delta;
     int es_restore_best;
     double eval_mixup;
+    setting_precision precision;
     long long limit, test_limit;   /* trainer only: first N train / test images (0: all) */
     long long shards;              /* trainer only: a batch computed as N shards (train_shards.c) */
     unsigned char set[SETTING_COUNT];   /* set[id]: setting id has a value */

@@ -473,6 +473,9 @@ static int session_open(session *s, char *err, size_t errlen)
         goto fail;
     }
     s->net_ok = 1;
+    if (s->cfg.precision == PRECISION_BF16 && !rt_bf16_available())
+        fprintf(stderr, "%s: note: precision bf16: this CPU or build has no AVX512_BF16 (vdpbf16ps); training in fp32\n",
+                s->o->prog);
     if (s->cfg.shards > 1 && rt_shards_init(&s->sh, m, &s->ranks, (int)s->cfg.shards, err, errlen))
         goto fail;
     uint64_t seed = (uint64_t)s->cfg.seed;
@@ -651,6 +654,13 @@ static void print_regularisers(const rt_train_config *c)
         printf("\n");
 }
 
+/* The precision of the train steps: bf16 where asked for and the CPU has it (the header
+ * says when it has not).  Evaluation is fp32, like `eval`'s. */
+static rt_precision train_precision(const rt_train_config *c)
+{
+    return c->precision == PRECISION_BF16 && rt_bf16_available() ? RT_BF16 : RT_FP32;
+}
+
 static void print_header(const session *s)
 {
     const rt_model *m = s->m;
@@ -669,6 +679,11 @@ static void print_header(const session *s)
     printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
            rt_batch_count(s->split.ntrain, (size_t)c->batch));
     print_regularisers(c);
+    if (c->precision == PRECISION_BF16 && train_precision(c) == RT_BF16)
+        printf("precision bf16: the stride-1 convolutions' products from bf16 factors, summed in fp32; "
+               "fp32 weights, optimizer and evaluation\n");
+    else if (c->precision == PRECISION_BF16)
+        printf("precision bf16 asked for, but this CPU or build has no AVX512_BF16: training in fp32\n");
     if (c->shards > 1)
         printf("data-parallel: each batch as %lld shards, %lld on each of %d rank%s, gradients summed in shard order\n",
                c->shards, c->shards / s->ranks.size, s->ranks.size, s->ranks.size > 1 ? "s" : "");
@@ -690,12 +705,16 @@ static float step_on(session *s, const float *x, const int32_t *labels, const fl
                      size_t errlen)
 {
     s->stop = stop_signal;
-    if (s->cfg.shards == 1)
-        return s->m->train_step(&s->net, x, labels, targets, n, s->probs);
-    rt_shard_batch batch = { x, labels, targets, n, s->image_floats };
+    s->net.precision = train_precision(&s->cfg);
     float loss;
-    if (rt_shards_step(&s->sh, &s->net, &batch, s->probs, &loss, &s->stop, err, errlen))
-        return NAN;
+    if (s->cfg.shards == 1) {
+        loss = s->m->train_step(&s->net, x, labels, targets, n, s->probs);
+    } else {
+        rt_shard_batch batch = { x, labels, targets, n, s->image_floats };
+        if (rt_shards_step(&s->sh, &s->net, &batch, s->probs, &loss, &s->stop, err, errlen))
+            loss = NAN;
+    }
+    s->net.precision = RT_FP32; /* evaluation, as eval does it */
     return loss;
 }
 

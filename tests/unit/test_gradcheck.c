@@ -128,8 +128,10 @@ static size_t conv_out_size(const conv_case *c)
 static double conv_objective(void *ctx)
 {
     conv_case *c = ctx;
-    (c->fast ? rt_conv2d_forward : rt_conv2d_forward_ref)(c->y, c->x, c->w, c->b, c->work, c->N,
-                                                          &c->d);
+    if (c->fast)
+        rt_conv2d_forward(c->y, c->x, c->w, c->b, c->work, c->N, &c->d, RT_FP32);
+    else
+        rt_conv2d_forward_ref(c->y, c->x, c->w, c->b, c->work, c->N, &c->d);
     return dot(c->y, c->r, conv_out_size(c));
 }
 
@@ -144,8 +146,10 @@ static void check_conv2d(int fast, const char *label, rt_conv_desc d, int N)
     c.r = random_floats(conv_out_size(&c), -1, 1);
     c.work = alloc_floats(rt_conv2d_workspace_floats(&d));
     float *dx = alloc_floats(nx), *dw = alloc_floats(nw), *db = alloc_floats(d.K);
-    (fast ? rt_conv2d_backward : rt_conv2d_backward_ref)(dx, dw, db, c.r, c.x, c.w, c.work, N, &d,
-                                                         0);
+    if (fast)
+        rt_conv2d_backward(dx, dw, db, c.r, c.x, c.w, c.work, N, &d, 0, RT_FP32);
+    else
+        rt_conv2d_backward_ref(dx, dw, db, c.r, c.x, c.w, c.work, N, &d, 0);
     char name[64];
     snprintf(name, sizeof name, "conv2d %s", label);
     report(name, fast, "inp", fd_error(conv_objective, &c, c.x, dx, nx));

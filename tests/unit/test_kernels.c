@@ -188,7 +188,7 @@ static void conv_case(rt_conv_desc d, int N, int has_bias, float *worst_out)
         float *b = has_bias ? random_floats(d.K, -1, 1) : NULL;
         float *work = nan_floats(rt_conv2d_workspace_floats(&d));
         float *y = nan_floats(ny), *y_ref = nan_floats(ny);
-        rt_conv2d_forward(y, x, w, b, work, N, &d);
+        rt_conv2d_forward(y, x, w, b, work, N, &d, RT_FP32);
         rt_conv2d_forward_ref(y_ref, x, w, b, NULL, N, &d);
         check("conv2d forward", shape, err_norm(y, y_ref, ny), &worst);
 
@@ -197,7 +197,7 @@ static void conv_case(rt_conv_desc d, int N, int has_bias, float *worst_out)
             float *dx = grad_buffer(nx, accum), *dx_ref = copy_floats(dx, nx);
             float *dw = random_floats(nw, -1, 1), *dw_ref = copy_floats(dw, nw);
             float *db = random_floats(d.K, -1, 1), *db_ref = copy_floats(db, d.K);
-            rt_conv2d_backward(dx, dw, has_bias ? db : NULL, dy, x, w, work, N, &d, accum);
+            rt_conv2d_backward(dx, dw, has_bias ? db : NULL, dy, x, w, work, N, &d, accum, RT_FP32);
             rt_conv2d_backward_ref(dx_ref, dw_ref, has_bias ? db_ref : NULL, dy, x, w, NULL, N,
                                    &d, accum);
             check("conv2d backward dinp", shape, err_norm(dx, dx_ref, nx), &worst);
@@ -205,7 +205,7 @@ static void conv_case(rt_conv_desc d, int N, int has_bias, float *worst_out)
             check("conv2d backward dbias", shape, err_norm(db, db_ref, d.K), &worst);
             /* No input gradient: dweight must come out the same. */
             memcpy(dw, dw_ref, nw * sizeof(float));
-            rt_conv2d_backward(NULL, dw, NULL, dy, x, w, work, N, &d, accum);
+            rt_conv2d_backward(NULL, dw, NULL, dy, x, w, work, N, &d, accum, RT_FP32);
             rt_conv2d_backward_ref(NULL, dw_ref, NULL, dy, x, w, NULL, N, &d, accum);
             check("conv2d backward dinp=NULL", shape, err_norm(dw, dw_ref, nw), &worst);
             free(dx); free(dx_ref); free(dw); free(dw_ref); free(db); free(db_ref);
@@ -223,6 +223,95 @@ static const struct { int N, C, H, W, K, k, pad; } conv_wgrad_shapes[] = {
     { 4, 5, 7, 7, 33, 3, 1 },   { 3, 4, 9, 9, 48, 5, 1 },   { 7, 16, 6, 6, 64, 3, 1 },
     { 2, 3, 5, 5, 7, 5, 2 },
 };
+
+/* ---- conv2d with bf16 factors ---- */
+
+/* f rounded to bf16, to nearest even (as vcvtneps2bf16 does; no NaNs or denormals here). */
+static float bf16_round(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static float *bf16_copy(const float *x, size_t n)
+{
+    float *r = copy_floats(x, n);
+    for (size_t i = 0; i < n; i++)
+        r[i] = bf16_round(r[i]);
+    return r;
+}
+
+/* Shapes that all three direct kernels take (forward, input and weight gradient), so
+ * that with RT_BF16 every product has bf16 factors: an odd channel count (a pair with a
+ * zero), an odd output width (a pixel pair with a zero), 5x5 and 3x3, K past a vector. */
+static const struct { int N, C, H, W, K, k, pad; } conv_bf16_shapes[] = {
+    { 5, 16, 14, 14, 32, 5, 2 }, { 6, 9, 28, 28, 20, 3, 1 }, { 3, 8, 15, 15, 16, 3, 1 },
+    { 4, 12, 16, 16, 40, 5, 2 },
+};
+
+/* RT_BF16 against the fp32 reference on the factors rounded to bf16 (x and w forward, dy
+ * and w for the input gradient, dy and x for the weight gradient): the same products,
+ * summed in another order.  Where the CPU has no AVX512_BF16, RT_BF16 must give fp32's
+ * bits.  Either way the result must differ from fp32's (but for the fallback), so the
+ * check cannot pass by running fp32. */
+static void test_conv2d_bf16(void)
+{
+    float worst = 0.0f, least_change = INFINITY;
+    int listed = (int)(sizeof conv_bf16_shapes / sizeof conv_bf16_shapes[0]), have = rt_bf16_available();
+    for (int i = 0; i < listed; i++) {
+        int k = conv_bf16_shapes[i].k, p = conv_bf16_shapes[i].pad, N = conv_bf16_shapes[i].N;
+        rt_conv_desc d = { conv_bf16_shapes[i].C, conv_bf16_shapes[i].H, conv_bf16_shapes[i].W,
+                           conv_bf16_shapes[i].K, k, k, 1, p, p, p, p, 0, 0 };
+        d.OH = d.H + 2 * p - k + 1;
+        d.OW = d.W + 2 * p - k + 1;
+        char shape[160];
+        snprintf(shape, sizeof shape, "bf16 N=%d C=%d H=%d W=%d K=%d k=%dx%d pad %d", N, d.C, d.H, d.W, d.K, k,
+                 k, p);
+        size_t nx = (size_t)N * d.C * d.H * d.W, nw = (size_t)d.K * d.C * k * k;
+        size_t ny = (size_t)N * d.K * d.OH * d.OW;
+        float *x = random_floats(nx, -1, 1), *w = random_floats(nw, -1, 1), *b = random_floats(d.K, -1, 1);
+        float *dy = random_floats(ny, -1, 1);
+        float *xr = bf16_copy(x, nx), *wr = bf16_copy(w, nw), *dyr = bf16_copy(dy, ny);
+        float *work = nan_floats(rt_conv2d_workspace_floats(&d));
+        float *y = nan_floats(ny), *y_ref = nan_floats(ny), *y32 = nan_floats(ny);
+        float *dx = nan_floats(nx), *dx_ref = nan_floats(nx), *dx32 = nan_floats(nx);
+        float *dw = calloc(nw, sizeof(float)), *dw_ref = calloc(nw, sizeof(float)), *dw32 = calloc(nw, sizeof(float));
+        float *db = calloc((size_t)d.K, sizeof(float)), *db_ref = calloc((size_t)d.K, sizeof(float));
+        float *dwx = calloc(nw, sizeof(float));
+        rt_conv2d_forward(y, x, w, b, work, N, &d, RT_BF16);
+        rt_conv2d_forward(y32, x, w, b, work, N, &d, RT_FP32);
+        rt_conv2d_backward(dx, dw, db, dy, x, w, work, N, &d, 0, RT_BF16);
+        rt_conv2d_backward(dx32, dw32, NULL, dy, x, w, work, N, &d, 0, RT_FP32);
+        if (have) {
+            rt_conv2d_forward_ref(y_ref, xr, wr, b, NULL, N, &d);
+            rt_conv2d_backward_ref(dx_ref, dwx, NULL, dyr, x, wr, NULL, N, &d, 0);   /* dx: dy, w */
+            rt_conv2d_backward_ref(NULL, dw_ref, db_ref, dyr, xr, w, NULL, N, &d, 0); /* dw: dy, x */
+            check("conv2d bf16 forward", shape, err_norm(y, y_ref, ny), &worst);
+            check("conv2d bf16 dinp", shape, err_norm(dx, dx_ref, nx), &worst);
+            check("conv2d bf16 dweight", shape, err_norm(dw, dw_ref, nw), &worst);
+            float change[3] = { err_norm(y, y32, ny), err_norm(dx, dx32, nx), err_norm(dw, dw32, nw) };
+            for (int t = 0; t < 3; t++)
+                if (change[t] < least_change)
+                    least_change = change[t];
+        } else {
+            check("conv2d bf16 fallback forward", shape, memcmp(y, y32, ny * sizeof(float)) ? 1.0f : 0.0f, &worst);
+            check("conv2d bf16 fallback dinp", shape, memcmp(dx, dx32, nx * sizeof(float)) ? 1.0f : 0.0f, &worst);
+            check("conv2d bf16 fallback dweight", shape, memcmp(dw, dw32, nw * sizeof(float)) ? 1.0f : 0.0f,
+                  &worst);
+        }
+        free(x); free(w); free(b); free(dy); free(xr); free(wr); free(dyr); free(work); free(y); free(y_ref);
+        free(y32); free(dx); free(dx_ref); free(dx32); free(dw); free(dw_ref); free(dw32); free(db); free(db_ref);
+        free(dwx);
+    }
+    if (have && !(least_change > 1e-4f)) {
+        failures++;
+        printf("FAIL conv2d bf16: a result within %.3g of fp32's: bf16 factors not used\n", least_change);
+    }
+    report(have ? "conv2d bf16" : "conv2d bf16 (fallback)", listed, worst);
+}
 
 static void test_conv2d(void)
 {
@@ -1024,6 +1113,7 @@ int main(void)
 {
     rt_rng_seed(&rng, 12345, 1);
     test_conv2d();
+    test_conv2d_bf16();
     test_dense();
     test_pooling();
     test_batchnorm();
