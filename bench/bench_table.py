@@ -3,7 +3,8 @@
   python3 bench_table.py RESULTS FLOPS PEAK_GFLOPS
 
 RESULTS: one line per measurement, `model batch round mode img_per_s rss_kb load1` (nan
-where a run failed); mode `netc` is netc's trainer, every other mode a peer.  FLOPS: `model
+where a run failed); mode `netc` is netc's trainer, `netc_bf16` the same with
+--precision bf16, every other mode a peer (`autocast`, `autocast_cl`: PyTorch in bf16).  FLOPS: `model
 training_flops_per_image` lines.  PEAK_GFLOPS: the FMA peak at netc's thread count (nan:
 not measured).  Prints two Markdown tables:
 - speed: per model and batch, the median img/s over the rounds of netc and of each peer
@@ -11,8 +12,14 @@ not measured).  Prints two Markdown tables:
   rounds' ratios netc / that peer, netc's training GFLOP/s and its fraction of the peak,
   and the range of the load averages its measurements started at;
 - memory: the median peak RSS of each side in MB, and netc's over the smallest PyTorch
-  mode's (the issue's bar: below 0.25)."""
+  mode's (the issue's bar: below 0.25);
+- bf16, when netc_bf16 was measured: its median img/s beside netc's fp32, their ratio, each
+  bf16 peer, the best bf16 peer, the rounds' ratios netc_bf16 / that peer, and its
+  fp32-equivalent GFLOP/s (the same FLOPs per image) as a fraction of the fp32 peak.
+The fp32 tables leave the bf16 modes out."""
 import math, statistics, sys
+
+BF16_PEERS = ("autocast", "autocast_cl")
 
 
 def num(v):
@@ -45,26 +52,36 @@ def main():
         if mode not in modes:
             modes.append(mode)
         cell.setdefault((m, b, mode), {})[r] = (num(img), num(rss), float(load))
-    peers = [p for p in modes if p != "netc"]
+    bf16_peers = [p for p in modes if p in BF16_PEERS]
+    peers = [p for p in modes if p not in ("netc", "netc_bf16") and p not in BF16_PEERS]
     torch_modes = [p for p in peers if not p.startswith("keras")]
 
     def med(m, b, mode, i):
         return median([v[i] for v in cell.get((m, b, mode), {}).values()])
+
+    def against_best(m, b, mine, among):
+        """The best of `among` (highest median img/s) and the rounds' ratios mine / it."""
+        ranked = sorted((p for p in among if med(m, b, p, 0) is not None), key=lambda p: -med(m, b, p, 0))
+        best = ranked[0] if ranked else None
+        q = []
+        for r, (img, _, _) in cell.get((m, b, mine), {}).items():
+            other = cell.get((m, b, best), {}).get(r, (None,))[0]
+            if img is not None and other is not None:
+                q.append(img / other)
+        return best, q
+
+    def of_peak(m, img):
+        gflops = img * flops[m] / 1e9 if img is not None else None
+        share = f"{100 * gflops * 1e9 / peak:.0f}%" if gflops is not None and not math.isnan(peak) else "-"
+        return gflops, share
 
     print("| net | batch | netc img/s | " + " | ".join(f"{p} img/s" for p in peers) +
           " | best peer | netc / best peer | netc GFLOP/s | netc % of FMA peak | load |")
     print("|---|---:|---:|" + "---:|" * len(peers) + "---|---:|---:|---:|---|")
     for m, b in configs:
         netc = med(m, b, "netc", 0)
-        ranked = sorted((p for p in peers if med(m, b, p, 0) is not None), key=lambda p: -med(m, b, p, 0))
-        best = ranked[0] if ranked else None
-        q = []
-        for r, (img, _, _) in cell.get((m, b, "netc"), {}).items():
-            other = cell.get((m, b, best), {}).get(r, (None,))[0]
-            if img is not None and other is not None:
-                q.append(img / other)
-        gflops = netc * flops[m] / 1e9 if netc is not None else None
-        share = f"{100 * gflops * 1e9 / peak:.0f}%" if gflops is not None and not math.isnan(peak) else "-"
+        best, q = against_best(m, b, "netc", peers)
+        gflops, share = of_peak(m, netc)
         loads = [v[2] for (cm, cb, _), rs in cell.items() if (cm, cb) == (m, b) for v in rs.values()]
         print(f"| {m} | {b} | {fmt(netc)} | " + " | ".join(fmt(med(m, b, p, 0)) for p in peers) +
               f" | {best or '-'} | {spread(q)} | {fmt(gflops, '.1f')} | {share} | {min(loads):.1f}-{max(loads):.1f} |")
@@ -84,6 +101,24 @@ def main():
               " | ".join(fmt(x and x / 1024) for x in (med(m, b, p, 1) for p in peers)) + f" | {ratio} |")
     print()
     print("(peak RSS: /usr/bin/time's maximum resident set size of each run's process, median over the rounds)")
+    if "netc_bf16" not in modes:
+        return
+    print()
+    print("| net | batch | netc fp32 img/s | netc bf16 img/s | bf16 / fp32 | " +
+          " | ".join(f"{p} img/s" for p in bf16_peers) +
+          " | best bf16 peer | netc bf16 / best bf16 peer | netc bf16 fp32-equivalent GFLOP/s | % of fp32 FMA peak |")
+    print("|---|---:|---:|---:|---:|" + "---:|" * len(bf16_peers) + "---|---:|---:|---:|")
+    for m, b in configs:
+        fp32, bf16 = med(m, b, "netc", 0), med(m, b, "netc_bf16", 0)
+        gain = f"{bf16 / fp32:.2f}" if fp32 and bf16 else "-"
+        best, q = against_best(m, b, "netc_bf16", bf16_peers)
+        gflops, share = of_peak(m, bf16)
+        print(f"| {m} | {b} | {fmt(fp32)} | {fmt(bf16)} | {gain} | " +
+              " | ".join(fmt(med(m, b, p, 0)) for p in bf16_peers) +
+              f" | {best or '-'} | {spread(q)} | {fmt(gflops, '.1f')} | {share} |")
+    print()
+    print("(bf16: netc's --precision bf16 and PyTorch's torch.autocast bf16; bf16 / fp32: netc's medians;"
+          " GFLOP/s: the fp32 training FLOPs per image x img/s)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@
 #   bench/run_bench.sh [--rounds R] [--models "lenet_bn mnist_cnn lenet_deep simplenet"]
 #                      [--batches "100 250"] [--images N] [--threads T]
 #                      [--torch-modes "eager channels_last compile"] [--keras-modes "keras keras_jit"]
+#                      [--bf16]
+#
+# --bf16 adds netc's trainer with --precision bf16 (mode netc_bf16) and PyTorch under
+# torch.autocast bf16 (modes autocast, autocast_cl), compared in a table of their own
+# (bench/bench_table.py): bf16 against bf16, and netc_bf16's fp32-equivalent FLOP/s as a
+# fraction of the fp32 FMA peak.
 #
 # The work, the same on every side: one epoch over the first N (default 12,000) Fashion-MNIST
 # training images, held in memory, at batch B, Adam lr 1e-3, cross-entropy.  netc: the
@@ -45,12 +51,19 @@ IMAGES=12000
 THREADS=
 TORCH_MODES="eager channels_last compile"
 KERAS_MODES="keras keras_jit"
+NETC_MODES=netc
+BF16=0
 usage() {
   echo "usage: $0 [--rounds R] [--models LIST] [--batches LIST] [--images N] [--threads T]" \
-       "[--torch-modes LIST] [--keras-modes LIST]" >&2
+       "[--torch-modes LIST] [--keras-modes LIST] [--bf16]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
+  if [ "$1" = --bf16 ]; then
+    BF16=1
+    shift
+    continue
+  fi
   [ $# -ge 2 ] || usage
   case $1 in
     --rounds) ROUNDS=$2 ;;
@@ -64,6 +77,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
+[ "$BF16" = 1 ] && NETC_MODES="netc netc_bf16" TORCH_MODES="$TORCH_MODES autocast autocast_cl"
 export OPENBLAS_CORETYPE=SkylakeX
 # torch.compile's cache of its own (warm after the first round and the first run), not the
 # one every user of the host shares in /tmp: a compile killed half-way leaves a broken
@@ -133,10 +147,13 @@ timed() {
 run_one() {
   local m=$1 b=$2 mode=$3 o=$tmp/$1/run img
   case $mode in
-    netc)
+    netc|netc_bf16)
+      local prec=fp32
+      [ "$mode" = netc_bf16 ] && prec=bf16
       rm -f "$tmp/$m/ckpt" "$tmp/$m/ckpt.csv"
       bench_train_args "$IMAGES" "$b"
-      timed "$o" "$tmp/$m/trainer" train --quiet --out "$tmp/$m/ckpt" "${BENCH_TRAIN_ARGS[@]}" || return
+      timed "$o" "$tmp/$m/trainer" train --quiet --out "$tmp/$m/ckpt" "${BENCH_TRAIN_ARGS[@]}" --precision $prec \
+        || return
       img=$(awk -F, -v n="$IMAGES" 'NR == 2 { printf "%.1f", n / $8 }' "$tmp/$m/ckpt.csv") ;;
     keras|keras_jit)
       local jit=()
@@ -158,7 +175,7 @@ results=$tmp/results.txt
 for r in $(seq 1 "$ROUNDS"); do
   for m in $MODELS; do
     for b in $BATCHES; do
-      for mode in netc $TORCH_MODES $KERAS_MODES; do
+      for mode in $NETC_MODES $TORCH_MODES $KERAS_MODES; do
         load=$(cut -d' ' -f1 /proc/loadavg)
         v=$(run_one "$m" "$b" "$mode")
         [ -n "$v" ] || { echo "run_bench: $m batch $b $mode failed:" >&2; tail -n 5 "$tmp/$m/run.err" >&2; }

@@ -4,6 +4,8 @@ a user of today's PyTorch (2.x from PyPI) would run it, in one of three modes:
   eager          the model as written
   channels_last  model and inputs in torch.channels_last memory format
   compile        the whole step (forward, loss, backward, Adam) under torch.compile
+  autocast       eager, forward and loss under torch.autocast("cpu", dtype=torch.bfloat16)
+  autocast_cl    the same in channels_last memory format (bf16: netc's precision = bf16)
 
   python torch_train.py --net LeNetBN --bs 100 [--images 12000] [--threads 2] [--mode eager]
   python torch_train.py --net LeNetBN --flops
@@ -32,7 +34,7 @@ sys.path.insert(0, os.environ.get("TORCH_PEER_DIR", "/work/shared/reference"))
 import fmnist  # noqa: E402
 import torch_peer  # noqa: E402  (the nets, as the notebooks define them)
 
-MODES = ("eager", "channels_last", "compile")
+MODES = ("eager", "channels_last", "compile", "autocast", "autocast_cl")
 WARMUP_STEPS = 10
 
 
@@ -64,16 +66,19 @@ def train_throughput(a):
     X = torch.from_numpy(x[:a.images]).float().div_(255.0).reshape(-1, 1, 28, 28)
     Y = torch.from_numpy(y[:a.images]).long()
     model = torch_peer.NETS[a.net]()
-    if a.mode == "channels_last":
+    if a.mode in ("channels_last", "autocast_cl"):
         model = model.to(memory_format=torch.channels_last)
         X = X.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
 
+    bf16 = a.mode.startswith("autocast")
+
     def step(xb, yb):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xb), yb)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
         return loss

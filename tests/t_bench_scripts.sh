@@ -4,7 +4,7 @@
 # compiles (py_compile, without importing torch or keras), run_bench.sh refuses an unknown
 # option before it builds or installs anything, and the two table scripts turn a few
 # hand-written lines into the figures worked out here by hand: bench_table.py the ratios,
-# fractions of peak and memory ratios; profile_table.py the per-step medians and shares;
+# fractions of peak and memory ratios, fp32 and bf16; profile_table.py the per-step medians and shares;
 # and profile_steps.sh and conv_compare.sh build and run on a few images.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +38,12 @@ simplenet 100 2 netc 1200 102400 1.0
 simplenet 100 2 eager 560 1048576 1.5
 simplenet 100 2 compile 500 2048000 2.0
 simplenet 100 2 keras nan nan 2.0
+simplenet 100 1 netc_bf16 1800 102400 1.0
+simplenet 100 1 autocast 600 1024000 1.0
+simplenet 100 1 autocast_cl 800 1024000 1.0
+simplenet 100 2 netc_bf16 2000 102400 1.0
+simplenet 100 2 autocast 700 1024000 1.0
+simplenet 100 2 autocast_cl 900 1024000 1.0
 EOF
 echo "simplenet 160000000" >"$tmp/flops.txt"
 python3 bench/bench_table.py "$tmp/results.txt" "$tmp/flops.txt" 220 >"$tmp/table.md" || fail "bench_table.py failed"
@@ -45,6 +51,11 @@ grep -qF '| simplenet | 100 | 1,100 | 480 | 500 | 450 | compile | 2.20 [2.00, 2.
   "$tmp/table.md" || { cat "$tmp/table.md" >&2; fail "the speed row is wrong"; }
 grep -qF '| simplenet | 100 | 100 | 1,012 | 2,000 | 500 | 0.10 |' "$tmp/table.md" \
   || { cat "$tmp/table.md" >&2; fail "the memory row is wrong"; }
+# The bf16 rows (left out of the tables above): netc_bf16 1800, 2000 (median 1900, 1.73x
+# fp32's 1100); autocast_cl the best bf16 peer (medians 850 against 650), ratios 2.25 and
+# 2.22; 1900 img/s x 1.6e8 = 304 GFLOP/s = 138% of the fp32 peak.
+grep -qF '| simplenet | 100 | 1,100 | 1,900 | 1.73 | 650 | 850 | autocast_cl | 2.24 [2.22, 2.25] | 304.0 | 138% |' \
+  "$tmp/table.md" || { cat "$tmp/table.md" >&2; fail "the bf16 row is wrong"; }
 # 10 batches; medians 0.1 + 150 + 250 + 49.9 + 50 = 500 ms: the conv's backward 50%, forward
 # 30% (mean 2 s / 10 = 200 ms), the optimizer 9.98%, the data and loop 10% (mean 0.45 s / 9
 # gaps = 50 ms); 1000 images in 6 s of wall clock: 167 img/s.
