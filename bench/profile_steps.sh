@@ -4,7 +4,7 @@
 # data batching and loop between two train_steps, for each model.  Not a test: figures.
 #
 #   bench/profile_steps.sh [--models "lenet_bn mnist_cnn lenet_deep simplenet"] [--batch B]
-#                          [--images N] [--threads T] [--clock cpu|wall]
+#                          [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]
 #
 # Per model: `netc compile --batch 256` (what netc build compiles), the C copied with a
 # prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
@@ -26,15 +26,17 @@ MODELS="lenet_bn mnist_cnn lenet_deep simplenet"
 BATCH=100
 IMAGES=12000
 CLOCK=cpu
+PRECISION=fp32
 while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall]" >&2; exit 2; }
+  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2; }
   case $1 in
     --models) MODELS=$2 ;;
     --batch) BATCH=$2 ;;
     --images) IMAGES=$2 ;;
     --threads) export NETC_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 ;;
     --clock) CLOCK=$2 ;;
-    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall]" >&2; exit 2 ;;
+    --precision) PRECISION=$2 ;;
+    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2 ;;
   esac
   shift 2
 done
@@ -64,7 +66,7 @@ instrument() {
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc/loadavg)  batch $BATCH" \
-     " images $IMAGES  threads ${NETC_NUM_THREADS:-default}  netc $(git rev-parse --short HEAD)"
+     " images $IMAGES  threads ${NETC_NUM_THREADS:-default}  precision $PRECISION  netc $(git rev-parse --short HEAD)"
 for m in $MODELS; do
   d=$tmp/$m
   mkdir -p "$d"
@@ -76,7 +78,7 @@ for m in $MODELS; do
     $(cat build/mpi.flags 2>/dev/null) || exit 1
   load=$(cut -d' ' -f1 /proc/loadavg)
   PROF_STEPS_OUT=$d/steps.txt PROF_STEPS_CLOCK=$CLOCK "$d/trainer" train --quiet --out "$d/ckpt" \
-    "${BENCH_TRAIN_ARGS[@]}" >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
+    "${BENCH_TRAIN_ARGS[@]}" --precision "$PRECISION" >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
   epoch=$(awk -F, 'NR == 2 { print $8 }' "$d/ckpt.csv")
   echo
   echo "### $m, batch $BATCH (load $load at the start)"
