@@ -394,11 +394,13 @@ int rt_bf16_available(void)
  * ties where at least 7/8 of the vector lanes are used (OW of 14-16, 28-32, 42-48,
  * 56-64), there are at least 8 outputs channels (MR = 6 or 8) and at least 64 taps (a
  * short sum leaves the tile's setup and masked stores dominant: im2col + sgemm was
- * twice as fast on 1-channel 3x3 and 5x5 inputs). */
-static int direct_fits(int M, int OW, int taps)
+ * twice as fast on 1-channel 3x3 and 5x5 inputs).  With bf16 factors, which do twice the
+ * work an instruction, 5/8 of the lanes pay (OW of 10-16: the Keras CNN's 11- and
+ * 13-pixel rows; bench/conv_compare.sh). */
+static int direct_fits(int M, int OW, int taps, int bf16)
 {
     int vectors = (OW + 15) / 16;
-    return M >= 8 && taps >= 64 && vectors <= 4 && 8 * OW >= 7 * 16 * vectors;
+    return M >= 8 && taps >= 64 && vectors <= 4 && 8 * OW >= (bf16 ? 5 : 7) * 16 * vectors;
 }
 
 static inline __attribute__((always_inline)) void direct_tile(const direct_conv *p, int mr, int nv, int bf16,
@@ -682,11 +684,12 @@ int rt_bf16_available(void)
 
 /* Without AVX-512: no direct convolution (direct_run is never called), and the padded
  * planes and their im2col in plain loops. */
-static int direct_fits(int M, int OW, int taps)
+static int direct_fits(int M, int OW, int taps, int bf16)
 {
     (void)M;
     (void)OW;
     (void)taps;
+    (void)bf16;
     return 0;
 }
 
@@ -786,16 +789,16 @@ static int conv_is_stride1(const rt_conv_desc *d)
 }
 
 /* The direct forward applies: stride 1, and direct_fits. */
-static int conv_direct_forward(const rt_conv_desc *d)
+static int conv_direct_forward(const rt_conv_desc *d, int bf16)
 {
-    return conv_is_stride1(d) && direct_fits(d->K, d->OW, d->C * d->kh * d->kw);
+    return conv_is_stride1(d) && direct_fits(d->K, d->OW, d->C * d->kh * d->kw, bf16);
 }
 
 /* The direct input gradient applies: stride 1, direct_fits, and no pad as wide as the
  * filter (the padding of dout would be negative). */
-static int conv_direct_backward(const rt_conv_desc *d)
+static int conv_direct_backward(const rt_conv_desc *d, int bf16)
 {
-    return conv_is_stride1(d) && direct_fits(d->C, d->W, d->K * d->kh * d->kw) &&
+    return conv_is_stride1(d) && direct_fits(d->C, d->W, d->K * d->kh * d->kw, bf16) &&
            d->pad_t < d->kh && d->pad_b < d->kh && d->pad_l < d->kw && d->pad_r < d->kw;
 }
 
@@ -832,7 +835,7 @@ static void conv_forward_slot(void *ctx, int s)
     conv_mem m = conv_mem_of(j->work, d, s);
     plane_geom g = conv_xp_geom(d);
     slot_range(j->N, s, &lo, &hi);
-    if (conv_direct_forward(d)) {
+    if (conv_direct_forward(d, j->bf16)) {
         plane_clear(m.xp, &g);
         direct_conv p = { .x = m.xp, .wpk = m.wf, .bias = j->bias, .C = d->C, .HP = g.HP,
                           .WP = g.WP, .kh = d->kh, .kw = d->kw, .M = d->K, .OH = d->OH,
@@ -878,7 +881,7 @@ void rt_conv2d_forward(float *out, const float *inp, const float *weight, const 
                        float *work, int N, const rt_conv_desc *d, rt_precision prec)
 {
     int bf16 = conv_bf16(prec);
-    if (conv_direct_forward(d)) {
+    if (conv_direct_forward(d, bf16)) {
         int mr;
         direct_rows(d->OW, &mr);
         int CKK = d->C * d->kh * d->kw;
@@ -912,7 +915,7 @@ static void conv_backward_slot(void *ctx, int s)
     const rt_conv_desc *d = j->d;
     int CKK = d->C * d->kh * d->kw, OHW = d->OH * d->OW, CHW = d->C * d->H * d->W, lo, hi;
     int pointwise = conv_is_pointwise(d), stride1 = conv_is_stride1(d);
-    int direct = j->dinp && conv_direct_backward(d), wdirect = conv_wgrad_direct(d);
+    int direct = j->dinp && conv_direct_backward(d, j->bf16), wdirect = conv_wgrad_direct(d);
     int Kp = (int)rt_conv_k_padded((size_t)d->K);
     conv_mem m = conv_mem_of(j->work, d, s);
     float *dw = s > 0 ? m.dw : j->dweight, *db = s > 0 ? m.db : j->dbias;
@@ -985,7 +988,7 @@ void rt_conv2d_backward(float *dinp, float *dweight, float *dbias, const float *
                         const rt_conv_desc *d, int accum, rt_precision prec)
 {
     int bf16 = conv_bf16(prec);
-    if (dinp && conv_direct_backward(d)) {
+    if (dinp && conv_direct_backward(d, bf16)) {
         /* The flipped filter with its channel axes swapped: output c, input k, tap
          * (i, j) is weight (k, c, kh-1-i, kw-1-j). */
         int mr, taps = d->kh * d->kw;
