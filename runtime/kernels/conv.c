@@ -332,9 +332,12 @@ static void bf16_direct_pack(float *wpk, const float *w, int M, int C, int kh, i
                 for (int j = 0; j < kw; j++) {
                     uint32_t word[8];
                     for (int m = 0; m < mr; m++) {
-                        const float *at = w + (m0 + m) * sm + c * sc + i * si + j * sj;
-                        float lo = m0 + m < M ? at[0] : 0.0f;
-                        float hi = m0 + m < M && c + 1 < C ? at[sc] : 0.0f;
+                        float lo = 0.0f, hi = 0.0f;
+                        if (m0 + m < M) {
+                            const float *at = w + (m0 + m) * sm + c * sc + i * si + j * sj;
+                            lo = at[0];
+                            hi = c + 1 < C ? at[sc] : 0.0f;
+                        }
                         word[m] = bf16_pair_word(lo, hi);
                     }
                     memcpy(wpk + (size_t)m0 * taps + (((size_t)(c / 2) * kh + i) * kw + j) * mr, word,
