@@ -27,8 +27,11 @@ BATCH=100
 IMAGES=12000
 CLOCK=cpu
 PRECISION=fp32
+usage() {
+  echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2
+}
 while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || { echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2; }
+  [ $# -ge 2 ] || usage
   case $1 in
     --models) MODELS=$2 ;;
     --batch) BATCH=$2 ;;
@@ -36,7 +39,7 @@ while [ $# -gt 0 ]; do
     --threads) export NETC_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 ;;
     --clock) CLOCK=$2 ;;
     --precision) PRECISION=$2 ;;
-    *) echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2 ;;
+    *) usage ;;
   esac
   shift 2
 done

@@ -158,19 +158,26 @@ static void conv2d_init(EmitCtx *c)
     emit(c, "rt_init_conv2d(%s, %s, &rng, &%s_desc);", emit_param(c, "weight"), emit_param(c, "bias"), emit_id(c));
 }
 
+/* The precision of the products: the train step's is the net's (the trainer's setting);
+ * evaluation is always fp32. */
+static const char *conv2d_precision(EmitCtx *c)
+{
+    return emit_mode(c) == MODE_TRAIN ? "net->precision" : "RT_FP32";
+}
+
 static void conv2d_forward(EmitCtx *c)
 {
-    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc, net->precision);", emit_out(c), emit_in(c, 0),
-         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c));
+    emit(c, "rt_conv2d_forward(%s, %s, %s, %s, %s, n, &%s_desc, %s);", emit_out(c), emit_in(c, 0),
+         emit_param(c, "weight"), emit_param(c, "bias"), emit_work(c), emit_id(c), conv2d_precision(c));
 }
 
 static void conv2d_backward(EmitCtx *c)
 {
     char din[224];
     const char *accum = din_accum(c, 0, din);
-    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s, net->precision);", din,
+    emit(c, "rt_conv2d_backward(%s, %s, %s, %s, %s, %s, %s, n, &%s_desc, %s, %s);", din,
          emit_pgrad(c, "weight"), emit_pgrad(c, "bias"), emit_dout(c), emit_in(c, 0), emit_param(c, "weight"),
-         emit_work(c), emit_id(c), accum);
+         emit_work(c), emit_id(c), accum, conv2d_precision(c));
 }
 
 /* Exported: with the relu and the 2x2 max pooling after it in the same call where

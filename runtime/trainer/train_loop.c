@@ -442,6 +442,13 @@ static int fix_settings(session *s, char *err, size_t errlen)
     return s->config_text ? 0 : rt_fail(err, errlen, "out of memory");
 }
 
+/* The precision of the train steps: bf16 where asked for and the CPU has it (the header
+ * says when it has not).  The generated evaluation is always fp32. */
+static rt_precision train_precision(const rt_train_config *c)
+{
+    return c->precision == PRECISION_BF16 && rt_bf16_available() ? RT_BF16 : RT_FP32;
+}
+
 static int session_open(session *s, char *err, size_t errlen)
 {
     const rt_model *m = s->m;
@@ -473,6 +480,7 @@ static int session_open(session *s, char *err, size_t errlen)
         goto fail;
     }
     s->net_ok = 1;
+    s->net.precision = train_precision(&s->cfg);
     if (s->cfg.precision == PRECISION_BF16 && !rt_bf16_available())
         fprintf(stderr, "%s: note: precision bf16: this CPU or build has no AVX512_BF16 (vdpbf16ps); training in fp32\n",
                 s->o->prog);
@@ -654,13 +662,6 @@ static void print_regularisers(const rt_train_config *c)
         printf("\n");
 }
 
-/* The precision of the train steps: bf16 where asked for and the CPU has it (the header
- * says when it has not).  Evaluation is fp32, like `eval`'s. */
-static rt_precision train_precision(const rt_train_config *c)
-{
-    return c->precision == PRECISION_BF16 && rt_bf16_available() ? RT_BF16 : RT_FP32;
-}
-
 static void print_header(const session *s)
 {
     const rt_model *m = s->m;
@@ -705,16 +706,12 @@ static float step_on(session *s, const float *x, const int32_t *labels, const fl
                      size_t errlen)
 {
     s->stop = stop_signal;
-    s->net.precision = train_precision(&s->cfg);
+    if (s->cfg.shards == 1)
+        return s->m->train_step(&s->net, x, labels, targets, n, s->probs);
+    rt_shard_batch batch = { x, labels, targets, n, s->image_floats };
     float loss;
-    if (s->cfg.shards == 1) {
-        loss = s->m->train_step(&s->net, x, labels, targets, n, s->probs);
-    } else {
-        rt_shard_batch batch = { x, labels, targets, n, s->image_floats };
-        if (rt_shards_step(&s->sh, &s->net, &batch, s->probs, &loss, &s->stop, err, errlen))
-            loss = NAN;
-    }
-    s->net.precision = RT_FP32; /* evaluation, as eval does it */
+    if (rt_shards_step(&s->sh, &s->net, &batch, s->probs, &loss, &s->stop, err, errlen))
+        return NAN;
     return loss;
 }
 

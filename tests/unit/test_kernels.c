@@ -218,7 +218,20 @@ static void conv_case(rt_conv_desc d, int N, int has_bias, float *worst_out)
 /* Shapes on the direct weight gradient's path (conv_layout.h's rt_conv_wgrad_direct):
  * output channels that are not a multiple of 16 (one vector, two, two and a half, three),
  * output rows that are not a multiple of 16, and batches over several slots. */
-static const struct { int N, C, H, W, K, k, pad; } conv_wgrad_shapes[] = {
+/* A batch of N images and a stride-1 convolution with a square k x k filter, `pad` on
+ * every side. */
+typedef struct {
+    int N, C, H, W, K, k, pad;
+} conv_shape;
+
+static rt_conv_desc conv_shape_desc(conv_shape s)
+{
+    rt_conv_desc d = { s.C, s.H, s.W, s.K, s.k, s.k, 1, s.pad, s.pad, s.pad, s.pad,
+                       s.H + 2 * s.pad - s.k + 1, s.W + 2 * s.pad - s.k + 1 };
+    return d;
+}
+
+static const conv_shape conv_wgrad_shapes[] = {
     { 9, 3, 14, 14, 20, 5, 2 }, { 5, 2, 28, 28, 16, 5, 2 }, { 6, 4, 13, 11, 40, 3, 0 },
     { 4, 5, 7, 7, 33, 3, 1 },   { 3, 4, 9, 9, 48, 5, 1 },   { 7, 16, 6, 6, 64, 3, 1 },
     { 2, 3, 5, 5, 7, 5, 2 },
@@ -248,7 +261,7 @@ static float *bf16_copy(const float *x, size_t n)
  * that with RT_BF16 every product has bf16 factors: an odd channel count (a pair with a
  * zero), an odd output width (a pixel pair with a zero), 5x5 and 3x3, K past a vector,
  * and rows that only bf16 takes direct (the Keras CNN's 13 -> 11). */
-static const struct { int N, C, H, W, K, k, pad; } conv_bf16_shapes[] = {
+static const conv_shape conv_bf16_shapes[] = {
     { 5, 16, 14, 14, 32, 5, 2 }, { 6, 9, 28, 28, 20, 3, 1 }, { 3, 8, 15, 15, 16, 3, 1 },
     { 4, 12, 16, 16, 40, 5, 2 }, { 3, 32, 13, 13, 64, 3, 0 },
 };
@@ -263,11 +276,8 @@ static void test_conv2d_bf16(void)
     float worst = 0.0f, least_change = INFINITY;
     int listed = (int)(sizeof conv_bf16_shapes / sizeof conv_bf16_shapes[0]), have = rt_bf16_available();
     for (int i = 0; i < listed; i++) {
-        int k = conv_bf16_shapes[i].k, p = conv_bf16_shapes[i].pad, N = conv_bf16_shapes[i].N;
-        rt_conv_desc d = { conv_bf16_shapes[i].C, conv_bf16_shapes[i].H, conv_bf16_shapes[i].W,
-                           conv_bf16_shapes[i].K, k, k, 1, p, p, p, p, 0, 0 };
-        d.OH = d.H + 2 * p - k + 1;
-        d.OW = d.W + 2 * p - k + 1;
+        rt_conv_desc d = conv_shape_desc(conv_bf16_shapes[i]);
+        int k = d.kh, p = d.pad_t, N = conv_bf16_shapes[i].N;
         char shape[160];
         snprintf(shape, sizeof shape, "bf16 N=%d C=%d H=%d W=%d K=%d k=%dx%d pad %d", N, d.C, d.H, d.W, d.K, k,
                  k, p);
@@ -324,12 +334,7 @@ static void test_conv2d(void)
         conv_case(d, randint(1, 3), it % 3 != 0, &worst);
     }
     for (int i = 0; i < listed; i++) {
-        int k = conv_wgrad_shapes[i].k, p = conv_wgrad_shapes[i].pad;
-        rt_conv_desc d = { conv_wgrad_shapes[i].C, conv_wgrad_shapes[i].H, conv_wgrad_shapes[i].W,
-                           conv_wgrad_shapes[i].K, k, k, 1, p, p, p, p, 0, 0 };
-        d.OH = d.H + 2 * p - k + 1;
-        d.OW = d.W + 2 * p - k + 1;
-        conv_case(d, conv_wgrad_shapes[i].N, i % 2, &worst);
+        conv_case(conv_shape_desc(conv_wgrad_shapes[i]), conv_wgrad_shapes[i].N, i % 2, &worst);
     }
     report("conv2d", cases + listed, worst);
 
