@@ -2,8 +2,9 @@
 # netc export-c on every model in models/, each briefly trained (one epoch on the first
 # 300 training images, so that the weights are not the initial ones):
 #  - the exported files compile with gcc and clang at -std=c99 -pedantic -Wall -Wextra
-#    -Werror -Wconversion, and the objects call nothing but libm and memcpy/memset
-#    (no malloc, no stdio, no BLAS);
+#    -Werror -Wconversion (clang and NAME_NO_STDIO on each model's blob-mode file, the
+#    same code without the weights' literals; clang also on lenet5's code-mode file), and the
+#    objects call nothing but libm and memcpy/memset (no malloc, no stdio, no BLAS);
 #  - tests/harness/export_check.c: the exported predict gives the trainer's top-1 class
 #    on all 10,000 Fashion-MNIST test images, and its probabilities within 1e-5 relative;
 #  - predict_mt (tests/harness/export_mt.c) on 1, 2 and 3 tasks of a pthread
@@ -52,10 +53,19 @@ export_and_check() {  # export_and_check MODEL [blob]
   if ! cmp -s "$d/netc_infer.c" "$tmp/infer/netc_infer.c"; then
     echo "FAIL: $m: export-c wrote another netc_infer.c than the first model's"; return 1
   fi
-  # gcc builds the object the check links; clang only checks (the weights make big files)
+  # gcc builds the object the check links.  clang, and gcc without stdio, check the blob
+  # mode's file: the same functions as code mode's, without the weights' literals (tens
+  # of megabytes for simplenet); code mode's literals get clang's check on lenet5, below.
+  local syn=$d/ex.c
+  if [ "$mode" = code ]; then
+    syn=$d/syntax/ex.c
+    mkdir -p "$d/syntax"
+    ./netc export-c "models/$m.net" --weights "$tmp/$m.ckpt" -n ex -o "$d/syntax" --weights-in blob 2>>"$d/export.log" ||
+      { echo "FAIL: $m: export-c --weights-in blob failed:"; sed 's/^/    /' "$d/export.log"; return 1; }
+  fi
   if ! gcc "${STRICT[@]}" -c -o "$d/ex.o" "$d/ex.c" 2>"$d/cc.log" ||
-     ! clang "${STRICT[@]}" -fsyntax-only "$d/ex.c" 2>>"$d/cc.log" ||
-     ! gcc "${STRICT[@]}" -DEX_NO_STDIO -fsyntax-only "$d/ex.c" 2>>"$d/cc.log"; then
+     ! clang "${STRICT[@]}" -fsyntax-only "$syn" 2>>"$d/cc.log" ||
+     ! gcc "${STRICT[@]}" -DEX_NO_STDIO -fsyntax-only "$syn" 2>>"$d/cc.log"; then
     echo "FAIL: $m ($mode): the exported C does not compile cleanly:"; head -20 "$d/cc.log"; return 1
   fi
   if [ "$mode" = code ]; then check_symbols "$d/ex.o" "$tmp/infer/infer.o" || return 1; fi
@@ -73,7 +83,7 @@ train lenet5 || { echo "FAIL: lenet5: training failed:"; tail -5 "$tmp/lenet5.lo
 mkdir -p "$tmp/infer"
 ./netc export-c models/lenet5.net --weights "$tmp/lenet5.ckpt" -o "$tmp/infer" 2>/dev/null
 gcc "${STRICT[@]}" -c -o "$tmp/infer/infer.o" "$tmp/infer/netc_infer.c"
-clang "${STRICT[@]}" -fsyntax-only "$tmp/infer/netc_infer.c"
+clang "${STRICT[@]}" -fsyntax-only "$tmp/infer/netc_infer.c" "$tmp/infer/lenet5.c"
 gcc "${STRICT[@]/-march=native/-mno-avx2}" -DNETC_INFER_PORTABLE -fsyntax-only "$tmp/infer/netc_infer.c"
 
 one_model() {  # one_model MODEL: trains, exports and checks; touches $tmp/MODEL.ok on success

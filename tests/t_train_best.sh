@@ -10,7 +10,9 @@
 #     epoch, the log and best beside them without the field;
 #   - eval --augment-rotate 25 gives another, lower accuracy than plain eval and the
 #     same one when run again; eval --mixup likewise repeats, and another --seed
-#     differs; eval, export, predict and netc export-c take CKPT.best;
+#     differs (on the first 2000 test images: eval --limit, which counts as many and
+#     agrees with predict --split test --limit); eval, export, predict and netc export-c
+#     take CKPT.best;
 #   - train --eval-mixup adds the mixed-validation accuracy to the epoch lines and CSV.
 # Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
 set -u
@@ -79,17 +81,24 @@ n=$(ls "$tmp/ck" | grep -c '^epoch0[0-9]\.ckpt$')
 [ $? = 1 ] && grep -q "the epoch field must be" "$tmp/bad.out" && ok "a malformed pattern is refused" \
   || { fail "a malformed pattern"; cat "$tmp/bad.out"; }
 
-# ---- eval on transformed data ----
+# ---- eval on transformed data (the first 2000 test images: --limit) ----
 B=$tmp/valid_loss.ckpt.best
 acc_of() { sed -n 's/^accuracy: //p' "$1"; }
-"$T" eval --ckpt "$B" >"$tmp/plain" || fail "eval CKPT.best failed"
-"$T" eval --ckpt "$B" --augment-rotate 25 >"$tmp/rot1" || fail "eval --augment-rotate failed"
-"$T" eval --ckpt "$B" --augment-rotate 25 >"$tmp/rot2"
+"$T" eval --ckpt "$B" --limit 2000 >"$tmp/plain" || fail "eval CKPT.best failed"
+# --limit: 2000 images, as many in the confusion matrix, and the accuracy predict's rows give
+"$T" predict --ckpt "$B" --split test --limit 2000 --top 1 -o "$tmp/p.csv" >/dev/null 2>&1 || fail "predict --limit failed"
+counted=$(awk '/^confusion/ {on = 1; getline; next} on {for (i = NF - 9; i <= NF; i++) s += $i} END {print s}' "$tmp/plain")
+rows_acc=$(awk -F, 'NR > 1 {n++; r += $2 == $3} END {printf "%.4f %d", r / n, n}' "$tmp/p.csv")
+grep -q ': 2000 images$' "$tmp/plain" && [ "$counted" = 2000 ] && [ "$rows_acc" = "$(acc_of "$tmp/plain") 2000" ] \
+  && ok "eval and predict --limit 2000: 2000 images, the same accuracy ($rows_acc)" \
+  || fail "--limit 2000: eval counted '$counted', predict's rows give '$rows_acc', eval: $(acc_of "$tmp/plain")"
+"$T" eval --ckpt "$B" --limit 2000 --augment-rotate 25 >"$tmp/rot1" || fail "eval --augment-rotate failed"
+"$T" eval --ckpt "$B" --limit 2000 --augment-rotate 25 >"$tmp/rot2"
 p=$(acc_of "$tmp/plain") r=$(acc_of "$tmp/rot1")
 awk -v p="$p" -v r="$r" 'BEGIN {exit !(r < p)}' && ok "rotated accuracy $r < plain $p" || fail "rotated accuracy $r, plain $p"
 cmp -s "$tmp/rot1" "$tmp/rot2" && ok "eval --augment-rotate 25 repeats exactly" || fail "eval --augment-rotate differs between runs"
-"$T" eval --ckpt "$B" --mixup 0.4 >"$tmp/mix1" && "$T" eval --ckpt "$B" --mixup 0.4 >"$tmp/mix2" \
-  && "$T" eval --ckpt "$B" --mixup 0.4 --seed 9 >"$tmp/mix3" || fail "eval --mixup failed"
+"$T" eval --ckpt "$B" --limit 2000 --mixup 0.4 >"$tmp/mix1" && "$T" eval --ckpt "$B" --limit 2000 --mixup 0.4 >"$tmp/mix2" \
+  && "$T" eval --ckpt "$B" --limit 2000 --mixup 0.4 --seed 9 >"$tmp/mix3" || fail "eval --mixup failed"
 m=$(acc_of "$tmp/mix1")
 cmp -s "$tmp/mix1" "$tmp/mix2" && ! cmp -s "$tmp/mix1" "$tmp/mix3" && [ "$m" != "$p" ] \
   && ok "eval --mixup 0.4: accuracy $m, repeats, another seed differs" || fail "eval --mixup: $m (plain $p)"

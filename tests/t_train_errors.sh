@@ -144,6 +144,10 @@ expect "batch above the maximum" 1 "batch 1000 is larger than this program's max
 expect "seed changed on resume" 1 "--seed 9: a resumed run keeps the seed it started with (1234)" "$T" train --resume "$tmp/good.ckpt" --seed 9 --epochs 2
 expect "--resume with --init-from" 2 "--resume and --init-from do not go together" "$T" train --resume "$tmp/good.ckpt" --init-from "$tmp/sr.npz"
 expect "unknown command" 2 "unknown command 'trian'; did you mean 'train'?" "$T" trian
+expect "eval --limit not a number" 2 "eval: --limit must be a whole number >= 0, got '-5'" "$T" eval --ckpt "$tmp/good.ckpt" --limit -5
+expect "predict --top 0" 2 "predict: --top must be a whole number >= 1, got '0'" "$T" predict --ckpt "$tmp/good.ckpt" --top 0 x.pgm
+expect "predict --limit with files" 2 "image files and --split/--data/--output/--limit do not go together" \
+  "$T" predict --ckpt "$tmp/good.ckpt" --limit 5 x.pgm
 
 # ---- two runs, one --out: the second is refused while the first holds CKPT.lock ----
 "$tmp/sr" train --data "$good" --epochs 100000 --quiet --out "$tmp/busy.ckpt" >/dev/null 2>&1 &

@@ -37,6 +37,25 @@ static int open_checkpoint(const rt_model *m, const rt_cli_args *a, const char *
     return 0;
 }
 
+/* A whole-number option: *value is set when --name is given, and left alone when not.
+ * Returns 2 after reporting a value that is not a whole number >= min. */
+static int whole_option(const rt_cli_args *a, const char *cmd, const char *name, unsigned long long min,
+                        unsigned long long *value)
+{
+    const char *v = rt_cli_get(a, name);
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || *end || v[0] == '-' || errno || n < min) {
+        fprintf(stderr, "%s %s: --%s must be a whole number >= %llu, got '%s'\n", a->prog, cmd, name, min, v);
+        return 2;
+    }
+    *value = n;
+    return 0;
+}
+
 /* ---- eval ---- */
 
 /* What eval does to the examples: the augment.* options given (training's are reset to
@@ -51,23 +70,17 @@ static int eval_transform(const rt_cli_args *a, rt_train_config *cfg, double *mi
         if (e && !strncmp(e->key, "augment.", 8))
             rt_config_set(cfg, e, a->given[i].value, NULL, 0);   /* checked when parsed */
     }
-    const char *v = rt_cli_get(a, "mixup"), *sd = rt_cli_get(a, "seed");
+    const char *v = rt_cli_get(a, "mixup");
     char *end;
     *mixup = v ? strtod(v, &end) : 0;
     if (v && (end == v || *end || !(*mixup > 0 && *mixup <= 100))) {
         fprintf(stderr, "%s eval: --mixup must be a number in (0, 100], got '%s'\n", a->prog, v);
         return 2;
     }
-    *seed = (uint64_t)cfg->seed;
-    if (sd) {
-        unsigned long long n = strtoull(sd, &end, 10);
-        if (end == sd || *end || sd[0] == '-') {
-            fprintf(stderr, "%s eval: --seed must be a whole number >= 0, got '%s'\n", a->prog, sd);
-            return 2;
-        }
-        *seed = n;
-    }
-    return 0;
+    unsigned long long sd = (unsigned long long)cfg->seed;
+    int rc = whole_option(a, "eval", "seed", 0, &sd);
+    *seed = (uint64_t)sd;
+    return rc;
 }
 
 /* "rotate 25, mixup 0.4, seed 1": the transform, for the report; "" if none. */
@@ -109,7 +122,7 @@ static void print_confusion(const rt_model *m, const rt_ckpt_info *info, const u
 
 /* The examples of one split of a checkpoint's data: the data read once (only the files
  * the split needs: the test split reads no training files), its transform to the
- * model's input, and the examples idx[0..n) of ds (idx NULL: all of ds). */
+ * model's input, and the examples idx[0..n) of ds (idx NULL: the first n of ds). */
 typedef struct {
     rt_data data;
     rt_split sp;
@@ -119,19 +132,25 @@ typedef struct {
     size_t n;
 } split_data;
 
-/* --split SPLIT (default test) of command cmd; NULL after reporting a bad one. */
-static const char *split_option(const rt_cli_args *a, const char *cmd)
+/* --split SPLIT (default test) and --limit N (default 0: all) of command cmd; NULL after
+ * reporting a bad one. */
+static const char *split_option(const rt_cli_args *a, const char *cmd, size_t *limit)
 {
     const char *split = rt_cli_get(a, "split") ? rt_cli_get(a, "split") : "test";
+    unsigned long long n = 0;
+    if (whole_option(a, cmd, "limit", 0, &n))
+        return NULL;
+    *limit = (size_t)n;
     if (!strcmp(split, "test") || !strcmp(split, "train") || !strcmp(split, "valid"))
         return split;
     fprintf(stderr, "%s %s: --split must be test, train or valid, got '%s'\n", a->prog, cmd, split);
     return NULL;
 }
 
-/* Loads split `split` of the data the checkpoint (info) was trained on, or of dir. */
-static int load_split(const rt_model *m, rt_ckpt_info *info, const char *dir, const char *split, split_data *s,
-                      char *err, size_t errlen)
+/* Loads split `split` of the data the checkpoint (info) was trained on, or of dir: its
+ * first `limit` examples (0: all of them). */
+static int load_split(const rt_model *m, rt_ckpt_info *info, const char *dir, const char *split, size_t limit,
+                      split_data *s, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     info->cfg.test_limit = 0;   /* the whole test set */
@@ -150,6 +169,8 @@ static int load_split(const rt_model *m, rt_ckpt_info *info, const char *dir, co
     if (s->n == 0)
         return rt_fail(err, errlen, "the %s split of %s is empty (valid_split %g)", split, info->cfg.data,
                        info->cfg.valid_split);
+    if (limit && limit < s->n)
+        s->n = limit;
     return 0;
 }
 
@@ -161,7 +182,8 @@ static void split_free(split_data *s)
 
 int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
 {
-    const char *path, *split = split_option(a, "eval");
+    size_t limit;
+    const char *path, *split = split_option(a, "eval", &limit);
     if (!split || need_option(a, "eval", "ckpt", &path))
         return 2;
     rt_net net;
@@ -185,7 +207,7 @@ int rt_cmd_eval(const rt_model *m, const rt_cli_args *a)
         snprintf(err, sizeof err, "out of memory");
         rc = 1;
     }
-    if (rc == 0 && load_split(m, &info, rt_cli_get(a, "data"), split, &sd, err, sizeof err))
+    if (rc == 0 && load_split(m, &info, rt_cli_get(a, "data"), split, limit, &sd, err, sizeof err))
         rc = 1;
     const rt_batch_xform *xf = &sd.xf;
     float bg[RT_DATA_MAX_CHANNELS];
@@ -352,7 +374,8 @@ static void write_rows(void *ctx, const uint32_t *idx, const int32_t *labels, co
 /* predict --split SPLIT [--data DIR] [-o FILE]: the split read once, in batches. */
 static int predict_split(const rt_model *m, const rt_cli_args *a, rt_net *net, rt_ckpt_info *info, int top)
 {
-    const char *split = split_option(a, "predict"), *file = rt_cli_get(a, "output");
+    size_t limit;
+    const char *split = split_option(a, "predict", &limit), *file = rt_cli_get(a, "output");
     if (!split)
         return 2;
     char err[2048];
@@ -366,7 +389,7 @@ static int predict_split(const rt_model *m, const rt_cli_args *a, rt_net *net, r
     else if (!rows.order || rt_eval_buffers_alloc(&eb, m))
         rc = rt_fail(err, sizeof err, "out of memory");
     else
-        rc = load_split(m, info, rt_cli_get(a, "data"), split, &sd, err, sizeof err);
+        rc = load_split(m, info, rt_cli_get(a, "data"), split, limit, &sd, err, sizeof err);
     double loss, acc;
     if (rc == 0) {
         fprintf(rows.out, "index,label");
@@ -396,26 +419,19 @@ int rt_cmd_predict(const rt_model *m, const rt_cli_args *a)
     const char *path;
     if (need_option(a, "predict", "ckpt", &path))
         return 2;
-    int bulk = rt_cli_get(a, "split") || rt_cli_get(a, "data") || rt_cli_get(a, "output");
+    int bulk = rt_cli_get(a, "split") || rt_cli_get(a, "data") || rt_cli_get(a, "output") || rt_cli_get(a, "limit");
     if (a->nfiles == 0 && !bulk) {
         fprintf(stderr, "%s predict: no images given, nor --split (see %s predict --help)\n", a->prog, a->prog);
         return 2;
     }
     if (a->nfiles > 0 && bulk) {
-        fprintf(stderr, "%s predict: image files and --split/--data/--output do not go together\n", a->prog);
+        fprintf(stderr, "%s predict: image files and --split/--data/--output/--limit do not go together\n", a->prog);
         return 2;
     }
-    int top = 3;
-    const char *t = rt_cli_get(a, "top");
-    if (t) {
-        char *end;
-        long v = strtol(t, &end, 10);
-        if (end == t || *end || v < 1) {
-            fprintf(stderr, "%s predict: --top must be a whole number >= 1, got '%s'\n", a->prog, t);
-            return 2;
-        }
-        top = v > m->classes ? m->classes : (int)v;
-    }
+    unsigned long long want = 3;
+    if (whole_option(a, "predict", "top", 1, &want))
+        return 2;
+    int top = want > (unsigned long long)m->classes ? m->classes : (int)want;
     rt_net net;
     rt_ckpt_info info;
     if (open_checkpoint(m, a, path, &net, &info))

@@ -31,6 +31,7 @@ static const cli_option eval_options[] = {
     { "ckpt", "CKPT", "the checkpoint to evaluate (required)" },
     { "data", "DIR", "the data directory (default: the one it was trained on)" },
     { "split", "SPLIT", "test (default), train or valid: the examples to evaluate" },
+    { "limit", "N", "only the split's first N examples (default: all)" },
     { "mixup", "ALPHA", "evaluate a MixUp'ed copy: one lambda ~ Beta(ALPHA, ALPHA) a pair" },
     { "seed", "N", "the seed of augmentation and mixing (default: the checkpoint's)" },
 };
@@ -40,6 +41,7 @@ static const cli_option predict_options[] = {
     { "split", "SPLIT", "predict every example of test, train or valid instead of FILEs: a CSV" },
     { "data", "DIR", "with --split: the data directory (default: the one it was trained on)" },
     { "output", "FILE", "with --split: the CSV to write (-o FILE; default: standard output)" },
+    { "limit", "N", "with --split: only its first N examples (default: all)" },
 };
 static const cli_option export_options[] = {
     { "ckpt", "CKPT", "the checkpoint to read (required)" },
@@ -60,14 +62,14 @@ static const cli_command commands[] = {
       "SIGTERM finishes the current batch, saves a checkpoint and exits 130 (143); --resume CKPT\n"
       "then continues bit for bit as if never stopped.  --epochs counts all epochs, resumed ones\n"
       "included." },
-    { "eval", "eval --ckpt CKPT [--data DIR] [--split test|train|valid] [--augment-... X] [--mixup ALPHA]",
+    { "eval", "eval --ckpt CKPT [--data DIR] [--split test|train|valid] [--limit N] [--augment-... X] [--mixup ALPHA]",
       "evaluate a checkpoint: loss, accuracy, confusion matrix", eval_options, NOPT(eval_options), "augment.", 0,
       rt_cmd_eval,
       "The augment options transform every image evaluated (none by default, whatever the\n"
       "checkpoint trained with), and --mixup mixes pairs of them: the loss is then against the\n"
       "mixed labels, the accuracy against the label weighing more.  Both are seeded (--seed),\n"
       "so a result repeats." },
-    { "predict", "predict --ckpt CKPT [--top K] FILE...  |  predict --ckpt CKPT --split SPLIT [--data DIR] [-o FILE]",
+    { "predict", "predict --ckpt CKPT [--top K] FILE...  |  predict --ckpt CKPT --split SPLIT [--data DIR] [--limit N] [-o FILE]",
       "classify images, or a whole split, with a checkpoint", predict_options, NOPT(predict_options), 0, 1,
       rt_cmd_predict,
       "FILE is a PGM (P2/P5) or PNG (gray or RGB) image of the model's input size (or of the\n"

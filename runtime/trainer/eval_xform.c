@@ -71,8 +71,6 @@ int rt_trainer_evaluate_xformed(const rt_model *m, rt_net *net, const rt_batch_x
                                 const uint32_t *idx, size_t n, const rt_eval_xform *t, double *loss, double *acc,
                                 uint64_t *confusion, char *err, size_t errlen)
 {
-    if (!idx)
-        n = ds->n;
     size_t F = (size_t)m->in_c * m->in_h * m->in_w, K = (size_t)m->classes;
     int mixing = t->mixup > 0;
     xform_buffers b;

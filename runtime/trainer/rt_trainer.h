@@ -222,7 +222,7 @@ int rt_trainer_split(rt_split *s, const rt_dataset *train, const rt_train_config
 int rt_trainer_split_n(rt_split *s, size_t n, const rt_train_config *c, char *err, size_t errlen);
 size_t rt_trainer_split_ntrain(size_t n, const rt_train_config *c);
 
-/* Inference over examples idx[0..n) of ds (idx NULL: all) in batches of m->max_batch;
+/* Inference over examples idx[0..n) of ds (idx NULL: its first n) in batches of m->max_batch;
  * x: max_batch images, labels: max_batch, probs: max_batch * classes.  Writes the mean
  * loss and accuracy; adds into confusion[true * classes + predicted] if not NULL; passes
  * each batch to b->sink if set. */

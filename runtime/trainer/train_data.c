@@ -206,8 +206,6 @@ int rt_trainer_evaluate(const rt_model *m, rt_net *net, const rt_batch_xform *xf
                         const uint32_t *idx, size_t n, rt_eval_buffers *b, double *loss, double *acc,
                         uint64_t *confusion, char *err, size_t errlen)
 {
-    if (!idx)
-        n = ds->n;
     double loss_sum = 0;
     size_t correct = 0;
     for (size_t pos = 0; pos < n;) {

@@ -885,7 +885,7 @@ static int run_epoch(session *s, double *test_acc, char *err, size_t errlen)
     if (c->eval_mixup > 0 && rt_trainer_evaluate_xformed(m, &s->net, &s->xf, &s->data.train, s->split.valid,
                                                          s->split.nvalid, &mixed, &mloss, &macc, NULL, err, errlen))
         return 1;
-    if (rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.test, NULL, 0, &s->eb, &tloss, &tacc, NULL, err, errlen))
+    if (rt_trainer_evaluate(m, &s->net, &s->xf, &s->data.test, NULL, s->data.test.n, &s->eb, &tloss, &tacc, NULL, err, errlen))
         return 1;
     *test_acc = tacc;
     double seconds = s->sums.seconds + rt_clock_seconds() - t0;
@@ -1041,7 +1041,7 @@ int rt_train_run(const rt_model *m, const rt_train_options *o)
     signal(SIGTERM, SIG_DFL);
     if (rc == 0 && test_acc < 0) {
         double tloss;
-        if (rt_trainer_evaluate(m, &s.net, &s.xf, &s.data.test, NULL, 0, &s.eb, &tloss, &test_acc, NULL, err,
+        if (rt_trainer_evaluate(m, &s.net, &s.xf, &s.data.test, NULL, s.data.test.n, &s.eb, &tloss, &test_acc, NULL, err,
                                 sizeof err)) {
             say_error(&s, "%s", err);
             rc = 1;

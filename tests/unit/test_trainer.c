@@ -905,19 +905,19 @@ static void test_eval_xform(void)
     CHECK(rt_trainer_xform(&xf, &ds, &c, &m, err, sizeof err) == 0 && rt_eval_buffers_alloc(&eb, &m) == 0, "%s", err);
     double l0, a0, l1, a1, l2, a2, l3, a3;
     rt_eval_xform none = { NULL, 0, 1 }, mix = { NULL, 0.4, 1 }, other = { NULL, 0.4, 2 };
-    CHECK(rt_trainer_evaluate(&m, NULL, &xf, &ds, NULL, 0, &eb, &l0, &a0, NULL, err, sizeof err) == 0 &&
-              rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &none, &l1, &a1, NULL, err, sizeof err) == 0 &&
+    CHECK(rt_trainer_evaluate(&m, NULL, &xf, &ds, NULL, ds.n, &eb, &l0, &a0, NULL, err, sizeof err) == 0 &&
+              rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, ds.n, &none, &l1, &a1, NULL, err, sizeof err) == 0 &&
               l0 == l1 && a0 == a1 && a0 == 1.0,
           "no transform: %g %g, as plain %g %g", l1, a1, l0, a0);
     uint64_t conf[4] = { 0 };
-    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &mix, &l2, &a2, conf, err, sizeof err) == 0 &&
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, ds.n, &mix, &l2, &a2, conf, err, sizeof err) == 0 &&
               a2 == 1.0 && l2 > 0.05 && l2 < log(2.0) && conf[1] == 0 && conf[2] == 0 && conf[0] + conf[3] == N,
           "mixed: accuracy %g against the label weighing more, loss %g (an entropy), confusion %llu %llu %llu %llu", a2,
           l2, (unsigned long long)conf[0], (unsigned long long)conf[1], (unsigned long long)conf[2],
           (unsigned long long)conf[3]);
-    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &mix, &l3, &a3, NULL, err, sizeof err) == 0 && l3 == l2,
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, ds.n, &mix, &l3, &a3, NULL, err, sizeof err) == 0 && l3 == l2,
           "mixed again: loss %g, first %g", l3, l2);
-    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, 0, &other, &l3, &a3, NULL, err, sizeof err) == 0 && l3 != l2,
+    CHECK(rt_trainer_evaluate_xformed(&m, NULL, &xf, &ds, NULL, ds.n, &other, &l3, &a3, NULL, err, sizeof err) == 0 && l3 != l2,
           "another seed: loss %g, as the first seed's %g", l3, l2);
     rt_eval_buffers_free(&eb);
     printf("  ok: evaluation unchanged without a transform; MixUp'ed: accuracy against the label weighing more, "
