@@ -5,7 +5,7 @@
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O3 -march=native -fno-math-errno -Iruntime \
  *       -o /tmp/bench_kernels bench/bench_kernels.c runtime/kernels/*.c \
- *       runtime/core/*.c -lopenblas -lm -lpthread
+ *       runtime/core/*.c common/settings.c common/suggest.c -lopenblas -lm -lpthread
  *   OPENBLAS_CORETYPE=SkylakeX /tmp/bench_kernels [substring of the rows to run]
  *
  * (Debian's OpenBLAS picks slow Haswell kernels on AVX-512 AMD CPUs unless told

@@ -17,7 +17,7 @@ void rt_rng_seed(rt_rng *r, uint64_t seed, uint64_t stream)
 uint32_t rt_rng_u32(rt_rng *r)
 {
     uint64_t old = r->state;
-    r->state = old * 6364136223846793005ULL + r->inc;
+    r->state = old * RT_RNG_MUL + r->inc;
     uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
     uint32_t rot = (uint32_t)(old >> 59);
     return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));

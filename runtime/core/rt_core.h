@@ -18,6 +18,7 @@
 /* ---- random numbers (rng.c) ----
  * PCG32 (O'Neill): small state, reproducible across platforms, saved in checkpoints. */
 typedef struct { uint64_t state, inc; } rt_rng;
+#define RT_RNG_MUL 6364136223846793005ULL        /* a step: state = state * RT_RNG_MUL + inc */
 
 void     rt_rng_seed(rt_rng *r, uint64_t seed, uint64_t stream);
 uint32_t rt_rng_u32(rt_rng *r);
