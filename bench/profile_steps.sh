@@ -5,6 +5,7 @@
 #
 #   bench/profile_steps.sh [--models "lenet_bn mnist_cnn lenet_deep simplenet"] [--batch B]
 #                          [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]
+#                          [--define NAME=VALUE ...]
 #
 # Per model: `netc compile --batch 256` (what netc build compiles), the C copied with a
 # prof_mark call before each step's comment (bench/prof_steps.c says how the marks time),
@@ -27,8 +28,10 @@ BATCH=100
 IMAGES=12000
 CLOCK=cpu
 PRECISION=fp32
+DEFINES=()   # -D NAME=VALUE of every model compiled (netc compile's)
 usage() {
-  echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" >&2; exit 2
+  echo "usage: $0 [--models LIST] [--batch B] [--images N] [--threads T] [--clock cpu|wall] [--precision fp32|bf16]" \
+       "[--define NAME=VALUE ...]" >&2; exit 2
 }
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --threads) export NETC_NUM_THREADS=$2 OPENBLAS_NUM_THREADS=$2 ;;
     --clock) CLOCK=$2 ;;
     --precision) PRECISION=$2 ;;
+    --define) DEFINES+=(-D "$2") ;;
     *) usage ;;
   esac
   shift 2
@@ -73,7 +77,7 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  load $(cut -d' ' -f1-3 /proc
 for m in $MODELS; do
   d=$tmp/$m
   mkdir -p "$d"
-  ./netc compile "models/$m.net" --name "$m" --batch 256 -o "$d" >/dev/null || exit 1
+  ./netc compile "models/$m.net" ${DEFINES[@]+"${DEFINES[@]}"} --name "$m" --batch 256 -o "$d" >/dev/null || exit 1
   { echo "void prof_mark(const char *label);"; instrument "$d/$m.c" "$m"; } >"$d/prof.c"
   grep -q 'prof_mark("step 0' "$d/prof.c" || { echo "profile_steps: no step marks in $m's C" >&2; exit 1; }
   "$CC" -std=c11 -D_GNU_SOURCE -O2 -march=native -Wall -Wextra -Werror -Iruntime -I"$d" -DMODEL="${m}_model" -o "$d/trainer" \
@@ -84,7 +88,7 @@ for m in $MODELS; do
     "${BENCH_TRAIN_ARGS[@]}" --precision "$PRECISION" >"$d/train.log" 2>&1 || { cat "$d/train.log" >&2; exit 1; }
   epoch=$(awk -F, 'NR == 2 { print $8 }' "$d/ckpt.csv")
   echo
-  echo "### $m, batch $BATCH (load $load at the start)"
+  echo "### $m${DEFINES[*]:+ (${DEFINES[*]})}, batch $BATCH (load $load at the start)"
   echo
   python3 bench/profile_table.py "$d/steps.txt" "$epoch" "$IMAGES" "$CLOCK"
 done
