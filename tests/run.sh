@@ -7,7 +7,7 @@
 # TEST_JOBS tests run at once (default: one per CPU), each with its output in a log of
 # its own; the slowest known tests start first, so the last to finish is a short one.
 # Prints one line per test as it ends (with the tail of its log when it failed) and the
-# closing line "N passed, N failed"; exits non-zero if anything failed.  TEST_JOBS=1 runs
+# closing line "N passed, N failed in M min S s"; exits non-zero if anything failed.  TEST_JOBS=1 runs
 # them one after another in the listed order.  The tests make their files in mktemp
 # directories of their own, so any two can run side by side.
 cd "$(dirname "$0")/.."
@@ -77,5 +77,5 @@ done
 while [ ${#running[@]} -gt 0 ]; do reap; done
 echo
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 [ "$fail" -eq 0 ]
