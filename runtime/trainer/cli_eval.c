@@ -5,6 +5,7 @@
  * the checkpoint was trained with, so the data, its validation split and its
  * normalisation are rebuilt exactly as training saw them.  eval's augmentation is not
  * training's: off, unless its own --augment-... options ask (eval_xform.c). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ static int whole_option(const rt_cli_args *a, const char *cmd, const char *name,
     char *end;
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
-    if (end == v || *end || v[0] == '-' || errno || n < min) {
+    if (!isdigit((unsigned char)v[0]) || *end || errno || n < min) {
         fprintf(stderr, "%s %s: --%s must be a whole number >= %llu, got '%s'\n", a->prog, cmd, name, min, v);
         return 2;
     }
