@@ -5,8 +5,8 @@
  * the checkpoint was trained with, so the data, its validation split and its
  * normalisation are rebuilt exactly as training saw them.  eval's augmentation is not
  * training's: off, unless its own --augment-... options ask (eval_xform.c). */
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,25 +38,6 @@ static int open_checkpoint(const rt_model *m, const rt_cli_args *a, const char *
     return 0;
 }
 
-/* A whole-number option: *value is set when --name is given, and left alone when not.
- * Returns 2 after reporting a value that is not a whole number >= min. */
-static int whole_option(const rt_cli_args *a, const char *cmd, const char *name, unsigned long long min,
-                        unsigned long long *value)
-{
-    const char *v = rt_cli_get(a, name);
-    if (!v)
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (!isdigit((unsigned char)v[0]) || *end || errno || n < min) {
-        fprintf(stderr, "%s %s: --%s must be a whole number >= %llu, got '%s'\n", a->prog, cmd, name, min, v);
-        return 2;
-    }
-    *value = n;
-    return 0;
-}
-
 /* ---- eval ---- */
 
 /* What eval does to the examples: the augment.* options given (training's are reset to
@@ -78,10 +59,10 @@ static int eval_transform(const rt_cli_args *a, rt_train_config *cfg, double *mi
         fprintf(stderr, "%s eval: --mixup must be a number in (0, 100], got '%s'\n", a->prog, v);
         return 2;
     }
-    unsigned long long sd = (unsigned long long)cfg->seed;
-    int rc = whole_option(a, "eval", "seed", 0, &sd);
+    long long sd = (long long)cfg->seed;
+    int rc = rt_cli_whole(a, "eval", "seed", 0, LLONG_MAX, &sd);
     *seed = (uint64_t)sd;
-    return rc;
+    return rc ? 2 : 0;
 }
 
 /* "rotate 25, mixup 0.4, seed 1": the transform, for the report; "" if none. */
@@ -138,8 +119,8 @@ typedef struct {
 static const char *split_option(const rt_cli_args *a, const char *cmd, size_t *limit)
 {
     const char *split = rt_cli_get(a, "split") ? rt_cli_get(a, "split") : "test";
-    unsigned long long n = 0;
-    if (whole_option(a, cmd, "limit", 0, &n))
+    long long n = 0;
+    if (rt_cli_whole(a, cmd, "limit", 0, LLONG_MAX, &n))
         return NULL;
     *limit = (size_t)n;
     if (!strcmp(split, "test") || !strcmp(split, "train") || !strcmp(split, "valid"))
@@ -429,10 +410,10 @@ int rt_cmd_predict(const rt_model *m, const rt_cli_args *a)
         fprintf(stderr, "%s predict: image files and --split/--data/--output/--limit do not go together\n", a->prog);
         return 2;
     }
-    unsigned long long want = 3;
-    if (whole_option(a, "predict", "top", 1, &want))
+    long long want = 3;
+    if (rt_cli_whole(a, "predict", "top", 1, LLONG_MAX, &want))
         return 2;
-    int top = want > (unsigned long long)m->classes ? m->classes : (int)want;
+    int top = want > m->classes ? m->classes : (int)want;
     rt_net net;
     rt_ckpt_info info;
     if (open_checkpoint(m, a, path, &net, &info))

@@ -12,6 +12,8 @@
  * AVX-512 CPU with OPENBLAS_CORETYPE unset we set it and exec /proc/self/exe again
  * (NETC_NO_REEXEC=1 turns this off). */
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -107,6 +109,27 @@ const char *rt_cli_get(const rt_cli_args *a, const char *name)
         if (!strcmp(a->given[i].name, name))
             return a->given[i].value;
     return NULL;
+}
+
+int rt_cli_whole(const rt_cli_args *a, const char *cmd, const char *name, long long lo, long long hi,
+                 long long *value)
+{
+    const char *v = rt_cli_get(a, name);
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if ((isdigit((unsigned char)v[0]) || (v[0] == '-' && isdigit((unsigned char)v[1]))) && !*end && !errno && n >= lo &&
+        n <= hi) {
+        *value = n;
+        return 0;
+    }
+    if (hi == LLONG_MAX)
+        fprintf(stderr, "%s %s: --%s must be a whole number >= %lld, got '%s'\n", a->prog, cmd, name, lo, v);
+    else
+        fprintf(stderr, "%s %s: --%s must be a whole number in %lld..%lld, got '%s'\n", a->prog, cmd, name, lo, hi, v);
+    return -1;
 }
 
 /* ---- help ---- */
@@ -334,21 +357,6 @@ int rt_cli_parse(const rt_model *m, const cli_command *c, int argc, char **argv,
 
 /* ---- train ---- */
 
-/* A whole number >= lo from option `name`, or -1 after reporting. */
-static long long number_option(const rt_cli_args *a, const char *cmd, const char *name, long long lo, long long dflt)
-{
-    const char *v = rt_cli_get(a, name);
-    if (!v)
-        return dflt;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (end == v || *end || n < lo) {
-        fprintf(stderr, "%s %s: --%s must be a whole number >= %lld, got '%s'\n", a->prog, cmd, name, lo, v);
-        return -1;
-    }
-    return n;
-}
-
 static int cmd_train(const rt_model *m, const rt_cli_args *a)
 {
     rt_train_options o;
@@ -357,9 +365,10 @@ static int cmd_train(const rt_model *m, const rt_cli_args *a)
     o.resume = rt_cli_get(a, "resume");
     o.init_from = rt_cli_get(a, "init-from");
     o.quiet = rt_cli_get(a, "quiet") != NULL;
-    o.save_every = number_option(a, "train", "save-every", 0, 0);
-    if (o.save_every < 0)
+    long long save_every = 0;
+    if (rt_cli_whole(a, "train", "save-every", 0, LLONG_MAX, &save_every))
         return 2;
+    o.save_every = save_every;
     if (o.resume && o.init_from) {
         fprintf(stderr, "%s train: --resume and --init-from do not go together: a resumed run has its weights\n", a->prog);
         return 2;

@@ -157,20 +157,14 @@ static int need(const rt_cli_args *a, const char *kind, const char *name, const 
     return -1;
 }
 
-/* A whole number in [lo, hi] from option `name` (dflt if absent), or -1 after reporting. */
+/* A whole number in [lo, hi] from option `name` of plot KIND (dflt if absent), or -1 after
+ * reporting. */
 static int count_option(const rt_cli_args *a, const char *kind, const char *name, int lo, int hi, int dflt)
 {
-    const char *v = rt_cli_get(a, name);
-    if (!v)
-        return dflt;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (end == v || *end || n < lo || n > hi) {
-        fprintf(stderr, "%s plot %s: --%s must be a whole number in %d..%d, got '%s'\n", a->prog, kind, name, lo, hi,
-                v);
-        return -1;
-    }
-    return (int)n;
+    char cmd[64];
+    long long n = dflt;
+    snprintf(cmd, sizeof cmd, "plot %s", kind);
+    return rt_cli_whole(a, cmd, name, lo, hi, &n) ? -1 : (int)n;
 }
 
 /* Reports err; returns 1 (the exit status). */

@@ -312,6 +312,11 @@ typedef struct {
 
 /* The value of option `name` as last given, or NULL. */
 const char *rt_cli_get(const rt_cli_args *a, const char *name);
+/* Option `name` of command cmd as a whole number in [lo, hi] (hi LLONG_MAX: no upper
+ * bound) into *value, left alone when the option is not given.  Returns 0, or -1 after
+ * reporting "PROG CMD: --NAME must be a whole number ..." on stderr. */
+int rt_cli_whole(const rt_cli_args *a, const char *cmd, const char *name, long long lo, long long hi,
+                 long long *value);
 
 /* A command: its options, help and what runs it. */
 typedef struct {

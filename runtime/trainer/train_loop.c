@@ -481,7 +481,7 @@ static int session_open(session *s, char *err, size_t errlen)
     }
     s->net_ok = 1;
     s->net.precision = train_precision(&s->cfg);
-    if (s->cfg.precision == PRECISION_BF16 && !rt_bf16_available())
+    if (s->cfg.precision == PRECISION_BF16 && s->net.precision != RT_BF16)
         fprintf(stderr, "%s: note: precision bf16: this CPU or build has no AVX512_BF16 (vdpbf16ps); training in fp32\n",
                 s->o->prog);
     if (s->cfg.shards > 1 && rt_shards_init(&s->sh, m, &s->ranks, (int)s->cfg.shards, err, errlen))
@@ -680,7 +680,7 @@ static void print_header(const session *s)
     printf(", batch %lld, %lld epochs, seed %lld, %zu steps an epoch\n", c->batch, c->epochs, c->seed,
            rt_batch_count(s->split.ntrain, (size_t)c->batch));
     print_regularisers(c);
-    if (c->precision == PRECISION_BF16 && train_precision(c) == RT_BF16)
+    if (s->net.precision == RT_BF16)
         printf("precision bf16: the stride-1 convolutions' products from bf16 factors, summed in fp32; "
                "fp32 weights, optimizer and evaluation\n");
     else if (c->precision == PRECISION_BF16)

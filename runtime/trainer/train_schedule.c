@@ -18,6 +18,7 @@
  *                  c = floor(1 + p / (2 step_size)); scale 1 (triangular), 1 / 2^(c-1)
  *                  (triangular2) or gamma^p (exp_range); momentum is not cycled.
  * The schedule is its enum (common/settings.def): one switch per batch, no string compare. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,18 +146,9 @@ static int schedule_config(rt_train_config *c, const rt_model *m, const rt_cli_a
     return rt_config_check(c, m, err, errlen);
 }
 
-/* --steps-per-epoch, or the batches an epoch of training would take on c's data. */
-static long long steps_per_epoch(const rt_train_config *c, const rt_model *m, const rt_cli_args *a, char *err,
-                                 size_t errlen)
+/* The batches an epoch of training would take on c's data. */
+static long long data_steps_per_epoch(const rt_train_config *c, const rt_model *m, char *err, size_t errlen)
 {
-    const char *v = rt_cli_get(a, "steps-per-epoch");
-    if (v) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (end == v || *end || n < 1)
-            return rt_fail(err, errlen, "--steps-per-epoch must be a whole number >= 1, got '%s'", v);
-        return n;
-    }
     rt_data d;
     rt_split s;
     char why[1024];
@@ -176,8 +168,14 @@ int rt_cmd_schedule(const rt_model *m, const rt_cli_args *a)
 {
     rt_train_config c;
     char err[1400];
-    long long spe = -1;
-    if (schedule_config(&c, m, a, err, sizeof err) || (spe = steps_per_epoch(&c, m, a, err, sizeof err)) < 0) {
+    long long spe = 0;   /* --steps-per-epoch, else the batches of an epoch on c's data */
+    if (schedule_config(&c, m, a, err, sizeof err)) {
+        fprintf(stderr, "%s schedule: %s\n", a->prog, err);
+        return 1;
+    }
+    if (rt_cli_whole(a, "schedule", "steps-per-epoch", 1, LLONG_MAX, &spe))
+        return 1;
+    if (spe == 0 && (spe = data_steps_per_epoch(&c, m, err, sizeof err)) < 0) {
         fprintf(stderr, "%s schedule: %s\n", a->prog, err);
         return 1;
     }
