@@ -13,27 +13,13 @@
 # writes the format right.  With SAN=1 the trainer is built with --sanitize, and any
 # sanitizer report fails too.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d /tmp/netc_t_ckpt_forged.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-. tests/san_build.sh
 ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} models/lenet_bn.net -o "$tmp/lenet" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T=$tmp/lenet
 
-be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
-labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
 D=$tmp/data
-mkdir -p "$D"
-images "$DATA/train-images-idx3-ubyte.gz" 300 >"$D/train-images-idx3-ubyte"
-labels "$DATA/train-labels-idx1-ubyte.gz" 300 >"$D/train-labels-idx1-ubyte"
-images "$DATA/t10k-images-idx3-ubyte.gz" 100 >"$D/t10k-images-idx3-ubyte"
-labels "$DATA/t10k-labels-idx1-ubyte.gz" 100 >"$D/t10k-labels-idx1-ubyte"
+small_fashion "$D" 300 100
 # With a random validation split, so that an order can take a validation example.
 "$T" train --data "$D" --epochs 1 --batch 50 --valid-split 0.2 --split random --quiet \
   --out "$tmp/real.ckpt" >/dev/null 2>"$tmp/train.err" || { cat "$tmp/train.err"; echo "FAIL: training the real checkpoint"; exit 1; }

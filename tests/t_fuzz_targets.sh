@@ -8,14 +8,9 @@
 #     to a temporary directory, again without any of those.
 # The long runs are `make fuzz` (FUZZ_SECONDS each, default 600); docs/reliability.md
 # gives their figures.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 secs=${FUZZ_TEST_SECONDS:-3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 srcs=(tests/fuzz/fuzz_*.c)
 [ -f "${srcs[0]}" ] || { echo "t_fuzz_targets: no tests/fuzz/fuzz_*.c"; exit 1; }
@@ -44,5 +39,4 @@ for b in "${bins[@]}"; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$name.log")
   echo "t_fuzz_targets: $name: ${#files[@]} corpus files replayed, ${runs:-0} inputs in $secs s"
 done
-[ $fails -eq 0 ] && echo "t_fuzz_targets: all checks passed" || echo "t_fuzz_targets: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -17,18 +17,12 @@
 #    and a registered trainer's commands and options;
 #  - make uninstall leaves no file.
 # Needs make's outputs (make all), help2man, pkg-config, man-db and the Fashion-MNIST data.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_NUM_THREADS=1
 unset NETC_HOME
 root=$(pwd -P)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 stage=$tmp/stage S=$tmp/stage/usr/local
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+images=$DATA/t10k-images-idx3-ubyte.gz
 
 make -s install DESTDIR="$stage" PREFIX=/usr/local >"$tmp/install.log" 2>&1 \
   || { cat "$tmp/install.log"; echo "FAIL: make install"; exit 1; }

@@ -7,13 +7,8 @@
 #   - a C prefix in the runtime's namespaces (rt, netc, setting; as is, or followed by
 #     '_') is refused by compile, build and export-c with a clear error, and one that
 #     only starts with the same letters (rtx) is not.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 NETC=${NETC:-./netc}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 name=$(printf 'M%.0s' $(seq 255))
 printf 'model %s {\n  input x[4]\n  return x -> dense(2) -> softmax()\n}\n' "$name" >"$tmp/long.net"
@@ -43,5 +38,4 @@ rc=0; "$NETC" export-c -n rt -w /nonexistent.ckpt -o "$tmp/exp" "$m" >/dev/null 
 [ $rc -eq 2 ] && grep -q "C prefix 'rt' is reserved" "$tmp/err" || { fail "netc export-c -n rt: exit $rc"; cat "$tmp/err"; }
 "$NETC" compile -n rtx -o "$tmp/rtx" "$m" 2>"$tmp/err" && [ -s "$tmp/rtx/rtx.c" ] || { fail "netc compile -n rtx"; cat "$tmp/err"; }
 
-[ $fails -eq 0 ] && echo "t_limits: all checks passed" || echo "t_limits: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

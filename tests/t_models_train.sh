@@ -8,15 +8,10 @@
 # here.  Each trains twice, on one thread and on two (NETC_NUM_THREADS), and the two
 # checkpoints must be the same bytes: the kernels cut their work by shape, never by the
 # thread count (runtime/kernels/kernel_util.h).  Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
-set -u
-cd "$(dirname "$0")/.."
-data=/usr/share/datasets/fashion-mnist
-[ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "FAIL: $data missing (Debian package dataset-fashion-mnist)"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+need_fashion
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} NETC_NO_REEXEC=1
-fails=0 n=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+n=0
 
 for f in models/*.net; do
   m=$(basename "$f" .net)

@@ -20,9 +20,7 @@
 # A trainer started without mpirun behaves as before: the other trainer tests check that.
 # Skips (exit 0 with "SKIP: no mpirun") only where Open MPI is not installed, which the
 # install script prevents.  Needs ./netc and build/libnetcrt.a (make).
-set -u
-. "$(dirname "$0")/small_fashion.sh"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 if ! command -v mpirun >/dev/null || [ ! -s build/mpi.flags ] || ! grep -q lmpi build/mpi.flags; then
   echo "SKIP: no mpirun (Open MPI is not installed, or the runtime was built without it)"
   exit 0
@@ -33,12 +31,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader
         --mca btl_vader_single_copy_mechanism none -x NETC_NUM_THREADS=1 -x OPENBLAS_NUM_THREADS
         -x OPENBLAS_CORETYPE -np 2)
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
-tmp=$(mktemp -d /tmp/netc_t_mpi.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 ./netc build models/lenet_drop_bn.net -o "$tmp/ldb" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T="$tmp/ldb"
 

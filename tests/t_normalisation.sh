@@ -14,14 +14,8 @@
 #     and agrees with the trainer on the test images (tests/harness/export_check.c);
 #     export-c from an .npz of a model whose normalisation is auto is refused.
 # Needs ./netc, build/libnetcrt.a (make) and python3 (to write the data files).
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_NUM_THREADS=1 NETC_NO_REEXEC=1
-tmp=$(mktemp -d /tmp/netc_t_normalisation.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 SQRT3_4=0.4330127018922193
 
 python3 - "$tmp" <<'PY'

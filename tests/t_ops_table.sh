@@ -5,11 +5,9 @@
 # entry a family file defines is on a line of ops.def; every family file holds at
 # least one op.  (tests/unit/test_ops.c checks that each entry is complete.)
 # Exits non-zero on any mismatch, saying which.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
-fails=0 ops=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ops=0
 
 declare -A listed    # entry -> its family file, from ops.def
 declare -A used      # family file -> 1

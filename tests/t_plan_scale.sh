@@ -4,13 +4,8 @@
 # dot and compile, each under `timeout 60` (an O(n^2) pass took minutes).  The assertion
 # is on the work the planner reports (`netc plan --stats`: its elementary steps), not
 # on time: at most 20 steps per buffer, and 10x the nodes costs at most 15x the work.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 NETC=${NETC:-./netc}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 chain() {  # chain OUTER INNER REST: a dense, OUTER x INNER + REST relus, a dense, a softmax
   printf 'model Chain {\n  input x[16]\n  h = x -> dense(16)\n  for i in 0..%d {\n    for j in 0..%d {\n' "$1" "$2"
@@ -44,5 +39,4 @@ for cmd in check summary dot; do
 done
 timeout 60 "$NETC" compile -o "$tmp/c" "$tmp/big.net" 2>"$tmp/err" && [ -s "$tmp/c/chain.c" ] ||
   { fail "netc compile on 100,000 nodes"; cat "$tmp/err"; }
-[ $fails -eq 0 ] && echo "t_plan_scale: all checks passed" || echo "t_plan_scale: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -14,16 +14,9 @@
 # The checks are also run on a blank PNG, where they must fail.  Layout fractions come
 # from runtime/plot/rt_plot.h's comment (RT_PLOT_AREA_*, _HEAT_*, _IMAGE_*).
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
-tmp=$(mktemp -d /tmp/netc_t_plot.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 -O2 -Wall -Wextra -Werror -o "$tmp/probe" tests/harness/png_probe.c -lpng -lm || exit 1
 ./netc build models/lenet_bn.net -o "$tmp/tr" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: build"; exit 1; }
 P="$tmp/tr"

@@ -11,17 +11,10 @@
 #      t_max defaults to the run's steps (saved in the checkpoint's settings);
 #   4. a wrong unit, mode or --steps-per-epoch is refused.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
 GOLDEN=tests/golden/schedules.txt
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
-tmp=$(mktemp -d /tmp/netc_t_schedule.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 ./netc build models/softmax_regression.net -o "$tmp/sr" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T="$tmp/sr"
 
@@ -94,5 +87,4 @@ else
 fi
 
 echo
-[ $fails -eq 0 ] && echo "t_schedule: all checks passed" || echo "t_schedule: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -16,13 +16,9 @@
 # booleans written 1/0/yes/no (the trainer's options take them, a .net file takes only
 # true and false); an argument of another call (settings text carries every argument).
 # Needs ./netc and build/libnetcrt.a (make).
-set -u
-cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} NETC_NO_REEXEC=1
-fails=0 n=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+n=0
 
 "${CC:-cc}" -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror -o "$tmp/cases" tests/harness/settings_cases.c \
   common/settings.c common/suggest.c -lm || { echo "t_settings: cannot build tests/harness/settings_cases.c"; exit 1; }
@@ -97,5 +93,4 @@ done
 [ "$(wc -l <"$tmp/net_keys")" -ge 30 ] || fail "netc check --help lists only $(wc -l <"$tmp/net_keys") settings"
 
 echo "t_settings: $n cases, $(sort -u "$tmp/tried" | wc -l) settings, through netc check and the trainer's options"
-[ $fails -eq 0 ] && echo "t_settings: all checks passed" || echo "t_settings: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -21,21 +21,15 @@
 #   - errors: an unknown axis (did-you-mean), a bad value of a setting axis and of a
 #     parameter axis, each naming the axis; a different grid into the same directory.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 NETC=${NETC:-$PWD/netc}
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 ROOT=$PWD
-tmp=$(mktemp -d /tmp/netc_t_sweep.XXXXXX)
 sweep_pid=
-trap '[ -n "$sweep_pid" ] && kill -9 "$sweep_pid" 2>/dev/null; sleep 0.5; rm -rf "$tmp"' EXIT
+on_exit() { [ -n "$sweep_pid" ] && kill -9 "$sweep_pid" 2>/dev/null; sleep 0.5; }
 cd "$tmp"
 
-. "$ROOT/tests/small_fashion.sh"
 small_fashion small 2000 200
 cat >tiny.net <<'EOF'
 # The sweep test's model: a hidden layer whose width is a parameter.

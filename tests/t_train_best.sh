@@ -15,17 +15,9 @@
 #     take CKPT.best;
 #   - train --eval-mixup adds the mixed-validation accuracy to the epoch lines and CSV.
 # Needs ./netc, build/libnetcrt.a and the Fashion-MNIST files.
-set -u
-. "$(dirname "$0")/san_build.sh"
-cd "$(dirname "$0")/.."
-data=/usr/share/datasets/fashion-mnist
-[ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "FAIL: $data missing (Debian package dataset-fashion-mnist)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_fashion
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} NETC_NO_REEXEC=1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} -o "$tmp/lb" models/lenet_bn.net >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; echo "t_train_best: build failed"; exit 1; }
 T=$tmp/lb
@@ -104,7 +96,7 @@ cmp -s "$tmp/mix1" "$tmp/mix2" && ! cmp -s "$tmp/mix1" "$tmp/mix3" && [ "$m" != 
   && ok "eval --mixup 0.4: accuracy $m, repeats, another seed differs" || fail "eval --mixup: $m (plain $p)"
 "$T" eval --ckpt "$B" --mixup 0 >/dev/null 2>&1
 [ $? = 2 ] && ok "eval --mixup 0 is a usage error" || fail "eval --mixup 0 accepted"
-"$T" export --ckpt "$B" --npz "$tmp/best.npz" >/dev/null && "$T" predict --ckpt "$B" "$data/t10k-images-idx3-ubyte.gz:0" >/dev/null \
+"$T" export --ckpt "$B" --npz "$tmp/best.npz" >/dev/null && "$T" predict --ckpt "$B" "$DATA/t10k-images-idx3-ubyte.gz:0" >/dev/null \
   && ./netc export-c -w "$B" -o "$tmp/c" models/lenet_bn.net >/dev/null 2>&1 && [ -n "$(ls "$tmp/c"/*.c 2>/dev/null)" ] \
   && ok "export, predict and netc export-c take CKPT.best" || fail "export, predict or export-c of CKPT.best"
 

@@ -6,19 +6,12 @@
 # training printed, with a confusion matrix named by class; `predict` classifies an IDX
 # item and a PGM made from the same image alike; `info` lists the sections.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   [ -f "$DATA/$f.gz" ] || [ -f "$DATA/$f" ] || { echo "FAIL: $DATA/$f(.gz) missing (Debian package dataset-fashion-mnist)"; exit 1; }
 done
-tmp=$(mktemp -d /tmp/netc_t_train_e2e.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 
 ./netc build models/lenet_bn.net -o "$tmp/lenetbn" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T="$tmp/lenetbn"

@@ -17,16 +17,9 @@
 # report fails a check (the NaN-loss run once hit undefined behaviour in exp_fast).
 # The data are small IDX files cut from Fashion-MNIST with printf/gzip/head here.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-tmp=$(mktemp -d /tmp/netc_t_train_errors.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-. tests/san_build.sh
 build() {  # build NAME MODEL [netc options]: the trainer $tmp/NAME
   local name=$1 model=$2; shift 2
   ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} "$@" "$model" -o "$tmp/$name" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $model"; exit 1; }
@@ -49,23 +42,10 @@ expect() {
 }
 
 # ---- data: small IDX files ----
-be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-images() {  # images SRC.gz N ROWS COLS [MAGIC]: an IDX image file of the first N*ROWS*COLS pixel bytes
-  printf "$(be32 ${5:-2051})$(be32 $2)$(be32 $3)$(be32 $4)"
-  gzip -dc "$1" | tail -c +17 | head -c $(($2 * $3 * $4))
-}
-labels() {  # labels SRC.gz N [COUNT_IN_HEADER]
-  printf "$(be32 2049)$(be32 ${3:-$2})"
-  gzip -dc "$1" | tail -c +9 | head -c $2
-}
 poke() { printf "\\x$(printf %02x "$3")" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }   # poke FILE OFFSET BYTE
 
 good="$tmp/good"
-mkdir -p "$good"
-images "$DATA/train-images-idx3-ubyte.gz" 600 28 28 >"$good/train-images-idx3-ubyte"
-labels "$DATA/train-labels-idx1-ubyte.gz" 600 >"$good/train-labels-idx1-ubyte"
-images "$DATA/t10k-images-idx3-ubyte.gz" 200 28 28 >"$good/t10k-images-idx3-ubyte"
-labels "$DATA/t10k-labels-idx1-ubyte.gz" 200 >"$good/t10k-labels-idx1-ubyte"
+small_fashion "$good" 600 200
 variant() { rm -rf "$tmp/$1"; cp -r "$good" "$tmp/$1"; echo "$tmp/$1"; }
 TRAIN=(train --epochs 1 --quiet --out "$tmp/x.ckpt")
 
@@ -175,5 +155,4 @@ fi
   || { cat "$tmp/out"; fail "resume after early stopping"; }
 
 echo
-[ $fails -eq 0 ] && echo "t_train_errors: all checks passed" || echo "t_train_errors: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -17,17 +17,9 @@
 #     on a pipe;
 #   - --help of the program and of every command exits 0.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-. "$(dirname "$0")/san_build.sh"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
-tmp=$(mktemp -d /tmp/netc_t_train_features.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 build() {  # build NAME MODEL-FILE: the trainer $tmp/NAME
   ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} "$2" -o "$tmp/$1" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build $2"; exit 1; }
 }
@@ -35,15 +27,8 @@ build sr models/softmax_regression.net
 sed 's/input x\[1, 28, 28\]/input x[1, 36, 36]/; s/^model LeNetBN(/model LeNetBN36(/' models/lenet_bn.net >"$tmp/lenet36.net"
 build l36 "$tmp/lenet36.net"
 
-be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
-labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
 D="$tmp/small"
-mkdir -p "$D"
-images "$DATA/train-images-idx3-ubyte.gz" 500 >"$D/train-images-idx3-ubyte"
-labels "$DATA/train-labels-idx1-ubyte.gz" 500 >"$D/train-labels-idx1-ubyte"
-images "$DATA/t10k-images-idx3-ubyte.gz" 100 >"$D/t10k-images-idx3-ubyte"
-labels "$DATA/t10k-labels-idx1-ubyte.gz" 100 >"$D/t10k-labels-idx1-ubyte"
+small_fashion "$D" 500 100
 
 # ---- schedules: the lr column (the lr of the epoch's last step, printed %.9g) ----
 lrs_of() { cut -d, -f7 "$1" | tail -n +2 | paste -sd' '; }
@@ -164,5 +149,4 @@ grep -q -- '--schedule-t-max N' <("$tmp/sr" train --help) && ok "--help of the p
   || fail "train --help lacks the settings"
 
 echo
-[ $fails -eq 0 ] && echo "t_train_features: all checks passed" || echo "t_train_features: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish

@@ -23,32 +23,17 @@
 #   5. .npz round trip: export, train --init-from it for 0 epochs, export again: the same
 #      parameters and statistics.
 # Needs ./netc and build/libnetcrt.a (make).  Run from the repository root.
-set -u
-. "$(dirname "$0")/san_build.sh"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
-DATA=/usr/share/datasets/fashion-mnist
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 
-tmp=$(mktemp -d /tmp/netc_t_train_resume.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
 ./netc build ${SAN_BUILD[@]+"${SAN_BUILD[@]}"} models/lenet_drop_bn.net -o "$tmp/ldb" 2>"$tmp/build.err" || { cat "$tmp/build.err"; echo "FAIL: netc build"; exit 1; }
 T="$tmp/ldb"
 
 # A small copy of Fashion-MNIST (3000 training, 500 test images), so that each start is
 # quick; --limit then takes 2400 of the 3000 (1200 under SAN=1, whose trainers are about
 # five times slower: the same checks on half the steps), 3/4 of them for training.
-be32() { printf "\\\\x%02x\\\\x%02x\\\\x%02x\\\\x%02x" $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
-images() { printf "$(be32 2051)$(be32 $2)$(be32 28)$(be32 28)"; gzip -dc "$1" | tail -c +17 | head -c $(($2 * 784)); }
-labels() { printf "$(be32 2049)$(be32 $2)"; gzip -dc "$1" | tail -c +9 | head -c $2; }
 D="$tmp/data"
-mkdir -p "$D"
-images "$DATA/train-images-idx3-ubyte.gz" 3000 >"$D/train-images-idx3-ubyte"
-labels "$DATA/train-labels-idx1-ubyte.gz" 3000 >"$D/train-labels-idx1-ubyte"
-images "$DATA/t10k-images-idx3-ubyte.gz" 500 >"$D/t10k-images-idx3-ubyte"
-labels "$DATA/t10k-labels-idx1-ubyte.gz" 500 >"$D/t10k-labels-idx1-ubyte"
+small_fashion "$D" 3000 500
 
 # The state sections of a checkpoint with their CRC32s (not its timing or settings).
 state_of() { "$T" info --ckpt "$1" | grep -E '^  (params|state|opt\.[a-z]+|train\.[a-z_]+|rng\.[a-z]+|early_stopping|lr) '; }
@@ -208,5 +193,4 @@ else
 fi
 
 echo
-[ $fails -eq 0 ] && echo "t_train_resume: all checks passed" || echo "t_train_resume: $fails check(s) failed"
-[ $fails -eq 0 ]
+finish
