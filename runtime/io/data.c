@@ -221,23 +221,21 @@ static size_t grown(size_t cap, size_t limit)
     return limit - cap < step ? limit : cap + step;
 }
 
-/* Reads exactly `expected` bytes of `what` into a malloc'd *out, growing the buffer only
- * as data arrives; then checks that nothing follows. */
-static int read_body(src *in, const char *what, size_t expected, uint8_t **out, char *err, size_t errlen)
+/* Reads `in` to its end, or to `limit` bytes, into a malloc'd *out (*n bytes), growing
+ * the buffer only as data arrives. */
+static int read_upto(src *in, const char *what, size_t limit, uint8_t **out, size_t *n, char *err, size_t errlen)
 {
-    const char *path = in->path;
-    size_t cap = expected < READ_CHUNK ? expected : READ_CHUNK;
-    uint8_t *buf = malloc(cap ? cap : 1);
+    size_t cap = 0, got = 0;
+    uint8_t *buf = malloc(1); /* an empty read still gives a buffer */
     if (!buf)
-        return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, cap, what);
-    size_t got = 0;
-    while (got < expected) {
+        return rt_fail(err, errlen, "%s: out of memory for %s", in->path, what);
+    while (got < limit) {
         if (got == cap) {
-            size_t ncap = grown(cap, expected);
+            size_t ncap = grown(cap, limit);
             uint8_t *nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
-                return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", path, ncap, what);
+                return rt_fail(err, errlen, "%s: out of memory for %zu bytes of %s", in->path, ncap, what);
             }
             buf = nb;
             cap = ncap;
@@ -249,8 +247,22 @@ static int read_body(src *in, const char *what, size_t expected, uint8_t **out, 
         }
         got += (size_t)r;
         if (got < cap)
-            break;
+            break; /* the end of the data */
     }
+    *out = buf;
+    *n = got;
+    return 0;
+}
+
+/* Reads exactly `expected` bytes of `what` into a malloc'd *out; then checks that nothing
+ * follows. */
+static int read_body(src *in, const char *what, size_t expected, uint8_t **out, char *err, size_t errlen)
+{
+    const char *path = in->path;
+    uint8_t *buf;
+    size_t got;
+    if (read_upto(in, what, expected, &buf, &got, err, errlen) < 0)
+        return -1;
     if (got < expected) {
         free(buf);
         return rt_fail(err, errlen, "%s: truncated: expected %zu bytes of %s, got %zu", path,
@@ -448,28 +460,10 @@ int rt_idx_load(rt_dataset *ds, const char *images_path, const char *labels_path
 static int cifar_append_src(rt_dataset *ds, src *in, char *err, size_t errlen)
 {
     const char *path = in->path;
-    size_t cap = 0, got = 0;
-    uint8_t *buf = NULL;
-    for (;;) {
-        if (got == cap) {
-            size_t ncap = cap ? grown(cap, SIZE_MAX) : (size_t)CIFAR_RECORD * 1000;
-            uint8_t *nb = realloc(buf, ncap);
-            if (!nb) {
-                free(buf);
-                return rt_fail(err, errlen, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        long long r = src_read(in, buf + got, cap - got, err, errlen);
-        if (r < 0) {
-            free(buf);
-            return -1;
-        }
-        got += (size_t)r;
-        if (got < cap)
-            break;
-    }
+    uint8_t *buf;
+    size_t got;
+    if (read_upto(in, "CIFAR-10 records", SIZE_MAX, &buf, &got, err, errlen) < 0)
+        return -1;
     if (got == 0 || got % CIFAR_RECORD) {
         free(buf);
         return rt_fail(err, errlen,
