@@ -24,19 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "infer/netc_infer.h"
 #include "netc_rt.h"
 #include "spin_pool.h"
 
 static const char *only;
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static float *random_floats(size_t n)
 {
@@ -68,9 +60,9 @@ static double median_us(bench_fn f, void *ctx)
     for (int w = 0; w < 20; w++)
         f(ctx);
     while (n < MAXREP && (n < 30 || total < 0.2)) {
-        double t0 = now();
+        double t0 = rt_clock_seconds();
         f(ctx);
-        t[n] = now() - t0;
+        t[n] = rt_clock_seconds() - t0;
         total += t[n++];
     }
     qsort(t, (size_t)n, sizeof(double), cmp_double);

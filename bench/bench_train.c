@@ -17,19 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "netc_rt.h"
 
 extern const rt_model MODEL;
 
 enum { POOL_IMAGES = 4096 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void usage(void)
 {
@@ -75,7 +67,7 @@ int main(int argc, char **argv)
     if (train) {
         for (long s = 0; s < warmup + count; s++) {
             if (s == warmup)
-                t0 = now();
+                t0 = rt_clock_seconds();
             if (at + batch > POOL_IMAGES)
                 at = 0;
             loss = MODEL.train_step(&net, x + (size_t)at * img, labels + at, NULL, batch, NULL);
@@ -86,7 +78,7 @@ int main(int argc, char **argv)
         for (int pass = 0; pass < 2; pass++) {
             long total = pass == 0 ? warmup : count;
             if (pass == 1)
-                t0 = now();
+                t0 = rt_clock_seconds();
             for (long done = 0; done < total;) {
                 int n = total - done < batch ? (int)(total - done) : batch;
                 if (at + n > POOL_IMAGES)
@@ -98,7 +90,7 @@ int main(int argc, char **argv)
         }
         images = count;
     }
-    double dt = now() - t0;
+    double dt = rt_clock_seconds() - t0;
     printf("%s batch=%d img_per_s=%.1f seconds=%.3f loss=%.4f\n", argv[1], batch,
            (double)images / dt, dt, loss);
     rt_net_free(&net);
