@@ -21,8 +21,7 @@
 # a sanitizer error or die of a signal.
 # Run from anywhere; NETC and NETC_SAN override the two binaries.  Exits non-zero on
 # any mismatch, with a diff of expected against actual lines.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 export LC_ALL=C   # columns and string offsets in bytes
 
 NETC=${NETC:-./netc}
@@ -39,18 +38,13 @@ if [ ! -x "$NETC_SAN" ]; then
   make --no-print-directory SAN=1 build-san/netc >/dev/null || { echo "t_errors: cannot build $NETC_SAN"; exit 1; }
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
 files=(tests/errors/*.net)
 if [ ${#files[@]} -lt 45 ] || [ ! -f "${files[0]}" ]; then
   echo "t_errors: expected at least 45 files in tests/errors, found ${#files[@]}"
   exit 1
 fi
 
-fails=0
 ndiag=0
-fail() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
 
 # check_output FILE ERRFILE: turns netc's standard error into the list of lines
 # compared with the annotations (located diagnostics lose the file name), checking

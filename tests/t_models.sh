@@ -8,15 +8,11 @@
 #   - SimpleNet's summary ends with exactly the four closing lines of the language spec.
 # Run from the repository root (tests/run.sh does so).  Exits non-zero on any mismatch,
 # saying what differed.
-set -u
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 NETC=./netc
 EXPECTED=tests/models.expected
-fails=0
 checks=0
-
-fail() { printf 'FAIL: %s\n' "$*"; fails=$((fails + 1)); }
 
 if [ ! -x "$NETC" ]; then
   echo "t_models: $NETC not built (run make)"
@@ -26,9 +22,6 @@ if [ ! -f "$EXPECTED" ]; then
   echo "t_models: $EXPECTED missing"
   exit 1
 fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
 # Reads the expected file into parallel arrays: the run (file and -D words), the
 # value and the label.
